@@ -1,0 +1,51 @@
+//! Thin wrappers over the Linux syscalls the hub needs.
+//!
+//! Every syscall goes through [`syscall!`], which turns `-1` into
+//! `io::Error::last_os_error()`. Public hub types never call `libc`
+//! directly; they call these functions. File descriptors are held as
+//! `OwnedFd` so that they are closed exactly once.
+
+/// Calls a libc function and maps a `-1` return to the last OS error.
+macro_rules! syscall {
+    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
+        // SAFETY: the caller passes arguments that satisfy the libc
+        // function's contract; see the `// SAFETY:` comment at each use.
+        let res = unsafe { libc::$fn($($arg),*) };
+        if res == -1 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(res)
+        }
+    }};
+}
+
+pub(crate) mod epoll;
+pub(crate) mod eventfd;
+pub(crate) mod signal;
+pub(crate) mod socket;
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns the new
+/// soft limit. Servers call it at start-up (Swift does the same), tests
+/// that hold thousands of sockets too.
+pub fn raise_fd_limit() -> std::io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    syscall!(getrlimit(libc::RLIMIT_NOFILE, &mut lim))?;
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: `lim` is a valid rlimit with cur <= max.
+        syscall!(setrlimit(libc::RLIMIT_NOFILE, &lim))?;
+    }
+    Ok(lim.rlim_cur)
+}
+
+/// Number of open file descriptors of this process (entries of
+/// `/proc/self/fd`, minus the one `read_dir` itself holds).
+pub fn open_fd_count() -> std::io::Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/fd")?
+        .count()
+        .saturating_sub(1))
+}
