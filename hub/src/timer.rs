@@ -90,3 +90,55 @@ impl Timers {
         self.actions.drain().map(|(_, a)| a).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn call() -> Action {
+        Action::Call(Box::new(|| ()))
+    }
+
+    #[test]
+    fn pops_due_timers_in_time_order() {
+        let mut t = Timers::default();
+        let now = Instant::now();
+        let late = t.add(now + Duration::from_millis(2), call());
+        let early = t.add(now + Duration::from_millis(1), call());
+        assert_eq!(t.next_due(), Some(now + Duration::from_millis(1)));
+        let limit = t.pass_limit();
+        assert!(t.pop_due(now, limit).is_none(), "nothing due yet");
+        let later = now + Duration::from_millis(5);
+        assert!(t.pop_due(later, limit).is_some());
+        assert!(t.pop_due(later, limit).is_some());
+        assert!(t.pop_due(later, limit).is_none());
+        assert!(
+            t.cancel(late).is_none() && t.cancel(early).is_none(),
+            "fired timers are gone"
+        );
+    }
+
+    #[test]
+    fn cancelled_timers_are_skipped() {
+        let mut t = Timers::default();
+        let now = Instant::now();
+        let a = t.add(now, call());
+        t.add(now + Duration::from_millis(1), call());
+        assert!(t.cancel(a).is_some());
+        assert_eq!(t.next_due(), Some(now + Duration::from_millis(1)));
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn timers_added_during_a_pass_wait_for_the_next() {
+        let mut t = Timers::default();
+        let now = Instant::now();
+        t.add(now, call());
+        let limit = t.pass_limit();
+        assert!(t.pop_due(now, limit).is_some());
+        t.add(now, call()); // added while firing, already due
+        assert!(t.pop_due(now, limit).is_none());
+        assert!(t.pop_due(now, t.pass_limit()).is_some());
+    }
+}

@@ -124,3 +124,17 @@ where
     }
     Ok(stopped_by)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::WorkerCount;
+
+    #[test]
+    fn worker_count_uses_swifts_spelling() {
+        assert_eq!(WorkerCount::parse("auto"), Some(WorkerCount::Auto));
+        assert_eq!(WorkerCount::parse(" 4 "), Some(WorkerCount::Fixed(4)));
+        assert_eq!(WorkerCount::parse("four"), None);
+        assert_eq!(WorkerCount::Fixed(0).resolve(), 1);
+        assert!(WorkerCount::Auto.resolve() >= 1);
+    }
+}
