@@ -22,10 +22,7 @@ impl Default for Event {
 
 impl Event {
     pub fn new() -> Event {
-        Event(Rc::new(Inner {
-            set: Cell::new(false),
-            waiters: Waiters::new(),
-        }))
+        Event(Rc::new(Inner { set: Cell::new(false), waiters: Waiters::new() }))
     }
 
     /// Sets the flag and wakes every waiter. Allowed on the hub's own

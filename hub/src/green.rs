@@ -73,10 +73,7 @@ pub fn is_kill(payload: &(dyn Any + Send)) -> bool {
 /// Spawns a green thread on this OS thread's hub. It starts at the hub's
 /// next pass; the caller keeps running.
 pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> JoinHandle<T> {
-    let shared = Rc::new(Shared {
-        result: RefCell::new(None),
-        done: Waiters::new(),
-    });
+    let shared = Rc::new(Shared { result: RefCell::new(None), done: Waiters::new() });
     let s2 = shared.clone();
     let id = hub::spawn_raw(move |first| {
         let res = if first == Wake::Killed {

@@ -43,10 +43,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config {
-            stack_size: switcher::DEFAULT_STACK_SIZE,
-            max_pooled_stacks: 1024,
-        }
+        Config { stack_size: switcher::DEFAULT_STACK_SIZE, max_pooled_stacks: 1024 }
     }
 }
 
@@ -161,11 +158,7 @@ thread_local! {
 /// Runs `f` with this thread's hub. Never call user code (or drop user
 /// values) inside `f`: they may re-enter the hub.
 pub(crate) fn with<R>(f: impl FnOnce(&mut Hub) -> R) -> R {
-    HUB.with(|h| {
-        f(h.borrow_mut()
-            .as_mut()
-            .expect("no hub on this thread: call it inside hub::run"))
-    })
+    HUB.with(|h| f(h.borrow_mut().as_mut().expect("no hub on this thread: call it inside hub::run")))
 }
 
 fn try_with<R>(f: impl FnOnce(&mut Hub) -> R) -> Option<R> {
@@ -179,10 +172,7 @@ fn timed_out() -> io::Error {
 impl Hub {
     fn new(cfg: &Config) -> io::Result<Hub> {
         let selector = Selector::new()?;
-        let remote = Arc::new(Remote {
-            efd: EventFd::new()?,
-            queue: Mutex::new(Vec::new()),
-        });
+        let remote = Arc::new(Remote { efd: EventFd::new()?, queue: Mutex::new(Vec::new()) });
         selector.add(remote.efd.raw(), REMOTE_TOKEN)?;
         Ok(Hub {
             slots: Vec::new(),
@@ -239,17 +229,11 @@ impl Hub {
 /// killed before it ever ran).
 pub(crate) fn spawn_raw(body: impl FnOnce(Wake) + 'static) -> GreenId {
     let (id, stack) = with(|h| {
-        let stack = h
-            .stacks
-            .get()
-            .expect("cannot allocate a green thread stack");
+        let stack = h.stacks.get().expect("cannot allocate a green thread stack");
         let idx = match h.free.pop() {
             Some(i) => i,
             None => {
-                h.slots.push(Slot {
-                    gen: 0,
-                    green: None,
-                });
+                h.slots.push(Slot { gen: 0, green: None });
                 (h.slots.len() - 1) as u32
             }
         };
@@ -418,10 +402,7 @@ pub(crate) fn park_with(
             if std::thread::panicking() {
                 // Already unwinding (a destructor parked): do not unwind
                 // twice, just fail the operation.
-                Err(io::Error::new(
-                    io::ErrorKind::Interrupted,
-                    "green thread killed",
-                ))
+                Err(io::Error::new(io::ErrorKind::Interrupted, "green thread killed"))
             } else {
                 panic::resume_unwind(Box::new(KillSignal))
             }
@@ -516,11 +497,7 @@ pub(crate) fn register_fd(fd: RawFd) -> io::Result<()> {
         h.io_gen = h.io_gen.wrapping_add(1);
         let gen = h.io_gen;
         h.selector.add(fd, ((gen as u64) << 32) | fd as u64)?;
-        h.ios[i] = Some(IoSlot {
-            gen,
-            reader: None,
-            writer: None,
-        });
+        h.ios[i] = Some(IoSlot { gen, reader: None, writer: None });
         Ok(())
     })
 }
@@ -556,9 +533,7 @@ pub(crate) fn wait_fd(fd: RawFd, dir: Direction, deadline: Option<Instant>) -> i
             Direction::Write => slot.writer,
         };
         if !stale(&cur, h) {
-            return Err(io::Error::other(
-                "another green thread is already waiting on this fd",
-            ));
+            return Err(io::Error::other("another green thread is already waiting on this fd"));
         }
         let slot = h.ios[fd as usize].as_mut().expect("checked above");
         match dir {
@@ -635,13 +610,7 @@ fn poll_io() -> io::Result<()> {
                 }
             }
         };
-        let Hub {
-            selector,
-            ios,
-            slots,
-            runq,
-            ..
-        } = h;
+        let Hub { selector, ios, slots, runq, .. } = h;
         let events = selector.wait(timeout)?;
         let mut remote = false;
         for ev in events {
@@ -703,13 +672,7 @@ fn kill_all() {
                 if let Some(g) = s.green.as_mut() {
                     g.kill = true;
                     if g.parked {
-                        v.push(Waiter {
-                            id: GreenId {
-                                idx: idx as u32,
-                                gen: s.gen,
-                            },
-                            seq: g.seq,
-                        });
+                        v.push(Waiter { id: GreenId { idx: idx as u32, gen: s.gen }, seq: g.seq });
                     }
                 }
             }

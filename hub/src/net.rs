@@ -61,10 +61,7 @@ impl TcpListener {
     pub fn bind_with(addr: SocketAddr, backlog: i32, reuse_port: bool) -> io::Result<TcpListener> {
         let fd = socket::listen(&addr, backlog, reuse_port)?;
         hub::register_fd(fd.as_raw_fd())?;
-        Ok(TcpListener {
-            inner: std::net::TcpListener::from(fd),
-            _not_send: PhantomData,
-        })
+        Ok(TcpListener { inner: std::net::TcpListener::from(fd), _not_send: PhantomData })
     }
 
     /// Accepts a connection, parking until one arrives.
@@ -160,40 +157,24 @@ impl TcpStream {
         (&self.inner).read(buf)
     }
 
-    /// Parks until the socket may be readable (a hint: retry the read).
+    /// Parks until a read would not block: data, end of stream or an error
+    /// is there. It peeks before it parks, so readiness that came before
+    /// the call (an edge the hub saw while nobody waited) is not missed.
     pub fn readable(&self) -> io::Result<()> {
-        hub::wait_fd(
-            self.as_raw_fd(),
-            Direction::Read,
-            deadline(self.read_timeout.get()),
-        )
+        let mut one = [0u8; 1];
+        retry(self.as_raw_fd(), Direction::Read, self.read_timeout.get(), || self.inner.peek(&mut one)).map(|_| ())
     }
 
     fn green_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        retry(
-            self.as_raw_fd(),
-            Direction::Read,
-            self.read_timeout.get(),
-            || (&self.inner).read(buf),
-        )
+        retry(self.as_raw_fd(), Direction::Read, self.read_timeout.get(), || (&self.inner).read(buf))
     }
 
     fn green_write(&self, buf: &[u8]) -> io::Result<usize> {
-        retry(
-            self.as_raw_fd(),
-            Direction::Write,
-            self.write_timeout.get(),
-            || (&self.inner).write(buf),
-        )
+        retry(self.as_raw_fd(), Direction::Write, self.write_timeout.get(), || (&self.inner).write(buf))
     }
 
     fn green_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        retry(
-            self.as_raw_fd(),
-            Direction::Write,
-            self.write_timeout.get(),
-            || (&self.inner).write_vectored(bufs),
-        )
+        retry(self.as_raw_fd(), Direction::Write, self.write_timeout.get(), || (&self.inner).write_vectored(bufs))
     }
 }
 
@@ -264,10 +245,7 @@ impl UnixDatagram {
     fn wrap(inner: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
         inner.set_nonblocking(true)?;
         hub::register_fd(inner.as_raw_fd())?;
-        Ok(UnixDatagram {
-            inner,
-            _not_send: PhantomData,
-        })
+        Ok(UnixDatagram { inner, _not_send: PhantomData })
     }
 
     /// An unbound socket, for sending.
@@ -277,22 +255,16 @@ impl UnixDatagram {
 
     /// A socket bound to `path` (`@name`: abstract), for receiving.
     pub fn bind(path: &str) -> io::Result<UnixDatagram> {
-        UnixDatagram::wrap(std::os::unix::net::UnixDatagram::bind_addr(&unix_addr(
-            path,
-        )?)?)
+        UnixDatagram::wrap(std::os::unix::net::UnixDatagram::bind_addr(&unix_addr(path)?)?)
     }
 
     pub fn send_to(&self, buf: &[u8], path: &str) -> io::Result<usize> {
         let addr = unix_addr(path)?;
-        retry(self.inner.as_raw_fd(), Direction::Write, None, || {
-            self.inner.send_to_addr(buf, &addr)
-        })
+        retry(self.inner.as_raw_fd(), Direction::Write, None, || self.inner.send_to_addr(buf, &addr))
     }
 
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        retry(self.inner.as_raw_fd(), Direction::Read, None, || {
-            self.inner.recv(buf)
-        })
+        retry(self.inner.as_raw_fd(), Direction::Read, None, || self.inner.recv(buf))
     }
 }
 

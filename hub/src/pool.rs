@@ -36,12 +36,7 @@ impl GreenPool {
     pub fn new(size: usize) -> GreenPool {
         let idle = Event::new();
         idle.set();
-        GreenPool {
-            slots: Semaphore::new(size),
-            size,
-            running: Rc::new(Cell::new(0)),
-            idle,
-        }
+        GreenPool { slots: Semaphore::new(size), size, running: Rc::new(Cell::new(0)), idle }
     }
 
     /// Spawns `f`, first parking until a slot is free. Fails only if a
@@ -50,10 +45,7 @@ impl GreenPool {
         let permit = self.slots.acquire()?;
         self.running.set(self.running.get() + 1);
         self.idle.clear();
-        let guard = Running {
-            running: self.running.clone(),
-            idle: self.idle.clone(),
-        };
+        let guard = Running { running: self.running.clone(), idle: self.idle.clone() };
         Ok(spawn(move || {
             let _permit = permit;
             let _guard = guard;
@@ -97,10 +89,7 @@ impl<T: 'static> GreenPile<T> {
     }
 
     pub fn with_pool(pool: GreenPool) -> GreenPile<T> {
-        GreenPile {
-            pool,
-            pending: VecDeque::new(),
-        }
+        GreenPile { pool, pending: VecDeque::new() }
     }
 
     pub fn spawn(&mut self, f: impl FnOnce() -> T + 'static) -> io::Result<()> {

@@ -19,10 +19,7 @@ pub struct Permit(Rc<Inner>);
 
 impl Semaphore {
     pub fn new(permits: usize) -> Semaphore {
-        Semaphore(Rc::new(Inner {
-            permits: Cell::new(permits),
-            waiters: Waiters::new(),
-        }))
+        Semaphore(Rc::new(Inner { permits: Cell::new(permits), waiters: Waiters::new() }))
     }
 
     /// Takes a permit, parking while none is free. Honours `Timeout` guards.

@@ -55,11 +55,7 @@ pub(crate) struct StackPool {
 
 impl StackPool {
     pub(crate) fn new(size: usize, max: usize) -> StackPool {
-        StackPool {
-            size,
-            max,
-            free: Vec::new(),
-        }
+        StackPool { size, max, free: Vec::new() }
     }
 
     pub(crate) fn get(&mut self) -> io::Result<DefaultStack> {
@@ -82,10 +78,7 @@ impl StackPool {
 }
 
 /// Creates a coroutine running `body` on `stack`.
-pub(crate) fn coroutine(
-    stack: DefaultStack,
-    body: impl FnOnce(&GreenYielder, Wake) + 'static,
-) -> Co {
+pub(crate) fn coroutine(stack: DefaultStack, body: impl FnOnce(&GreenYielder, Wake) + 'static) -> Co {
     Coroutine::with_stack(stack, body)
 }
 

@@ -29,11 +29,7 @@ impl Timeout {
 
     /// A deadline at `at`.
     pub fn at(at: Instant) -> Timeout {
-        Timeout {
-            id: hub::push_deadline(at),
-            at,
-            _not_send: PhantomData,
-        }
+        Timeout { id: hub::push_deadline(at), at, _not_send: PhantomData }
     }
 
     /// True once the deadline has passed.

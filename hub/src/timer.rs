@@ -113,10 +113,7 @@ mod tests {
         assert!(t.pop_due(later, limit).is_some());
         assert!(t.pop_due(later, limit).is_some());
         assert!(t.pop_due(later, limit).is_none());
-        assert!(
-            t.cancel(late).is_none() && t.cancel(early).is_none(),
-            "fired timers are gone"
-        );
+        assert!(t.cancel(late).is_none() && t.cancel(early).is_none(), "fired timers are gone");
     }
 
     #[test]

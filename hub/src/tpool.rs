@@ -29,10 +29,7 @@ pub fn set_threads(n: usize) {
 
 fn pool() -> &'static Arc<Pool> {
     POOL.get_or_init(|| {
-        let p = Arc::new(Pool {
-            jobs: Mutex::new(VecDeque::new()),
-            ready: Condvar::new(),
-        });
+        let p = Arc::new(Pool { jobs: Mutex::new(VecDeque::new()), ready: Condvar::new() });
         let n = *THREADS.lock().unwrap_or_else(|e| e.into_inner());
         for i in 0..n {
             let p = p.clone();
@@ -76,26 +73,20 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let slot = Arc::new(Completion {
-        value: Mutex::new(None),
-        done: Condvar::new(),
-        waiter: Mutex::new(hub::waiter()),
-    });
+    let slot =
+        Arc::new(Completion { value: Mutex::new(None), done: Condvar::new(), waiter: Mutex::new(hub::waiter()) });
     let remote = hub::handle();
     let s2 = slot.clone();
     let p = pool();
-    p.jobs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push_back(Box::new(move || {
-            let r = panic::catch_unwind(AssertUnwindSafe(f));
-            *s2.value.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            s2.done.notify_all();
-            let s3 = s2.clone();
-            remote.remote().call(Box::new(move || {
-                hub::wake(*s3.waiter.lock().unwrap_or_else(|e| e.into_inner()));
-            }));
+    p.jobs.lock().unwrap_or_else(|e| e.into_inner()).push_back(Box::new(move || {
+        let r = panic::catch_unwind(AssertUnwindSafe(f));
+        *s2.value.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        s2.done.notify_all();
+        let s3 = s2.clone();
+        remote.remote().call(Box::new(move || {
+            hub::wake(*s3.waiter.lock().unwrap_or_else(|e| e.into_inner()));
         }));
+    }));
     p.ready.notify_one();
     loop {
         if let Some(r) = slot.value.lock().unwrap_or_else(|e| e.into_inner()).take() {

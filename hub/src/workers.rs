@@ -39,9 +39,7 @@ impl WorkerCount {
     /// means "no forking", i.e. one).
     pub fn resolve(&self) -> usize {
         match self {
-            WorkerCount::Auto => thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            WorkerCount::Auto => thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             WorkerCount::Fixed(n) => (*n).max(1),
         }
     }
@@ -52,12 +50,7 @@ impl WorkerCount {
 /// SIGTERM or SIGINT arrives, before the hubs are told to stop (for
 /// `STOPPING=1`, a log line). Returns the signal that stopped the workers,
 /// or `None` if they all returned by themselves.
-pub fn run<F>(
-    count: usize,
-    cfg: Config,
-    mut on_signal: impl FnMut(i32),
-    f: F,
-) -> io::Result<Option<i32>>
+pub fn run<F>(count: usize, cfg: Config, mut on_signal: impl FnMut(i32), f: F) -> io::Result<Option<i32>>
 where
     F: Fn(usize) + Send + Sync + 'static,
 {
@@ -68,30 +61,28 @@ where
     let mut threads = Vec::new();
     for i in 0..count.max(1) {
         let (f, tx, exited, cfg) = (f.clone(), tx.clone(), exited.clone(), cfg.clone());
-        let t = thread::Builder::new()
-            .name(format!("worker-{i}"))
-            .spawn(move || {
-                struct Exit(Arc<EventFd>);
-                impl Drop for Exit {
-                    fn drop(&mut self) {
-                        self.0.notify();
-                    }
+        let t = thread::Builder::new().name(format!("worker-{i}")).spawn(move || {
+            struct Exit(Arc<EventFd>);
+            impl Drop for Exit {
+                fn drop(&mut self) {
+                    self.0.notify();
                 }
-                let _exit = Exit(exited);
-                hub::run_with(cfg, move || {
-                    let _ = tx.send(hub::handle());
-                    f(i)
-                })
-            })?;
+            }
+            let _exit = Exit(exited);
+            hub::run_with(cfg, move || {
+                let _ = tx.send(hub::handle());
+                f(i)
+            })
+        })?;
         threads.push(t);
     }
     drop(tx);
     let handles: Vec<HubHandle> = rx.iter().take(threads.len()).collect();
     let mut stopped_by = None;
-    loop {
-        if threads.iter().all(|t| t.is_finished()) {
-            break;
-        }
+    // Each worker thread bumps the eventfd once as it ends (a thread may
+    // still be finishing when we see it, so count, do not poll is_finished).
+    let mut exited_count = 0;
+    while exited_count < threads.len() as u64 {
         match signals.wait(exited.raw())? {
             Some(sig) => {
                 if stopped_by.is_none() {
@@ -103,12 +94,10 @@ where
                 }
             }
             None => {
-                exited.drain();
+                exited_count += exited.drain();
                 // A worker ended on its own: stop the others too.
-                if threads.iter().any(|t| t.is_finished()) {
-                    for h in &handles {
-                        h.request_stop();
-                    }
+                for h in &handles {
+                    h.request_stop();
                 }
             }
         }

@@ -40,11 +40,7 @@ fn kill_unwinds_a_parked_thread_and_frees_its_fds_and_stack() {
         assert!(*dropped.borrow(), "destructors ran");
         assert_eq!(hub::open_fd_count().unwrap(), before_fds, "sockets closed");
         assert_eq!(hub::stats::live_green_threads(), live - 1);
-        assert_eq!(
-            hub::stats::pooled_stacks(),
-            pooled + 1,
-            "stack back in the pool"
-        );
+        assert_eq!(hub::stats::pooled_stacks(), pooled + 1, "stack back in the pool");
         assert!(matches!(h.join(), Err(JoinError::Killed)));
     });
 }

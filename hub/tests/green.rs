@@ -50,10 +50,7 @@ fn yield_now_lets_others_run_in_fifo_order() {
         for h in hs {
             h.join().unwrap();
         }
-        assert_eq!(
-            *log.borrow(),
-            vec![(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1)]
-        );
+        assert_eq!(*log.borrow(), vec![(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1)]);
     });
 }
 
@@ -95,11 +92,7 @@ fn stacks_are_reused() {
             hub::spawn(|| ()).join().unwrap();
         }
         // One stack went round and round (plus the main thread's, in use).
-        assert!(
-            hub::stats::pooled_stacks() <= 2,
-            "pooled {}",
-            hub::stats::pooled_stacks()
-        );
+        assert!(hub::stats::pooled_stacks() <= 2, "pooled {}", hub::stats::pooled_stacks());
     });
 }
 
@@ -126,15 +119,11 @@ fn threads_left_when_main_returns_are_killed() {
 #[test]
 fn ten_thousand_green_threads_each_holding_a_socket() {
     hub::raise_fd_limit().unwrap();
-    let cfg = hub::Config {
-        stack_size: 64 * 1024,
-        ..Default::default()
-    };
+    let cfg = hub::Config { stack_size: 64 * 1024, ..Default::default() };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let n = hub::run_with(cfg, || {
-            let l =
-                hub::TcpListener::bind_with("127.0.0.1:0".parse().unwrap(), 4096, false).unwrap();
+            let l = hub::TcpListener::bind_with("127.0.0.1:0".parse().unwrap(), 4096, false).unwrap();
             let addr = l.local_addr().unwrap();
             const PAIRS: usize = 5000;
             let acceptor = hub::spawn(move || {
@@ -155,8 +144,7 @@ fn ten_thousand_green_threads_each_holding_a_socket() {
             for i in 0..PAIRS {
                 let gate = gate.clone();
                 clients.push(hub::spawn(move || {
-                    let mut c =
-                        hub::TcpStream::connect(addr, Some(Duration::from_secs(10))).unwrap();
+                    let mut c = hub::TcpStream::connect(addr, Some(Duration::from_secs(10))).unwrap();
                     gate.wait().unwrap(); // all 10,000 sockets open at once
                     c.write_all(&(i as u32).to_be_bytes()).unwrap();
                     let mut b = [0u8; 4];
@@ -176,8 +164,5 @@ fn ten_thousand_green_threads_each_holding_a_socket() {
         });
         let _ = tx.send(n);
     });
-    assert_eq!(
-        rx.recv_timeout(Duration::from_secs(60)).expect("deadline"),
-        10_000
-    );
+    assert_eq!(rx.recv_timeout(Duration::from_secs(60)).expect("deadline"), 10_000);
 }

@@ -18,8 +18,7 @@ fn echo_over_green_sockets() {
         let data: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
         // Writer and reader in two green threads over one socket (1 MiB
         // does not fit the socket buffers, so both sides must interleave).
-        let c =
-            std::rc::Rc::new(hub::TcpStream::connect(addr, Some(Duration::from_secs(1))).unwrap());
+        let c = std::rc::Rc::new(hub::TcpStream::connect(addr, Some(Duration::from_secs(1))).unwrap());
         let c2 = c.clone();
         let d2 = data.clone();
         let w = hub::spawn(move || (&*c2).write_all(&d2).unwrap());
@@ -38,10 +37,7 @@ fn no_wakeup_is_lost_between_eagain_and_parking() {
         let mut buf = [0u8; 16];
         for i in 0..200u8 {
             // 1. The read finds nothing: EAGAIN.
-            assert_eq!(
-                a.try_read(&mut buf).unwrap_err().kind(),
-                ErrorKind::WouldBlock
-            );
+            assert_eq!(a.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
             // 2. The data arrives after the EAGAIN but before the park.
             (&b).write_all(&[i]).unwrap();
             // 3. Parking must still be woken by that edge.
@@ -98,10 +94,7 @@ fn connect_to_a_closed_port_is_refused() {
             let l = hub::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
             l.local_addr().unwrap().port()
         };
-        let r = hub::TcpStream::connect(
-            format!("127.0.0.1:{port}").parse().unwrap(),
-            Some(Duration::from_secs(1)),
-        );
+        let r = hub::TcpStream::connect(format!("127.0.0.1:{port}").parse().unwrap(), Some(Duration::from_secs(1)));
         assert_eq!(r.err().unwrap().kind(), ErrorKind::ConnectionRefused);
     });
 }
@@ -150,10 +143,7 @@ fn unix_datagram_to_an_abstract_address() {
             buf[..n].to_vec()
         });
         hub::yield_now();
-        hub::UnixDatagram::unbound()
-            .unwrap()
-            .send_to(b"READY=1", &name)
-            .unwrap();
+        hub::UnixDatagram::unbound().unwrap().send_to(b"READY=1", &name).unwrap();
         assert_eq!(r.join().unwrap(), b"READY=1");
     });
 }

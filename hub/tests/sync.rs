@@ -42,9 +42,7 @@ fn queue_put_waits_while_full_and_get_while_empty() {
         producer.join().unwrap();
         assert!(q.try_get().is_none());
         assert_eq!(
-            hub::with_timeout(Duration::from_millis(5), || q.get())
-                .unwrap_err()
-                .kind(),
+            hub::with_timeout(Duration::from_millis(5), || q.get()).unwrap_err().kind(),
             std::io::ErrorKind::TimedOut
         );
     });

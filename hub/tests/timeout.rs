@@ -61,10 +61,7 @@ fn nested_timeouts_use_the_earliest_and_lift_on_drop() {
         {
             let _inner = hub::Timeout::new(Duration::from_secs(60));
             let t = Instant::now();
-            assert_eq!(
-                hub::sleep(Duration::from_secs(5)).unwrap_err().kind(),
-                ErrorKind::TimedOut
-            );
+            assert_eq!(hub::sleep(Duration::from_secs(5)).unwrap_err().kind(), ErrorKind::TimedOut);
             assert!(t.elapsed() < Duration::from_secs(2));
         }
         drop(outer);
@@ -79,10 +76,7 @@ fn a_socket_read_times_out() {
         let r = hub::with_timeout(Duration::from_millis(20), || a.read(&mut [0u8; 8]));
         assert_eq!(r.unwrap_err().kind(), ErrorKind::TimedOut);
         a.set_read_timeout(Some(Duration::from_millis(20)));
-        assert_eq!(
-            a.read(&mut [0u8; 8]).unwrap_err().kind(),
-            ErrorKind::TimedOut
-        );
+        assert_eq!(a.read(&mut [0u8; 8]).unwrap_err().kind(), ErrorKind::TimedOut);
     });
 }
 

@@ -42,9 +42,7 @@ fn a_timer_added_while_timers_fire_waits_for_the_next_pass() {
         hub::call_later(Duration::from_millis(5), move || {
             l1.borrow_mut().push("first timer");
             let l2 = l1.clone();
-            hub::call_later(Duration::ZERO, move || {
-                l2.borrow_mut().push("timer added while firing")
-            });
+            hub::call_later(Duration::ZERO, move || l2.borrow_mut().push("timer added while firing"));
             ev2.set(); // makes the waiter below runnable in this same pass
         });
         let l3 = log.clone();
@@ -54,14 +52,7 @@ fn a_timer_added_while_timers_fire_waits_for_the_next_pass() {
         });
         w.join().unwrap();
         hub::sleep(Duration::from_millis(5)).unwrap();
-        assert_eq!(
-            *log.borrow(),
-            vec![
-                "first timer",
-                "woken green thread",
-                "timer added while firing"
-            ]
-        );
+        assert_eq!(*log.borrow(), vec!["first timer", "woken green thread", "timer added while firing"]);
     });
 }
 

@@ -25,9 +25,7 @@ fn the_hub_keeps_serving_during_a_blocking_call() {
 #[test]
 fn many_calls_in_parallel_all_come_back() {
     within(10, || {
-        let hs: Vec<_> = (0..100u64)
-            .map(|i| hub::spawn(move || hub::tpool::execute(move || i * 2)))
-            .collect();
+        let hs: Vec<_> = (0..100u64).map(|i| hub::spawn(move || hub::tpool::execute(move || i * 2))).collect();
         let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
         assert_eq!(sum, 2 * (0..100).sum::<u64>());
     });

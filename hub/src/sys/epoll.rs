@@ -19,8 +19,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-pub(crate) const READABLE: u32 =
-    (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+pub(crate) const READABLE: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 pub(crate) const WRITABLE: u32 = (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 
 pub(crate) struct Selector {
@@ -48,12 +47,7 @@ impl Selector {
             u64: token,
         };
         // SAFETY: `ev` is a valid epoll_event; the kernel copies it.
-        syscall!(epoll_ctl(
-            self.ep.as_raw_fd(),
-            libc::EPOLL_CTL_ADD,
-            fd,
-            &mut ev
-        ))?;
+        syscall!(epoll_ctl(self.ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev))?;
         Ok(())
     }
 
@@ -62,12 +56,7 @@ impl Selector {
         let cap = self.events.capacity() as i32;
         // SAFETY: the buffer has room for `cap` events; the kernel writes at
         // most that many and we set the length to what it returned.
-        let n = match syscall!(epoll_wait(
-            self.ep.as_raw_fd(),
-            self.events.as_mut_ptr(),
-            cap,
-            timeout_ms
-        )) {
+        let n = match syscall!(epoll_wait(self.ep.as_raw_fd(), self.events.as_mut_ptr(), cap, timeout_ms)) {
             Ok(n) => n as usize,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
             Err(e) => return Err(e),

@@ -13,9 +13,7 @@ impl EventFd {
         // SAFETY: eventfd takes an initial value and flags.
         let fd = syscall!(eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC))?;
         // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        Ok(EventFd {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        Ok(EventFd { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
     }
 
     pub(crate) fn raw(&self) -> RawFd {
@@ -28,21 +26,17 @@ impl EventFd {
         // SAFETY: writes 8 bytes from a valid u64. The only possible error
         // is EAGAIN when the counter is saturated, in which case the fd is
         // readable already.
-        let _ = syscall!(write(
-            self.fd.as_raw_fd(),
-            &one as *const u64 as *const libc::c_void,
-            8
-        ));
+        let _ = syscall!(write(self.fd.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8));
     }
 
-    /// Resets the counter to zero.
-    pub(crate) fn drain(&self) {
+    /// Resets the counter to zero and returns what it was (the number of
+    /// `notify` calls since the last drain).
+    pub(crate) fn drain(&self) -> u64 {
         let mut v: u64 = 0;
         // SAFETY: reads 8 bytes into a valid u64; EAGAIN means already zero.
-        let _ = syscall!(read(
-            self.fd.as_raw_fd(),
-            &mut v as *mut u64 as *mut libc::c_void,
-            8
-        ));
+        match syscall!(read(self.fd.as_raw_fd(), &mut v as *mut u64 as *mut libc::c_void, 8)) {
+            Ok(_) => v,
+            Err(_) => 0,
+        }
     }
 }

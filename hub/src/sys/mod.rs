@@ -28,10 +28,7 @@ pub(crate) mod socket;
 /// soft limit. Servers call it at start-up (Swift does the same), tests
 /// that hold thousands of sockets too.
 pub fn raise_fd_limit() -> std::io::Result<u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: `lim` is a valid, writable rlimit.
     syscall!(getrlimit(libc::RLIMIT_NOFILE, &mut lim))?;
     if lim.rlim_cur < lim.rlim_max {
@@ -45,7 +42,5 @@ pub fn raise_fd_limit() -> std::io::Result<u64> {
 /// Number of open file descriptors of this process (entries of
 /// `/proc/self/fd`, minus the one `read_dir` itself holds).
 pub fn open_fd_count() -> std::io::Result<usize> {
-    Ok(std::fs::read_dir("/proc/self/fd")?
-        .count()
-        .saturating_sub(1))
+    Ok(std::fs::read_dir("/proc/self/fd")?.count().saturating_sub(1))
 }

@@ -29,9 +29,7 @@ impl SignalFd {
         // SAFETY: -1 asks for a new signalfd for the valid set `set`.
         let fd = syscall!(signalfd(-1, &set, libc::SFD_CLOEXEC))?;
         // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        Ok(SignalFd {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        Ok(SignalFd { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
     }
 
     /// Blocks until one of the signals or `other` (an eventfd) is readable.
@@ -39,16 +37,8 @@ impl SignalFd {
     pub(crate) fn wait(&self, other: RawFd) -> io::Result<Option<i32>> {
         loop {
             let mut fds = [
-                libc::pollfd {
-                    fd: self.fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: other,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
+                libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+                libc::pollfd { fd: other, events: libc::POLLIN, revents: 0 },
             ];
             // SAFETY: `fds` is a valid array of two pollfd.
             match syscall!(poll(fds.as_mut_ptr(), 2, -1)) {
@@ -61,11 +51,7 @@ impl SignalFd {
                 let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
                 let len = std::mem::size_of::<libc::signalfd_siginfo>();
                 // SAFETY: reads one siginfo into a valid, large enough buffer.
-                syscall!(read(
-                    self.fd.as_raw_fd(),
-                    &mut info as *mut _ as *mut libc::c_void,
-                    len
-                ))?;
+                syscall!(read(self.fd.as_raw_fd(), &mut info as *mut _ as *mut libc::c_void, len))?;
                 return Ok(Some(info.ssi_signo as i32));
             }
             if fds[1].revents != 0 {

@@ -16,24 +16,14 @@ fn new_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
         SocketAddr::V6(_) => libc::AF_INET6,
     };
     // SAFETY: socket() takes plain integers.
-    let fd = syscall!(socket(
-        family,
-        libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-        0
-    ))?;
+    let fd = syscall!(socket(family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0))?;
     // SAFETY: `fd` is a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
     // SAFETY: passes a pointer to a live i32 and its size.
-    syscall!(setsockopt(
-        fd,
-        level,
-        name,
-        &value as *const i32 as *const libc::c_void,
-        size_of::<i32>() as u32
-    ))?;
+    syscall!(setsockopt(fd, level, name, &value as *const i32 as *const libc::c_void, size_of::<i32>() as u32))?;
     Ok(())
 }
 
@@ -52,9 +42,7 @@ impl RawAddr {
                 let sin = libc::sockaddr_in {
                     sin_family: libc::AF_INET as libc::sa_family_t,
                     sin_port: a.port().to_be(),
-                    sin_addr: libc::in_addr {
-                        s_addr: u32::from_ne_bytes(a.ip().octets()),
-                    },
+                    sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
                     sin_zero: [0; 8],
                 };
                 // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
@@ -66,9 +54,7 @@ impl RawAddr {
                     sin6_family: libc::AF_INET6 as libc::sa_family_t,
                     sin6_port: a.port().to_be(),
                     sin6_flowinfo: a.flowinfo(),
-                    sin6_addr: libc::in6_addr {
-                        s6_addr: a.ip().octets(),
-                    },
+                    sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
                     sin6_scope_id: a.scope_id(),
                 };
                 // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
@@ -76,40 +62,24 @@ impl RawAddr {
                 size_of::<libc::sockaddr_in6>()
             }
         };
-        RawAddr {
-            storage,
-            len: len as libc::socklen_t,
-        }
+        RawAddr { storage, len: len as libc::socklen_t }
     }
 
     fn to_std(&self) -> io::Result<SocketAddr> {
         match self.storage.ss_family as i32 {
             libc::AF_INET => {
                 // SAFETY: the kernel wrote a sockaddr_in (family says so).
-                let sin: libc::sockaddr_in =
-                    unsafe { std::ptr::read(&self.storage as *const _ as *const _) };
+                let sin: libc::sockaddr_in = unsafe { std::ptr::read(&self.storage as *const _ as *const _) };
                 let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-                Ok(SocketAddr::V4(SocketAddrV4::new(
-                    ip,
-                    u16::from_be(sin.sin_port),
-                )))
+                Ok(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
             }
             libc::AF_INET6 => {
                 // SAFETY: the kernel wrote a sockaddr_in6 (family says so).
-                let s: libc::sockaddr_in6 =
-                    unsafe { std::ptr::read(&self.storage as *const _ as *const _) };
+                let s: libc::sockaddr_in6 = unsafe { std::ptr::read(&self.storage as *const _ as *const _) };
                 let ip = Ipv6Addr::from(s.sin6_addr.s6_addr);
-                Ok(SocketAddr::V6(SocketAddrV6::new(
-                    ip,
-                    u16::from_be(s.sin6_port),
-                    s.sin6_flowinfo,
-                    s.sin6_scope_id,
-                )))
+                Ok(SocketAddr::V6(SocketAddrV6::new(ip, u16::from_be(s.sin6_port), s.sin6_flowinfo, s.sin6_scope_id)))
             }
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "unknown address family",
-            )),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "unknown address family")),
         }
     }
 }
@@ -124,11 +94,7 @@ pub(crate) fn listen(addr: &SocketAddr, backlog: i32, reuse_port: bool) -> io::R
     }
     let raw = RawAddr::from(addr);
     // SAFETY: `raw` holds a valid sockaddr of length `raw.len`.
-    syscall!(bind(
-        fd.as_raw_fd(),
-        &raw.storage as *const _ as *const libc::sockaddr,
-        raw.len
-    ))?;
+    syscall!(bind(fd.as_raw_fd(), &raw.storage as *const _ as *const libc::sockaddr, raw.len))?;
     // SAFETY: listen() takes plain integers.
     syscall!(listen(fd.as_raw_fd(), backlog))?;
     Ok(fd)
@@ -137,10 +103,7 @@ pub(crate) fn listen(addr: &SocketAddr, backlog: i32, reuse_port: bool) -> io::R
 /// accept4 into a non-blocking, close-on-exec socket.
 pub(crate) fn accept(listener: RawFd) -> io::Result<(OwnedFd, SocketAddr)> {
     // SAFETY: sockaddr_storage is plain data; all-zero is valid.
-    let mut raw = RawAddr {
-        storage: unsafe { zeroed() },
-        len: size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-    };
+    let mut raw = RawAddr { storage: unsafe { zeroed() }, len: size_of::<libc::sockaddr_storage>() as libc::socklen_t };
     // SAFETY: `raw.storage` is writable for `raw.len` bytes.
     let fd = syscall!(accept4(
         listener,
@@ -159,11 +122,7 @@ pub(crate) fn connect(addr: &SocketAddr) -> io::Result<(OwnedFd, bool)> {
     let fd = new_socket(addr)?;
     let raw = RawAddr::from(addr);
     // SAFETY: `raw` holds a valid sockaddr of length `raw.len`.
-    match syscall!(connect(
-        fd.as_raw_fd(),
-        &raw.storage as *const _ as *const libc::sockaddr,
-        raw.len
-    )) {
+    match syscall!(connect(fd.as_raw_fd(), &raw.storage as *const _ as *const libc::sockaddr, raw.len)) {
         Ok(_) => Ok((fd, false)),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((fd, true)),
         Err(e) => Err(e),

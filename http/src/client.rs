@@ -1,0 +1,176 @@
+//! A client for backend requests (proxy → storage node, daemons → peers):
+//! connect timeout, a streamed request body, the 100-continue handshake,
+//! and the response head read under a timeout.
+//!
+//! ```text
+//! let mut c = ClientConn::connect(addr, conn_timeout)?;
+//! c.send_head("PUT", "/sda/1/a/c/o", &headers)?;      // with Expect: 100-continue
+//! match c.wait_continue(node_timeout)? { None => {}, Some(final_head) => ... }
+//! c.write_body(chunk)?; ...
+//! let resp = c.read_response("PUT", node_timeout)?;   // head + body reader
+//! ```
+
+use crate::body::{BodyReader, Kind};
+use crate::buf::ReadBuf;
+use crate::chunked::{chunk_header, ChunkedDecoder, LAST_CHUNK};
+use crate::head::{self, ResponseFraming, ResponseHead, MAX_HEAD};
+use crate::headers::Headers;
+use crate::response::write_all_vectored;
+use hub::TcpStream;
+use std::cell::Cell;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How the request body is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyMode {
+    Plain,
+    Chunked,
+}
+
+/// One connection to a server.
+pub struct ClientConn {
+    stream: TcpStream,
+    buf: ReadBuf,
+    mode: BodyMode,
+    /// Responses never wait for `100 Continue`.
+    no_continue: Cell<bool>,
+}
+
+fn timed_out(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, format!("timed out waiting for {what}"))
+}
+
+impl ClientConn {
+    /// Connects, failing with `TimedOut` after `conn_timeout`.
+    pub fn connect(addr: SocketAddr, conn_timeout: Duration) -> io::Result<ClientConn> {
+        let stream = TcpStream::connect(addr, Some(conn_timeout))?;
+        stream.set_nodelay(true)?;
+        Ok(ClientConn { stream, buf: ReadBuf::new(), mode: BodyMode::Plain, no_continue: Cell::new(false) })
+    }
+
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// Sends the request line and headers. A `Transfer-Encoding: chunked`
+    /// header makes [`ClientConn::write_body`] frame the body as chunks.
+    pub fn send_head(&mut self, method: &str, target: &str, headers: &Headers) -> io::Result<()> {
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(method.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(target.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        headers.write_to(&mut out);
+        out.extend_from_slice(b"\r\n");
+        self.mode = match headers.get("transfer-encoding") {
+            Some(te) if te.trim().eq_ignore_ascii_case("chunked") => BodyMode::Chunked,
+            _ => BodyMode::Plain,
+        };
+        (&self.stream).write_all(&out)
+    }
+
+    /// After a head with `Expect: 100-continue`: waits up to `timeout` for
+    /// the server's answer. `None` means `100 Continue` (send the body);
+    /// `Some(head)` is a final response instead (do not send the body).
+    pub fn wait_continue(&mut self, timeout: Duration) -> io::Result<Option<ResponseHead>> {
+        let head = self.read_head(timeout)?;
+        if head.status == 100 {
+            Ok(None)
+        } else {
+            Ok(Some(head))
+        }
+    }
+
+    /// Sends body bytes (as one chunk if the body is chunked).
+    pub fn write_body(&mut self, data: &[u8]) -> io::Result<()> {
+        match self.mode {
+            BodyMode::Plain => (&self.stream).write_all(data),
+            BodyMode::Chunked if data.is_empty() => Ok(()),
+            BodyMode::Chunked => {
+                let mut h = Vec::with_capacity(20);
+                chunk_header(data.len(), &mut h);
+                write_all_vectored(&self.stream, &[&h, data, b"\r\n"])
+            }
+        }
+    }
+
+    /// Ends a chunked body (no-op for a plain one).
+    pub fn finish_body(&mut self) -> io::Result<()> {
+        if self.mode == BodyMode::Chunked {
+            (&self.stream).write_all(LAST_CHUNK)?;
+        }
+        Ok(())
+    }
+
+    fn read_head(&mut self, timeout: Duration) -> io::Result<ResponseHead> {
+        let _deadline = hub::Timeout::new(timeout);
+        loop {
+            if let Some((h, used)) = head::parse_response_head(self.buf.data())? {
+                self.buf.consume(used);
+                return Ok(h);
+            }
+            match self.buf.fill(&self.stream, MAX_HEAD + 1) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed before responding")),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(timed_out("the response head")),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads the response head (skipping any interim 1xx) within `timeout`
+    /// and returns it with a reader for its body. Each body read waits at
+    /// most `timeout` too.
+    pub fn read_response(&mut self, method: &str, timeout: Duration) -> io::Result<ClientResponse<'_>> {
+        let head = loop {
+            let h = self.read_head(timeout)?;
+            if !(100..200).contains(&h.status) {
+                break h;
+            }
+        };
+        let kind = match head::response_framing(&head, method)? {
+            ResponseFraming::None => Kind::Empty,
+            ResponseFraming::Length(n) => Kind::Length(n),
+            ResponseFraming::Chunked => Kind::Chunked(ChunkedDecoder::new()),
+            ResponseFraming::UntilClose => Kind::UntilClose,
+        };
+        self.stream.set_read_timeout(Some(timeout));
+        let keep_alive = head::response_keep_alive(&head) && !matches!(kind, Kind::UntilClose);
+        Ok(ClientResponse {
+            head,
+            keep_alive,
+            body: BodyReader::new(&self.stream, &mut self.buf, kind, &self.no_continue),
+        })
+    }
+}
+
+/// A response: its head and its streaming body.
+pub struct ClientResponse<'a> {
+    pub head: ResponseHead,
+    /// The connection can carry another request once the body is read.
+    pub keep_alive: bool,
+    pub body: BodyReader<'a>,
+}
+
+impl ClientResponse<'_> {
+    pub fn status(&self) -> u16 {
+        self.head.status
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.headers.get(name)
+    }
+
+    /// Reads the whole body (for small bodies: listings, errors).
+    pub fn read_all(&mut self, limit: usize) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        (&mut self.body).take(limit as u64 + 1).read_to_end(&mut out)?;
+        if out.len() > limit {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "response body over the limit"));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,856 @@
+//! Request and response heads: parsing, message framing, writing.
+//!
+//! Parsing is sans-IO. `parse_request_head(buf)` looks at everything read so
+//! far and answers one of three things:
+//!
+//! ```text
+//!   Ok(Some((head, n)))  a complete head; it took buf[..n], the rest is body
+//!                        or the next pipelined request
+//!   Ok(None)             not complete yet: read more and call again
+//!   Err(e)               malformed or over a limit: answer e.status(), close
+//! ```
+//!
+//! The limits are checked on incomplete heads too, so a reader that calls the
+//! parser after every read never buffers more than [`MAX_HEAD`] bytes: when
+//! the answer is `Ok(None)`, `buf.len() <= MAX_HEAD`.
+//!
+//! Framing (`request_framing`, `response_framing`) follows RFC 9112 §6 and
+//! refuses every ambiguity a front end and a back end could read differently
+//! (request smuggling): both Content-Length and Transfer-Encoding, differing
+//! Content-Lengths, codings other than a single `chunked`.
+
+use std::fmt;
+
+use crate::headers::Headers;
+
+/// Longest request line (or status line), in bytes, not counting its CRLF.
+/// Longer ones get 414. Swift's (eventlet's) `url_length_limit`.
+pub const MAX_REQUEST_LINE: usize = 8192;
+
+/// Largest header block, in bytes: everything after the request line's CRLF
+/// up to and including the empty line that ends the head. Larger ones get 431.
+/// Swift's `MAX_HEADER_SIZE`.
+pub const MAX_HEADER_BLOCK: usize = 8192;
+
+/// Most header lines in one head; more get 431. Swift allows 90 metadata
+/// headers + 36 others + a few extra.
+pub const MAX_HEADERS: usize = 128;
+
+/// Most bytes of empty lines tolerated before a request line (RFC 9112 §2.2
+/// asks servers to skip at least one; clients send a stray CRLF after a body).
+pub const MAX_LEADING_EMPTY_LINES: usize = 64;
+
+/// The most bytes a parser ever asks to buffer for one head: while it answers
+/// `Ok(None)` the buffer holds at most this much.
+pub const MAX_HEAD: usize = MAX_LEADING_EMPTY_LINES + MAX_REQUEST_LINE + 2 + MAX_HEADER_BLOCK;
+
+/// Why a head (or its framing) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadError {
+    /// 414: the request line is longer than [`MAX_REQUEST_LINE`].
+    UriTooLong,
+    /// 431: the header block is over [`MAX_HEADER_BLOCK`] bytes or has more
+    /// than [`MAX_HEADERS`] headers (also a too long response status line).
+    HeadersTooLarge,
+    /// 400: malformed, or ambiguous framing.
+    Bad(&'static str),
+    /// 501: well-formed but unsupported, e.g. a transfer coding other than
+    /// `chunked`.
+    NotImplemented(&'static str),
+}
+
+impl HeadError {
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> u16 {
+        match self {
+            HeadError::UriTooLong => 414,
+            HeadError::HeadersTooLarge => 431,
+            HeadError::Bad(_) => 400,
+            HeadError::NotImplemented(_) => 501,
+        }
+    }
+}
+
+impl fmt::Display for HeadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeadError::UriTooLong => write!(f, "request line longer than {MAX_REQUEST_LINE} bytes"),
+            HeadError::HeadersTooLarge => {
+                write!(f, "header block over {MAX_HEADER_BLOCK} bytes or {MAX_HEADERS} headers")
+            }
+            HeadError::Bad(why) => write!(f, "malformed message: {why}"),
+            HeadError::NotImplemented(what) => write!(f, "not implemented: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for HeadError {}
+
+/// A parsed request line and headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    pub method: String,
+    /// The raw request-target: usually path and `?query`, still %-encoded.
+    pub target: String,
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor_version: u8,
+    pub headers: Headers,
+}
+
+/// A parsed status line and headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub status: u16,
+    /// As sent; empty if missing or not UTF-8.
+    pub reason: String,
+    pub minor_version: u8,
+    pub headers: Headers,
+}
+
+/// How a request body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body (neither Content-Length nor Transfer-Encoding).
+    None,
+    /// Exactly this many bytes; `Length(0)` is kept apart from `None`
+    /// because Swift answers 411 to a PUT with neither header.
+    Length(u64),
+    /// Transfer-Encoding: chunked.
+    Chunked,
+}
+
+/// How a response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseFraming {
+    None,
+    Length(u64),
+    Chunked,
+    /// No length given: the body ends when the server closes.
+    UntilClose,
+}
+
+/// Parses a request head from the start of `buf`; see the module docs.
+pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadError> {
+    let Some(layout) = locate(buf, HeadError::UriTooLong)? else {
+        return Ok(None);
+    };
+    let mut slots = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut slots);
+    let parsed = req.parse(&buf[layout.line_start..]);
+    let Some(len) = finish(buf.len(), &layout, parsed)? else {
+        return Ok(None);
+    };
+    let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version) else {
+        return Err(HeadError::Bad("incomplete request line"));
+    };
+    let head = RequestHead {
+        method: method.to_string(),
+        target: target.to_string(),
+        minor_version,
+        headers: collect_headers(req.headers)?,
+    };
+    Ok(Some((head, len)))
+}
+
+/// Parses a response head from the start of `buf`, with the same limits as
+/// requests (a too long status line counts as [`HeadError::HeadersTooLarge`]).
+pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>, HeadError> {
+    let Some(layout) = locate(buf, HeadError::HeadersTooLarge)? else {
+        return Ok(None);
+    };
+    let mut slots = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut slots);
+    let parsed = resp.parse(&buf[layout.line_start..]);
+    let Some(len) = finish(buf.len(), &layout, parsed)? else {
+        return Ok(None);
+    };
+    let (Some(status), Some(minor_version)) = (resp.code, resp.version) else {
+        return Err(HeadError::Bad("incomplete status line"));
+    };
+    if status < 100 {
+        return Err(HeadError::Bad("invalid response status"));
+    }
+    let head = ResponseHead {
+        status,
+        reason: resp.reason.unwrap_or("").to_string(),
+        minor_version,
+        headers: collect_headers(resp.headers)?,
+    };
+    Ok(Some((head, len)))
+}
+
+/// Where the first line and the header block of a (maybe incomplete) head
+/// start, once the limits that can be judged so far have been checked.
+struct Layout {
+    /// After the empty lines that may come first.
+    line_start: usize,
+    /// After the first line's LF, if it has arrived.
+    block_start: Option<usize>,
+}
+
+fn locate(buf: &[u8], line_too_long: HeadError) -> Result<Option<Layout>, HeadError> {
+    let mut i = 0;
+    let line_start = loop {
+        if i > MAX_LEADING_EMPTY_LINES {
+            return Err(HeadError::Bad("too many empty lines before the request line"));
+        }
+        match buf.get(i) {
+            Some(b'\n') => i += 1,
+            Some(b'\r') => match buf.get(i + 1) {
+                Some(b'\n') => i += 2,
+                Some(_) => return Err(HeadError::Bad("bare CR")),
+                None => return Ok(None),
+            },
+            Some(_) => break i,
+            None => return Ok(None),
+        }
+    };
+    // Look no further than one byte past the longest line and its CRLF.
+    let rest = &buf[line_start..];
+    let window = &rest[..rest.len().min(MAX_REQUEST_LINE + 2)];
+    let (line_len, block_start) = match window.iter().position(|&b| b == b'\n') {
+        Some(lf) => (lf - usize::from(lf > 0 && window[lf - 1] == b'\r'), Some(line_start + lf + 1)),
+        None => (window.len() - usize::from(window.ends_with(b"\r")), None),
+    };
+    if line_len > MAX_REQUEST_LINE {
+        return Err(line_too_long);
+    }
+    Ok(Some(Layout { line_start, block_start }))
+}
+
+/// Turns httparse's answer into the head's total length, or `None` for "need
+/// more", checking the header block limits.
+fn finish(buf_len: usize, layout: &Layout, parsed: httparse::Result<usize>) -> Result<Option<usize>, HeadError> {
+    let block_start = layout.block_start.unwrap_or(buf_len);
+    match parsed {
+        Ok(httparse::Status::Complete(n)) => {
+            let end = layout.line_start + n;
+            if end.saturating_sub(block_start) > MAX_HEADER_BLOCK {
+                return Err(HeadError::HeadersTooLarge);
+            }
+            Ok(Some(end))
+        }
+        Ok(httparse::Status::Partial) => {
+            if buf_len - block_start > MAX_HEADER_BLOCK {
+                return Err(HeadError::HeadersTooLarge);
+            }
+            Ok(None)
+        }
+        Err(e) => Err(match e {
+            httparse::Error::TooManyHeaders => HeadError::HeadersTooLarge,
+            httparse::Error::HeaderName => HeadError::Bad("invalid header name"),
+            httparse::Error::HeaderValue => HeadError::Bad("invalid header value"),
+            httparse::Error::NewLine => HeadError::Bad("invalid line ending"),
+            httparse::Error::Status => HeadError::Bad("invalid response status"),
+            httparse::Error::Token => HeadError::Bad("invalid token in the first line"),
+            httparse::Error::Version => HeadError::Bad("invalid HTTP version"),
+        }),
+    }
+}
+
+fn collect_headers(parsed: &[httparse::Header<'_>]) -> Result<Headers, HeadError> {
+    parsed
+        .iter()
+        .map(|h| match std::str::from_utf8(h.value) {
+            Ok(value) => Ok((h.name.to_string(), value.to_string())),
+            Err(_) => Err(HeadError::Bad("header value is not UTF-8")),
+        })
+        .collect()
+}
+
+/// How the body of `head` is delimited (RFC 9112 §6.3), refusing every
+/// ambiguous combination.
+pub fn request_framing(head: &RequestHead) -> Result<Framing, HeadError> {
+    if head.headers.contains("transfer-encoding") {
+        if head.minor_version == 0 {
+            return Err(HeadError::Bad("Transfer-Encoding in an HTTP/1.0 message"));
+        }
+        if head.headers.contains("content-length") {
+            return Err(HeadError::Bad("both Content-Length and Transfer-Encoding"));
+        }
+        check_chunked_only(&head.headers)?;
+        return Ok(Framing::Chunked);
+    }
+    Ok(match content_length(&head.headers)? {
+        Some(n) => Framing::Length(n),
+        None => Framing::None,
+    })
+}
+
+/// How the body of a response to a `request_method` request is delimited.
+pub fn response_framing(head: &ResponseHead, request_method: &str) -> Result<ResponseFraming, HeadError> {
+    if request_method == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304 {
+        return Ok(ResponseFraming::None);
+    }
+    if head.headers.contains("transfer-encoding") {
+        if head.minor_version == 0 {
+            return Err(HeadError::Bad("Transfer-Encoding in an HTTP/1.0 message"));
+        }
+        if head.headers.contains("content-length") {
+            return Err(HeadError::Bad("both Content-Length and Transfer-Encoding"));
+        }
+        check_chunked_only(&head.headers)?;
+        return Ok(ResponseFraming::Chunked);
+    }
+    Ok(match content_length(&head.headers)? {
+        Some(n) => ResponseFraming::Length(n),
+        None => ResponseFraming::UntilClose,
+    })
+}
+
+/// Accepts a Transfer-Encoding that is exactly one `chunked`.
+fn check_chunked_only(headers: &Headers) -> Result<(), HeadError> {
+    let mut codings = 0;
+    let mut chunked = 0;
+    let mut last_is_chunked = false;
+    for coding in list_items(headers, "transfer-encoding") {
+        if coding.is_empty() {
+            return Err(HeadError::Bad("empty transfer coding"));
+        }
+        codings += 1;
+        last_is_chunked = coding.eq_ignore_ascii_case("chunked");
+        chunked += usize::from(last_is_chunked);
+    }
+    match (last_is_chunked, chunked, codings) {
+        (true, 1, 1) => Ok(()),
+        (true, 1, _) => Err(HeadError::NotImplemented("transfer coding other than chunked")),
+        _ => Err(HeadError::Bad("Transfer-Encoding must be chunked, once and last")),
+    }
+}
+
+/// The Content-Length, if any; repeats (in several headers or a comma list)
+/// must agree. The parser strips whitespace around a field value, so any left
+/// there came from elsewhere and is refused: only `5` or `5, 5` pass.
+fn content_length(headers: &Headers) -> Result<Option<u64>, HeadError> {
+    let ows: &[char] = &[' ', '\t'];
+    let padded = |v: &str| v.starts_with(ows) || v.ends_with(ows);
+    if headers.get_all("content-length").any(padded) {
+        return Err(HeadError::Bad("invalid Content-Length"));
+    }
+    let mut length = None;
+    for item in list_items(headers, "content-length") {
+        let n = parse_decimal(item).ok_or(HeadError::Bad("invalid Content-Length"))?;
+        if length.is_some_and(|m| m != n) {
+            return Err(HeadError::Bad("conflicting Content-Length values"));
+        }
+        length = Some(n);
+    }
+    Ok(length)
+}
+
+fn parse_decimal(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, b| {
+        let digit = (b as char).to_digit(10)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// The comma-separated elements of every `name` header, trimmed of OWS.
+fn list_items<'a>(headers: &'a Headers, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    headers.get_all(name).flat_map(|value| value.split(',')).map(|item| item.trim_matches(|c| c == ' ' || c == '\t'))
+}
+
+fn has_token(headers: &Headers, name: &str, token: &str) -> bool {
+    list_items(headers, name).any(|item| item.eq_ignore_ascii_case(token))
+}
+
+/// Whether the connection stays open after this request: HTTP/1.1 unless
+/// `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
+pub fn keep_alive(head: &RequestHead) -> bool {
+    persistent(&head.headers, head.minor_version)
+}
+
+/// The same rule for a response (for a client reusing backend connections).
+pub fn response_keep_alive(head: &ResponseHead) -> bool {
+    persistent(&head.headers, head.minor_version)
+}
+
+fn persistent(headers: &Headers, minor_version: u8) -> bool {
+    if has_token(headers, "connection", "close") {
+        return false;
+    }
+    minor_version >= 1 || has_token(headers, "connection", "keep-alive")
+}
+
+/// Whether the client waits for `100 Continue` before sending the body
+/// (`Expect: 100-continue` on HTTP/1.1; ignored on HTTP/1.0 per RFC 9110).
+pub fn expects_continue(head: &RequestHead) -> bool {
+    head.minor_version >= 1 && has_token(&head.headers, "expect", "100-continue")
+}
+
+/// The reason phrase Swift sends with `status`.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Request Entity Too Large",
+        414 => "Request URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Requested Range Not Satisfiable",
+        417 => "Expectation Failed",
+        422 => "Unprocessable Entity",
+        431 => "Request Header Fields Too Large",
+        498 => "Rate Limited",
+        499 => "Client Disconnect",
+        500 => "Internal Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        507 => "Insufficient Storage",
+        _ => "Unknown",
+    }
+}
+
+/// Appends `HTTP/1.1 {status} {reason}\r\n`, the headers and the empty line.
+pub fn write_response_head(out: &mut Vec<u8>, status: u16, headers: &Headers) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_decimal(out, status);
+    out.push(b' ');
+    out.extend_from_slice(reason_phrase(status).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    headers.write_to(out);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u16) {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Header fields from `"Name: value|Name: value"`.
+    fn fields(list: &str) -> Headers {
+        list.split('|')
+            .filter(|field| !field.is_empty())
+            .map(|field| {
+                let (name, value) = field.split_once(':').unwrap();
+                (name.to_string(), value.strip_prefix(' ').unwrap_or(value).to_string())
+            })
+            .collect()
+    }
+
+    fn parse(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadError> {
+        parse_request_head(buf)
+    }
+
+    fn head(minor_version: u8, headers: &str) -> RequestHead {
+        RequestHead { method: "PUT".into(), target: "/v1/a/c/o".into(), minor_version, headers: fields(headers) }
+    }
+
+    fn response(status: u16, minor_version: u8, headers: &str) -> ResponseHead {
+        ResponseHead { status, reason: reason_phrase(status).into(), minor_version, headers: fields(headers) }
+    }
+
+    /// A request whose request line is exactly `len` bytes long.
+    fn request_line(len: usize) -> String {
+        format!("GET /{} HTTP/1.1", "a".repeat(len - 14))
+    }
+
+    /// A header block (after the request line) of exactly `len` bytes.
+    fn header_block(len: usize) -> String {
+        format!("X: {}\r\n\r\n", "v".repeat(len - 7))
+    }
+
+    #[test]
+    fn parses_method_target_version_and_headers_in_order() {
+        let buf = b"PUT /v1/AUTH_test/c/o?multipart-manifest=put HTTP/1.1\r\n\
+                    Host: example.com\r\nX-Object-Meta-Color:  blue \r\nx-object-meta-color: red\r\n\r\n";
+        let (head, len) = parse(buf).unwrap().unwrap();
+        assert_eq!(len, buf.len());
+        assert_eq!(head.method, "PUT");
+        assert_eq!(head.target, "/v1/AUTH_test/c/o?multipart-manifest=put");
+        assert_eq!(head.minor_version, 1);
+        let pairs: Vec<_> = head.headers.iter().collect();
+        assert_eq!(pairs, [("Host", "example.com"), ("X-Object-Meta-Color", "blue"), ("x-object-meta-color", "red")]);
+    }
+
+    #[test]
+    fn incomplete_head_needs_more_at_every_split_point() {
+        let samples: &[&[u8]] = &[
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"GET /v1/a HTTP/1.0\r\n\r\n",
+            b"\r\n\r\nGET / HTTP/1.1\r\nX-Empty:\r\nX-Tab:\tv\t\r\n\r\n",
+            b"GET / HTTP/1.1\nHost: a\n\n",
+            b"DELETE /v1/a/c/o HTTP/1.1\r\nX-Timestamp: 1.0\r\nContent-Length: 0\r\n\r\n",
+        ];
+        for sample in samples {
+            for cut in 0..sample.len() {
+                assert_eq!(parse(&sample[..cut]), Ok(None), "{sample:?} cut at {cut}");
+            }
+            let (_, len) = parse(sample).unwrap().unwrap();
+            assert_eq!(len, sample.len(), "{sample:?}");
+        }
+    }
+
+    #[test]
+    fn pipelined_requests_parse_one_after_another() {
+        let buf = b"PUT /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.1\r\n\r\nHEAD";
+        let (first, len) = parse(buf).unwrap().unwrap();
+        assert_eq!(first.target, "/a");
+        assert_eq!(request_framing(&first), Ok(Framing::Length(3)));
+        assert_eq!(&buf[len..len + 3], b"abc");
+        let rest = &buf[len + 3..];
+        let (second, len2) = parse(rest).unwrap().unwrap();
+        assert_eq!((second.method.as_str(), second.target.as_str()), ("GET", "/b"));
+        assert_eq!(&rest[len2..], b"HEAD");
+        assert_eq!(parse(&rest[len2..]), Ok(None));
+    }
+
+    #[test]
+    fn empty_lines_before_the_request_line_are_skipped_up_to_the_limit() {
+        let at_limit = format!("{}GET / HTTP/1.1\r\n\r\n", "\r\n".repeat(32));
+        let (_, len) = parse(at_limit.as_bytes()).unwrap().unwrap();
+        assert_eq!(len, at_limit.len());
+        let over = format!("\n{at_limit}");
+        assert_eq!(parse(over.as_bytes()).unwrap_err().status(), 400);
+        assert_eq!(parse("\n".repeat(64).as_bytes()), Ok(None));
+        assert_eq!(parse("\n".repeat(65).as_bytes()).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn request_line_at_the_limit_parses_and_one_over_is_414() {
+        let at = request_line(MAX_REQUEST_LINE);
+        let over = request_line(MAX_REQUEST_LINE + 1);
+        assert_eq!(at.len(), MAX_REQUEST_LINE);
+        // Complete heads.
+        assert!(parse(format!("{at}\r\n\r\n").as_bytes()).unwrap().is_some());
+        assert!(parse(format!("{at}\n\n").as_bytes()).unwrap().is_some());
+        let err = parse(format!("{over}\r\n\r\n").as_bytes()).unwrap_err();
+        assert_eq!((err, err.status()), (HeadError::UriTooLong, 414));
+        // Incomplete heads: judged before the line ends.
+        assert_eq!(parse(at.as_bytes()), Ok(None));
+        assert_eq!(parse(format!("{at}\r").as_bytes()), Ok(None));
+        assert_eq!(parse(over.as_bytes()), Err(HeadError::UriTooLong));
+        assert_eq!(parse(format!("{at}\r\r").as_bytes()), Err(HeadError::UriTooLong));
+    }
+
+    #[test]
+    fn header_block_at_the_limit_parses_and_one_over_is_431() {
+        let at = format!("GET / HTTP/1.1\r\n{}", header_block(MAX_HEADER_BLOCK));
+        let over = format!("GET / HTTP/1.1\r\n{}", header_block(MAX_HEADER_BLOCK + 1));
+        let (_, len) = parse(at.as_bytes()).unwrap().unwrap();
+        assert_eq!(len, at.len());
+        let err = parse(over.as_bytes()).unwrap_err();
+        assert_eq!((err, err.status()), (HeadError::HeadersTooLarge, 431));
+        // Incomplete: the whole buffer counts until the head is complete...
+        assert_eq!(parse(&at.as_bytes()[..at.len() - 1]), Ok(None));
+        let partial = |len: usize| format!("GET / HTTP/1.1\r\nX: {}", "v".repeat(len - 3));
+        assert_eq!(parse(partial(MAX_HEADER_BLOCK).as_bytes()), Ok(None));
+        let err = parse(partial(MAX_HEADER_BLOCK + 1).as_bytes());
+        assert_eq!(err, Err(HeadError::HeadersTooLarge));
+        // ...but a body or next request after a complete head does not.
+        let with_body = format!("{at}{}", "b".repeat(MAX_HEADER_BLOCK));
+        assert_eq!(parse(with_body.as_bytes()).unwrap().unwrap().1, at.len());
+    }
+
+    #[test]
+    fn an_incomplete_head_never_holds_more_than_max_head() {
+        let longest = format!(
+            "{}{}\r\nX: {}",
+            "\n".repeat(MAX_LEADING_EMPTY_LINES),
+            request_line(MAX_REQUEST_LINE),
+            "v".repeat(MAX_HEADER_BLOCK - 3)
+        );
+        assert_eq!(longest.len(), MAX_HEAD);
+        assert_eq!(parse(longest.as_bytes()), Ok(None));
+        assert!(parse(format!("{longest}v").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn header_count_at_the_limit_parses_and_one_over_is_431() {
+        let with = |n: usize| {
+            let lines: String = (0..n).map(|i| format!("X-{i}: v\r\n")).collect();
+            format!("GET / HTTP/1.1\r\n{lines}\r\n")
+        };
+        let (head, _) = parse(with(MAX_HEADERS).as_bytes()).unwrap().unwrap();
+        assert_eq!(head.headers.len(), MAX_HEADERS);
+        assert_eq!(parse(with(MAX_HEADERS + 1).as_bytes()), Err(HeadError::HeadersTooLarge));
+    }
+
+    #[test]
+    fn malformed_heads_are_400() {
+        let cases: &[(&str, &[u8])] = &[
+            ("obsolete line folding", b"GET / HTTP/1.1\r\nX-A: 1\r\n  2\r\n\r\n"),
+            ("tab line folding", b"GET / HTTP/1.1\r\nX-A: 1\r\n\t2\r\n\r\n"),
+            ("space before colon", b"GET / HTTP/1.1\r\nContent-Length : 5\r\n\r\n"),
+            ("space before first header", b"GET / HTTP/1.1\r\n Content-Length: 5\r\n\r\n"),
+            ("no colon", b"GET / HTTP/1.1\r\nContent-Length\r\n\r\n"),
+            ("non-UTF-8 value", b"GET / HTTP/1.1\r\nX-A: \xff\xfe\r\n\r\n"),
+            ("NUL in value", b"GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n"),
+            ("bare CR in value", b"GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n"),
+            ("bare CR before request", b"\rGET / HTTP/1.1\r\n\r\n"),
+            ("unknown version", b"GET / HTTP/1.2\r\n\r\n"),
+            ("HTTP/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            ("missing target", b"GET HTTP/1.1\r\n\r\n"),
+            ("space in target", b"GET /a b HTTP/1.1\r\n\r\n"),
+            ("binary garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
+        ];
+        for (what, buf) in cases {
+            match parse(buf) {
+                Err(e) => assert_eq!(e.status(), 400, "{what}: {e}"),
+                other => panic!("{what}: expected 400, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn utf8_header_values_are_kept() {
+        let buf = "GET / HTTP/1.1\r\nX-Object-Meta-Name: café ☕\r\n\r\n";
+        let (head, _) = parse(buf.as_bytes()).unwrap().unwrap();
+        assert_eq!(head.headers.get("x-object-meta-name"), Some("café ☕"));
+    }
+
+    #[test]
+    fn request_framing_follows_rfc_9112() {
+        use Framing::*;
+        use HeadError::{Bad, NotImplemented};
+        let bad = Bad("");
+        let not_impl = NotImplemented("");
+        let cases: &[(u8, &str, Result<Framing, HeadError>)] = &[
+            (1, "", Ok(None)),
+            (0, "", Ok(None)),
+            (1, "Content-Length: 0", Ok(Length(0))),
+            (1, "content-length: 42", Ok(Length(42))),
+            (0, "Content-Length: 42", Ok(Length(42))),
+            (1, "Content-Length: 007", Ok(Length(7))),
+            (1, "Content-Length: 18446744073709551615", Ok(Length(u64::MAX))),
+            (1, "Content-Length: 18446744073709551616", Err(bad)),
+            (1, "Content-Length: 5|Content-Length: 5", Ok(Length(5))),
+            (1, "Content-Length: 5, 5", Ok(Length(5))),
+            (1, "Content-Length: 5|Content-Length: 6", Err(bad)),
+            (1, "Content-Length: 5, 6", Err(bad)),
+            (1, "Content-Length: 5,", Err(bad)),
+            (1, "Content-Length: +5", Err(bad)),
+            (1, "Content-Length: -5", Err(bad)),
+            (1, "Content-Length: 5 5", Err(bad)),
+            (1, "Content-Length:  5", Err(bad)),
+            (1, "Content-Length: 5\t", Err(bad)),
+            (1, "Content-Length: 0x5", Err(bad)),
+            (1, "Content-Length: 5.0", Err(bad)),
+            (1, "Content-Length: ", Err(bad)),
+            (1, "Transfer-Encoding: chunked", Ok(Chunked)),
+            (1, "transfer-encoding:  CHUNKED\t", Ok(Chunked)),
+            (1, "Transfer-Encoding: chunked|Content-Length: 5", Err(bad)),
+            (1, "Content-Length: 5|Transfer-Encoding: chunked", Err(bad)),
+            (1, "Content-Length: 5|Transfer-Encoding: gzip", Err(bad)),
+            (0, "Transfer-Encoding: chunked", Err(bad)),
+            (1, "Transfer-Encoding: xchunked", Err(bad)),
+            (1, "Transfer-Encoding: chunked, gzip", Err(bad)),
+            (1, "Transfer-Encoding: chunked, chunked", Err(bad)),
+            (1, "Transfer-Encoding: chunked|Transfer-Encoding: chunked", Err(bad)),
+            (1, "Transfer-Encoding: gzip", Err(bad)),
+            (1, "Transfer-Encoding: identity", Err(bad)),
+            (1, "Transfer-Encoding: ", Err(bad)),
+            (1, "Transfer-Encoding: , chunked", Err(bad)),
+            (1, "Transfer-Encoding: gzip, chunked", Err(not_impl)),
+            (1, "Transfer-Encoding: gzip|Transfer-Encoding: chunked", Err(not_impl)),
+        ];
+        for (minor, headers, want) in cases {
+            let got = request_framing(&head(*minor, headers));
+            let same = match (&got, want) {
+                (Err(g), Err(w)) => g.status() == w.status(),
+                _ => got == *want,
+            };
+            assert!(same, "HTTP/1.{minor} {headers}: got {got:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn framing_of_parsed_smuggling_attempts_is_refused() {
+        let cases: &[&[u8]] = &[
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ];
+        for buf in cases {
+            let (head, _) = parse(buf).unwrap().unwrap();
+            let err = request_framing(&head).unwrap_err();
+            assert_eq!(err.status(), 400, "{}", String::from_utf8_lossy(buf));
+        }
+        // Optional whitespace around a field value is not part of it.
+        let (head, _) = parse(b"POST / HTTP/1.1\r\nContent-Length: \t 5 \r\n\r\n").unwrap().unwrap();
+        assert_eq!(request_framing(&head), Ok(Framing::Length(5)));
+    }
+
+    #[test]
+    fn keep_alive_defaults_by_version_and_reads_connection_tokens() {
+        let cases: &[(u8, &str, bool)] = &[
+            (1, "", true),
+            (1, "Connection: close", false),
+            (1, "connection: Keep-Alive, CLOSE", false),
+            (1, "Connection: keep-alive|Connection: close", false),
+            (1, "Connection: closed", true),
+            (1, "Connection: upgrade", true),
+            (0, "", false),
+            (0, "Connection: keep-alive", true),
+            (0, "Connection: TE, Keep-Alive", true),
+            (0, "Connection: keep-alive, close", false),
+        ];
+        for (minor, headers, want) in cases {
+            assert_eq!(keep_alive(&head(*minor, headers)), *want, "1.{minor} {headers}");
+            let resp = response(200, *minor, headers);
+            assert_eq!(response_keep_alive(&resp), *want, "1.{minor} {headers}");
+        }
+    }
+
+    #[test]
+    fn expects_continue_only_on_http_1_1() {
+        let cases: &[(u8, &str, bool)] = &[
+            (1, "Expect: 100-continue", true),
+            (1, "expect: 100-Continue", true),
+            (1, "Expect:  100-continue ", true),
+            (1, "", false),
+            (1, "Expect: 200-ok", false),
+            (0, "Expect: 100-continue", false),
+        ];
+        for (minor, headers, want) in cases {
+            assert_eq!(expects_continue(&head(*minor, headers)), *want, "{headers}");
+        }
+    }
+
+    #[test]
+    fn parses_a_response_at_every_split_point() {
+        let buf = b"HTTP/1.1 201 Created\r\nEtag: \"abc\"\r\nContent-Length: 0\r\n\r\nHTTP/1.1";
+        let end = buf.len() - 8;
+        for cut in 0..end {
+            assert_eq!(parse_response_head(&buf[..cut]), Ok(None), "cut at {cut}");
+        }
+        let (head, len) = parse_response_head(buf).unwrap().unwrap();
+        assert_eq!(len, end);
+        assert_eq!((head.status, head.reason.as_str(), head.minor_version), (201, "Created", 1));
+        assert_eq!(head.headers.get("etag"), Some("\"abc\""));
+        assert_eq!(response_framing(&head, "PUT"), Ok(ResponseFraming::Length(0)));
+    }
+
+    #[test]
+    fn response_limits_and_garbage_are_refused() {
+        let long_status = format!("HTTP/1.1 200 {}\r\n\r\n", "k".repeat(MAX_REQUEST_LINE));
+        assert_eq!(parse_response_head(long_status.as_bytes()), Err(HeadError::HeadersTooLarge));
+        let big_block = format!("HTTP/1.1 200 OK\r\n{}", header_block(MAX_HEADER_BLOCK + 1));
+        assert_eq!(parse_response_head(big_block.as_bytes()), Err(HeadError::HeadersTooLarge));
+        for buf in [&b"HTTP/1.1 20 OK\r\n\r\n"[..], b"HTTP/1.1 abc OK\r\n\r\n", b"HTTX/1.1 200 OK\r\n\r\n"] {
+            assert_eq!(parse_response_head(buf).unwrap_err().status(), 400, "{buf:?}");
+        }
+        let (head, _) = parse_response_head(b"HTTP/1.0 200\r\n\r\n").unwrap().unwrap();
+        assert_eq!((head.status, head.reason.as_str(), head.minor_version), (200, "", 0));
+    }
+
+    #[test]
+    fn response_framing_follows_rfc_9112() {
+        use ResponseFraming::*;
+        let bad = HeadError::Bad("");
+        let cases: &[(u16, &str, &str, Result<ResponseFraming, HeadError>)] = &[
+            (200, "GET", "Content-Length: 10", Ok(Length(10))),
+            (200, "HEAD", "Content-Length: 10", Ok(None)),
+            (200, "GET", "Transfer-Encoding: chunked", Ok(Chunked)),
+            (200, "GET", "", Ok(UntilClose)),
+            (100, "PUT", "", Ok(None)),
+            (204, "DELETE", "Content-Length: 10", Ok(None)),
+            (304, "GET", "Content-Length: 10", Ok(None)),
+            (404, "GET", "Content-Length: 0", Ok(Length(0))),
+            (200, "GET", "Transfer-Encoding: chunked|Content-Length: 3", Err(bad)),
+            (200, "GET", "Content-Length: 3|Content-Length: 4", Err(bad)),
+            (200, "GET", "Transfer-Encoding: chunked, identity", Err(bad)),
+        ];
+        for (status, method, headers, want) in cases {
+            let got = response_framing(&response(*status, 1, headers), method);
+            let same = match (&got, want) {
+                (Err(g), Err(w)) => g.status() == w.status(),
+                _ => got == *want,
+            };
+            assert!(same, "{status} to {method} {headers}: got {got:?}");
+        }
+        let old = response(200, 0, "Transfer-Encoding: chunked");
+        assert_eq!(response_framing(&old, "GET").unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn head_errors_map_to_status_codes() {
+        let cases = [
+            (HeadError::UriTooLong, 414),
+            (HeadError::HeadersTooLarge, 431),
+            (HeadError::Bad("x"), 400),
+            (HeadError::NotImplemented("x"), 501),
+        ];
+        for (err, status) in cases {
+            assert_eq!(err.status(), status);
+            assert!(!err.to_string().is_empty());
+        }
+        assert_eq!(HeadError::Bad("bare CR").to_string(), "malformed message: bare CR");
+    }
+
+    #[test]
+    fn reason_phrases_are_swifts() {
+        let table = "100 Continue|200 OK|201 Created|202 Accepted|204 No Content|\
+            206 Partial Content|301 Moved Permanently|304 Not Modified|400 Bad Request|\
+            401 Unauthorized|403 Forbidden|404 Not Found|405 Method Not Allowed|\
+            408 Request Timeout|409 Conflict|411 Length Required|412 Precondition Failed|\
+            413 Request Entity Too Large|414 Request URI Too Long|\
+            416 Requested Range Not Satisfiable|422 Unprocessable Entity|\
+            431 Request Header Fields Too Large|499 Client Disconnect|500 Internal Error|\
+            501 Not Implemented|503 Service Unavailable|504 Gateway Timeout|\
+            507 Insufficient Storage|299 Unknown|600 Unknown";
+        for entry in table.split('|') {
+            let (status, reason) = entry.split_once(' ').unwrap();
+            assert_eq!(reason_phrase(status.parse().unwrap()), reason, "{status}");
+        }
+    }
+
+    #[test]
+    fn write_response_head_writes_status_line_headers_and_empty_line() {
+        let mut headers = Headers::new();
+        headers.append("Content-Length", "0");
+        headers.append("X-Trans-Id", "tx123");
+        let mut out = Vec::new();
+        write_response_head(&mut out, 507, &headers);
+        assert_eq!(out, b"HTTP/1.1 507 Insufficient Storage\r\nContent-Length: 0\r\nX-Trans-Id: tx123\r\n\r\n");
+        out.clear();
+        write_response_head(&mut out, 204, &Headers::new());
+        assert_eq!(out, b"HTTP/1.1 204 No Content\r\n\r\n");
+        // What we write, we parse back.
+        let (head, len) = parse_response_head(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap().unwrap();
+        assert_eq!((head.status, len), (204, out.len()));
+    }
+}

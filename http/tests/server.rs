@@ -1,0 +1,380 @@
+//! The server loop against raw green clients, each test under a deadline.
+use http::{ClientConn, Headers, Server, ServerConfig};
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub::run(f)));
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("test did not finish within {secs} s"),
+    }
+}
+
+type Log = Rc<RefCell<Vec<(String, u16, u64)>>>;
+
+/// Starts a server whose handler echoes the request body (with the method
+/// and target in headers), and returns its address and access log.
+fn echo_server(cfg: ServerConfig) -> (SocketAddr, Log) {
+    let l = hub::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = l.local_addr().unwrap();
+    let log: Log = Rc::new(RefCell::new(Vec::new()));
+    let log2 = log.clone();
+    let server = Server::new(cfg, |req, resp| {
+        if req.target() == "/reject" {
+            return resp.send(413, &Headers::new(), b"too big\n");
+        }
+        if req.target() == "/stream" {
+            resp.start(200, &Headers::new(), None)?;
+            for i in 0..3 {
+                write!(resp, "part{i};")?;
+            }
+            return Ok(());
+        }
+        if req.target() == "/slow" {
+            hub::sleep(Duration::from_millis(200))?;
+        }
+        let mut body = Vec::new();
+        req.body.read_to_end(&mut body)?;
+        let mut h = Headers::new();
+        h.set("X-Method", req.method());
+        h.set("X-Target", req.target());
+        resp.send(200, &h, &body)
+    })
+    .access_log(move |r| log2.borrow_mut().push((r.target.to_string(), r.status, r.bytes_in)));
+    hub::spawn(move || server.serve(l).unwrap());
+    (addr, log)
+}
+
+fn connect(addr: SocketAddr) -> hub::TcpStream {
+    let s = hub::TcpStream::connect(addr, Some(Duration::from_secs(2))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5)));
+    s
+}
+
+/// Reads everything until the server closes.
+fn read_to_close(s: &mut hub::TcpStream) -> String {
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads until `n` complete responses with Content-Length bodies arrived.
+fn read_responses(s: &mut hub::TcpStream, n: usize) -> Vec<(u16, String)> {
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while out.len() < n {
+        if let Ok(Some((h, used))) = http::head::parse_response_head(&buf) {
+            let len: usize = h.headers.get("content-length").unwrap().parse().unwrap();
+            if buf.len() >= used + len {
+                out.push((h.status, String::from_utf8_lossy(&buf[used..used + len]).into_owned()));
+                buf.drain(..used + len);
+                continue;
+            }
+        }
+        let k = s.read(&mut chunk).unwrap();
+        assert!(k > 0, "server closed early; have {out:?}");
+        buf.extend_from_slice(&chunk[..k]);
+    }
+    out
+}
+
+#[test]
+fn keep_alive_serves_several_requests_on_one_connection() {
+    within(10, || {
+        let (addr, log) = echo_server(ServerConfig::default());
+        let mut s = connect(addr);
+        for i in 0..3 {
+            write!(s, "POST /o{i} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+            assert_eq!(read_responses(&mut s, 1), vec![(200, "hello".to_string())]);
+        }
+        assert_eq!(log.borrow().len(), 3);
+        assert_eq!(log.borrow()[2], ("/o2".to_string(), 200, 5));
+    });
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let mut s = connect(addr);
+        s.write_all(b"PUT /a HTTP/1.1\r\nContent-Length: 1\r\n\r\naPUT /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nbb\r\n0\r\n\r\nGET /c HTTP/1.1\r\n\r\n").unwrap();
+        let r = read_responses(&mut s, 3);
+        assert_eq!(r, vec![(200, "a".into()), (200, "bb".into()), (200, "".into())]);
+    });
+}
+
+#[test]
+fn chunked_request_bodies_are_decoded() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let mut s = connect(addr);
+        s.write_all(b"PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nTrailer: x\r\n\r\n").unwrap();
+        assert_eq!(read_responses(&mut s, 1), vec![(200, "hello world".into())]);
+    });
+}
+
+#[test]
+fn expect_100_continue_is_answered_on_the_first_body_read() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let mut s = connect(addr);
+        s.write_all(b"PUT /x HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n").unwrap();
+        let mut b = [0u8; 25];
+        s.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"HTTP/1.1 100 Continue\r\n\r\n");
+        s.write_all(b"abc").unwrap();
+        assert_eq!(read_responses(&mut s, 1), vec![(200, "abc".into())]);
+    });
+}
+
+#[test]
+fn a_handler_that_rejects_without_reading_sends_no_100_and_closes() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let mut s = connect(addr);
+        s.write_all(b"PUT /reject HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n").unwrap();
+        let all = read_to_close(&mut s);
+        assert!(all.starts_with("HTTP/1.1 413 "), "{all}");
+        assert!(!all.contains("100 Continue"));
+        assert!(all.contains("Connection: close"));
+    });
+}
+
+#[test]
+fn smuggling_and_malformed_heads_get_their_status_and_close() {
+    let cases: &[(&[u8], &str)] = &[
+        (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400"),
+        (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", "400"),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "501"),
+        (b"GARBAGE\r\n\r\n", "400"),
+        (b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400"),
+        (b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX", "400"),
+    ];
+    for (req, status) in cases {
+        let req = req.to_vec();
+        let status = status.to_string();
+        within(10, move || {
+            let (addr, _) = echo_server(ServerConfig::default());
+            let mut s = connect(addr);
+            s.write_all(&req).unwrap();
+            let all = read_to_close(&mut s);
+            assert!(all.starts_with(&format!("HTTP/1.1 {status} ")), "{:?} -> {all}", String::from_utf8_lossy(&req));
+        });
+    }
+}
+
+#[test]
+fn oversized_heads_get_414_and_431() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let mut s = connect(addr);
+        let long = "a".repeat(9000);
+        write!(s, "GET /{long} HTTP/1.1\r\n\r\n").unwrap();
+        assert!(read_to_close(&mut s).starts_with("HTTP/1.1 414 "));
+        let mut s = connect(addr);
+        write!(s, "GET / HTTP/1.1\r\n").unwrap();
+        for i in 0..200 {
+            write!(s, "X-H{i}: v\r\n").unwrap();
+        }
+        s.write_all(b"\r\n").unwrap();
+        assert!(read_to_close(&mut s).starts_with("HTTP/1.1 431 "));
+    });
+}
+
+#[test]
+fn slowloris_is_cut_off_at_the_head_deadline_with_408() {
+    within(20, || {
+        let cfg = ServerConfig { header_timeout: Duration::from_millis(1500), ..Default::default() };
+        let (addr, _) = echo_server(cfg);
+        let s = connect(addr);
+        let t = Instant::now();
+        let writer = {
+            let s = Rc::new(s);
+            let s2 = s.clone();
+            let w = hub::spawn(move || {
+                // One byte every 300 ms, never finishing the head.
+                for b in b"GET / HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter() {
+                    if (&*s2).write_all(&[*b]).is_err() {
+                        break;
+                    }
+                    if hub::sleep(Duration::from_millis(300)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut out = Vec::new();
+            let _ = (&*s).read_to_end(&mut out);
+            w.kill();
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        assert!(writer.starts_with("HTTP/1.1 408 "), "{writer}");
+        let took = t.elapsed();
+        assert!(took >= Duration::from_millis(1400) && took < Duration::from_secs(10), "{took:?}");
+    });
+}
+
+#[test]
+fn a_stalled_body_gets_408_after_client_timeout() {
+    within(10, || {
+        let cfg = ServerConfig { client_timeout: Duration::from_millis(200), ..Default::default() };
+        let (addr, log) = echo_server(cfg);
+        let mut s = connect(addr);
+        s.write_all(b"PUT /x HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc").unwrap();
+        let all = read_to_close(&mut s);
+        assert!(all.starts_with("HTTP/1.1 408 "), "{all}");
+        assert_eq!(log.borrow()[0].1, 408);
+    });
+}
+
+#[test]
+fn a_client_that_disconnects_mid_body_is_logged_499() {
+    within(10, || {
+        let (addr, log) = echo_server(ServerConfig::default());
+        {
+            let mut s = connect(addr);
+            s.write_all(b"PUT /x HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc").unwrap();
+        }
+        for _ in 0..100 {
+            if !log.borrow().is_empty() {
+                break;
+            }
+            hub::sleep(Duration::from_millis(10)).unwrap();
+        }
+        assert_eq!(log.borrow()[0], ("/x".to_string(), 499, 3));
+    });
+}
+
+#[test]
+fn streamed_responses_are_chunked_and_head_has_no_body() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let mut c = ClientConn::connect(addr, Duration::from_secs(1)).unwrap();
+        c.send_head("GET", "/stream", &Headers::new()).unwrap();
+        let mut r = c.read_response("GET", Duration::from_secs(2)).unwrap();
+        assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+        assert_eq!(r.read_all(1024).unwrap(), b"part0;part1;part2;");
+        assert!(r.keep_alive);
+        drop(r);
+        let mut h = Headers::new();
+        h.set("Content-Length", "0");
+        c.send_head("HEAD", "/x", &h).unwrap();
+        let mut r = c.read_response("HEAD", Duration::from_secs(2)).unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.read_all(10).unwrap(), b"");
+    });
+}
+
+#[test]
+fn client_put_with_100_continue_and_a_chunked_body() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let mut c = ClientConn::connect(addr, Duration::from_secs(1)).unwrap();
+        let mut h = Headers::new();
+        h.set("Transfer-Encoding", "chunked");
+        h.set("Expect", "100-continue");
+        c.send_head("PUT", "/obj", &h).unwrap();
+        assert!(c.wait_continue(Duration::from_secs(2)).unwrap().is_none());
+        for part in [&b"abc"[..], b"", b"defg"] {
+            c.write_body(part).unwrap();
+        }
+        c.finish_body().unwrap();
+        let mut r = c.read_response("PUT", Duration::from_secs(2)).unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.header("x-target"), Some("/obj"));
+        assert_eq!(r.read_all(100).unwrap(), b"abcdefg");
+    });
+}
+
+#[test]
+fn client_sees_a_final_response_instead_of_100() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let mut c = ClientConn::connect(addr, Duration::from_secs(1)).unwrap();
+        let mut h = Headers::new();
+        h.set("Content-Length", "100");
+        h.set("Expect", "100-continue");
+        c.send_head("PUT", "/reject", &h).unwrap();
+        let head = c.wait_continue(Duration::from_secs(2)).unwrap().expect("final response");
+        assert_eq!(head.status, 413);
+    });
+}
+
+#[test]
+fn client_times_out_on_a_silent_server() {
+    within(10, || {
+        let l = hub::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = l.local_addr().unwrap();
+        let _keep = hub::spawn(move || {
+            let _c = l.accept();
+            hub::sleep(Duration::from_secs(60))
+        });
+        let mut c = ClientConn::connect(addr, Duration::from_secs(1)).unwrap();
+        c.send_head("GET", "/", &Headers::new()).unwrap();
+        let t = Instant::now();
+        let e = c.read_response("GET", Duration::from_millis(100)).err().unwrap();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(2));
+    });
+}
+
+#[test]
+fn stop_closes_idle_connections_and_lets_requests_in_flight_finish() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let mut idle = connect(addr);
+        write!(idle, "GET /warm HTTP/1.1\r\n\r\n").unwrap();
+        read_responses(&mut idle, 1);
+        let busy = hub::spawn(move || {
+            let mut s = connect(addr);
+            write!(s, "GET /slow HTTP/1.1\r\n\r\n").unwrap();
+            read_to_close(&mut s)
+        });
+        hub::sleep(Duration::from_millis(50)).unwrap();
+        hub::stop_event().set();
+        // The idle connection is closed at once, the busy one answered.
+        assert_eq!(read_to_close(&mut idle), "");
+        let answer = busy.join().unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+        assert!(answer.contains("Connection: close"));
+        hub::sleep(Duration::from_millis(10)).unwrap();
+        assert!(hub::TcpStream::connect(addr, Some(Duration::from_secs(1))).is_err(), "listener closed");
+    });
+}
+
+#[test]
+fn max_clients_bounds_concurrent_connections() {
+    within(10, || {
+        let cfg = ServerConfig { max_clients: 2, ..Default::default() };
+        let (addr, _) = echo_server(cfg);
+        let slow: Vec<_> = (0..2)
+            .map(|_| {
+                hub::spawn(move || {
+                    let mut s = connect(addr);
+                    write!(s, "GET /slow HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+                    read_to_close(&mut s)
+                })
+            })
+            .collect();
+        hub::sleep(Duration::from_millis(50)).unwrap();
+        let t = Instant::now();
+        let mut third = connect(addr);
+        write!(third, "GET /fast HTTP/1.1\r\n\r\n").unwrap();
+        read_responses(&mut third, 1);
+        // It waited for a slot: the slow requests take 200 ms.
+        assert!(t.elapsed() >= Duration::from_millis(100), "{:?}", t.elapsed());
+        for h in slow {
+            assert!(h.join().unwrap().starts_with("HTTP/1.1 200"));
+        }
+    });
+}
