@@ -385,7 +385,8 @@ impl RingBuilder {
             return Err(Error::Builder("not enough devices to place every replica".into()));
         }
         placer.disperse();
-        placer.balance();
+        placer.balance(true);
+        placer.balance(false);
         let table = placer.table;
         let mut moved = 0;
         for p in 0..parts {

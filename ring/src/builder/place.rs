@@ -318,8 +318,13 @@ impl<'a> Placer<'a> {
     }
 
     /// Moves replicas off devices holding more than they want onto devices
-    /// that want more, a few sweeps at most. Returns the number of moves.
-    pub fn balance(&mut self) -> usize {
+    /// that want more, a few sweeps at most. With `only_moved`, only
+    /// replicas already moved by this rebalance are touched (their data has
+    /// not been copied yet, so moving them again costs nothing). Replicas on
+    /// devices that want nothing (weight 0) leave even if every device with
+    /// room is ruled out, for the least loaded acceptable one. Returns the
+    /// number of moves.
+    pub fn balance(&mut self, only_moved: bool) -> usize {
         let mut moves = 0;
         for _ in 0..8 {
             if self.over_total == 0 || self.parts == 0 {
@@ -332,13 +337,16 @@ impl<'a> Placer<'a> {
                     break;
                 }
                 let p = (start + off) % self.parts;
+                if only_moved && self.moved[p] == 0 {
+                    continue;
+                }
                 let mut over: Vec<(i64, usize)> = Vec::new();
                 for r in 0..self.table.len() {
-                    let d = usize::from(self.table[r][p]);
-                    if self.table[r][p] == NONE_DEV {
+                    let d = self.table[r][p];
+                    if d == NONE_DEV {
                         continue;
                     }
-                    let excess = self.parts_of[d] - self.wanted_of[d];
+                    let excess = self.parts_of[usize::from(d)] - self.wanted_of[usize::from(d)];
                     if excess > 0 && self.movable(p, r) {
                         over.push((excess, r));
                     }
@@ -346,7 +354,12 @@ impl<'a> Placer<'a> {
                 over.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
                 for (_, r) in over {
                     let others = self.others(p, r);
-                    if let Some(d) = self.choose(&others, true) {
+                    let draining = self.wanted_of[usize::from(self.table[r][p])] == 0;
+                    let dest = match self.choose(&others, true) {
+                        None if draining => self.choose(&others, false),
+                        d => d,
+                    };
+                    if let Some(d) = dest {
                         self.unassign(p, r);
                         self.assign(p, r, d);
                         self.mark_moved(p, r);
