@@ -172,7 +172,7 @@ fn take_number(s: &str) -> Option<(u32, &str)> {
 
 /// An address `ip[:port]` or `[v6][:port]`; the ip ends at `:`, `/`, `R`
 /// or `_`. Returns the ip, the optional port and the rest.
-fn take_address(s: &str) -> Option<(String, Option<u16>, &str)> {
+pub(crate) fn take_address(s: &str) -> Option<(String, Option<u16>, &str)> {
     let (ip, rest) = if let Some(r) = s.strip_prefix('[') {
         let end = r.find(']')?;
         (&r[..end], &r[end + 1..])

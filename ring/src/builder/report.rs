@@ -29,6 +29,18 @@ pub enum TierName {
     Device(u32, u32, String, u16, String),
 }
 
+impl TierName {
+    /// Swift's order of tier tuples: a tier right before its children.
+    pub fn sort_key(&self) -> (u32, Option<u32>, Option<&str>, Option<u16>) {
+        match self {
+            TierName::Region(r) => (*r, None, None, None),
+            TierName::Zone(r, z) => (*r, Some(*z), None, None),
+            TierName::Ip(r, z, ip) => (*r, Some(*z), Some(ip), None),
+            TierName::Device(r, z, ip, id, _) => (*r, Some(*z), Some(ip), Some(*id)),
+        }
+    }
+}
+
 impl std::fmt::Display for TierName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -100,11 +112,9 @@ impl RingBuilder {
             .collect()
     }
 
-    /// The ring's balance: the worst device's, in % (0 before a rebalance).
+    /// The ring's balance: the worst device's, in % (100 before the first
+    /// rebalance, when no device holds anything, as in Swift).
     pub fn balance(&self) -> f64 {
-        if !self.ever_rebalanced() {
-            return 0.0;
-        }
         self.balance_per_dev().into_iter().flatten().map(f64::abs).fold(0.0, f64::max)
     }
 
@@ -208,10 +218,12 @@ impl RingBuilder {
         self.dispersion_graph().1
     }
 
-    /// Per-tier dispersion, sorted by tier name.
+    /// Per-tier dispersion, in Swift's tier order.
     pub fn dispersion_report(&self) -> Vec<TierReport> {
         let max = self.max_by_tier();
         let (graph, _) = self.dispersion_graph();
+        let mut graph: Vec<(TierName, Vec<usize>)> = graph.into_iter().collect();
+        graph.sort_by(|a, b| a.0.sort_key().cmp(&b.0.sort_key()));
         graph
             .into_iter()
             .map(|(tier, counts)| {
