@@ -6,12 +6,12 @@
 //! down. Killing a green thread unwinds its stack (running destructors,
 //! closing its sockets) and returns the stack to the pool.
 
-use crate::hub::{self, GreenId, KillSignal};
+use crate::hub::{self, GreenId, KillSignal, Waiter};
 use crate::switcher::Wake;
-use crate::waiters::Waiters;
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
@@ -53,7 +53,19 @@ impl std::error::Error for JoinError {}
 
 struct Shared<T> {
     result: RefCell<Option<Result<T, JoinError>>>,
-    done: Waiters,
+    /// The one green thread waiting in `join` or `kill` (a `JoinHandle` is
+    /// not `Clone`, so there is never more than one).
+    joiner: Cell<Option<Waiter>>,
+}
+
+impl<T> Shared<T> {
+    /// Parks the caller until the result is there (or its wait fails).
+    fn wait(&self, guards: bool) -> io::Result<()> {
+        self.joiner.set(Some(hub::waiter()));
+        let r = hub::park_with(None, None, guards).map(|_| ());
+        self.joiner.set(None);
+        r
+    }
 }
 
 /// Owns the right to join (or kill) a green thread. Dropping it detaches
@@ -73,7 +85,7 @@ pub fn is_kill(payload: &(dyn Any + Send)) -> bool {
 /// Spawns a green thread on this OS thread's hub. It starts at the hub's
 /// next pass; the caller keeps running.
 pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> JoinHandle<T> {
-    let shared = Rc::new(Shared { result: RefCell::new(None), done: Waiters::new() });
+    let shared = Rc::new(Shared { result: RefCell::new(None), joiner: Cell::new(None) });
     let s2 = shared.clone();
     let id = hub::spawn_raw(move |first| {
         let res = if first == Wake::Killed {
@@ -87,7 +99,9 @@ pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> JoinHandle<T> {
             }
         };
         *s2.result.borrow_mut() = Some(res);
-        s2.done.wake_all();
+        if let Some(w) = s2.joiner.take() {
+            hub::wake(w);
+        }
     });
     JoinHandle { id, shared }
 }
@@ -105,7 +119,7 @@ impl<T> JoinHandle<T> {
             if let Some(r) = self.shared.result.borrow_mut().take() {
                 return r;
             }
-            if self.shared.done.wait().is_err() {
+            if self.shared.wait(true).is_err() {
                 return Err(JoinError::TimedOut);
             }
         }
@@ -124,7 +138,7 @@ impl<T> JoinHandle<T> {
         }
         while !self.is_finished() {
             // A kill must complete even past the killer's own deadline.
-            let _ = self.shared.done.wait_guardless();
+            let _ = self.shared.wait(false);
         }
     }
 

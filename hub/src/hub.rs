@@ -567,12 +567,14 @@ pub fn handle() -> HubHandle {
     HubHandle(with(|h| h.remote.clone()))
 }
 
+/// Most green threads resumed in one pass before the hub looks at timers
+/// and I/O again. Threads made ready during a pass run in the same pass
+/// (saving an `epoll_wait` per hand-off) until this budget is spent.
+const RESUME_BUDGET: usize = 256;
+
 fn run_ready() {
-    let n = with(|h| h.runq.len());
-    for _ in 0..n {
-        let Some((id, why)) = with(|h| h.runq.pop_front()) else {
-            break;
-        };
+    for _ in 0..RESUME_BUDGET {
+        let Some((id, why)) = with(|h| h.runq.pop_front()) else { break };
         resume(id, why);
     }
 }

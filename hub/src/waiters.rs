@@ -28,12 +28,6 @@ impl Waiters {
         r
     }
 
-    /// Like [`Waiters::wait`] but ignoring `Timeout` guards.
-    pub(crate) fn wait_guardless(&self) -> io::Result<()> {
-        self.0.borrow_mut().push_back(hub::waiter());
-        hub::park_with(None, None, false).map(|_| ())
-    }
-
     /// Wakes the first waiter whose ticket is still valid.
     pub(crate) fn wake_one(&self) -> bool {
         loop {

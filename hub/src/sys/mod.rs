@@ -44,3 +44,13 @@ pub fn raise_fd_limit() -> std::io::Result<u64> {
 pub fn open_fd_count() -> std::io::Result<usize> {
     Ok(std::fs::read_dir("/proc/self/fd")?.count().saturating_sub(1))
 }
+
+/// CPU time consumed by the calling thread (for benchmarks and stats).
+pub fn thread_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec.
+    match syscall!(clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts)) {
+        Ok(_) => std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
+        Err(_) => std::time::Duration::ZERO,
+    }
+}
