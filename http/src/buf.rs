@@ -48,6 +48,14 @@ impl ReadBuf {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
+        if self.buf.capacity() == 0 {
+            // No buffer yet (a connection between requests): read into the
+            // stack so that a connection waiting here holds no heap buffer.
+            let mut first = [0u8; INITIAL];
+            let n = (&*stream).read(&mut first)?;
+            self.buf.extend_from_slice(&first[..n]);
+            return Ok(n);
+        }
         let have = self.buf.len();
         let room = max_total.saturating_sub(have).max(1);
         let want = room.min(have.max(INITIAL));

@@ -7,7 +7,7 @@
 //! body is sent chunked.
 
 use crate::chunked::{chunk_header, LAST_CHUNK};
-use crate::head::write_response_head;
+use crate::head::reason_phrase;
 use crate::headers::Headers;
 use hub::TcpStream;
 use std::cell::Cell;
@@ -89,23 +89,31 @@ impl<'a> Response<'a> {
         {
             self.keep_alive = false;
         }
-        let mut h = headers.clone();
         let bodyless = status < 200 || status == 204 || status == 304;
-        if !bodyless {
-            match length {
-                Some(n) => {
-                    if !self.head_only || !h.contains("content-length") {
-                        h.set("Content-Length", n.to_string());
-                    }
-                }
-                None => h.set("Transfer-Encoding", "chunked"),
+        // Framing headers are ours: a handler's Content-Length is kept only
+        // for HEAD (it describes the body a GET would send).
+        let set_length = !bodyless && length.is_some() && !(self.head_only && headers.contains("content-length"));
+        let chunked = !bodyless && length.is_none();
+        self.out.clear();
+        let _ = write!(self.out, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+        for (name, value) in headers.iter() {
+            let ours = (set_length && name.eq_ignore_ascii_case("content-length"))
+                || (chunked && name.eq_ignore_ascii_case("transfer-encoding"))
+                || (!self.keep_alive && name.eq_ignore_ascii_case("connection"));
+            if !ours {
+                let _ = write!(self.out, "{name}: {value}\r\n");
             }
         }
-        if !self.keep_alive {
-            h.set("Connection", "close");
+        if let (true, Some(n)) = (set_length, length) {
+            let _ = write!(self.out, "Content-Length: {n}\r\n");
         }
-        self.out.clear();
-        write_response_head(&mut self.out, status, &h);
+        if chunked {
+            self.out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+        }
+        if !self.keep_alive {
+            self.out.extend_from_slice(b"Connection: close\r\n");
+        }
+        self.out.extend_from_slice(b"\r\n");
         self.status = status;
         self.state = match length {
             _ if self.head_only || bodyless => State::Length { left: 0 },

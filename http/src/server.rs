@@ -222,17 +222,21 @@ fn read_head(server: &Server, stream: &TcpStream, buf: &mut ReadBuf, idle: &Cell
             Ok(None) => {}
         }
         if buf.data().is_empty() && deadline.is_none() {
-            // Between requests: wait for the next one without holding a
-            // buffer, up to the keep-alive timeout.
+            // Between requests: wait for the next one (without holding a
+            // buffer) up to the keep-alive timeout; the head deadline starts
+            // with its first byte.
             buf.release_if_empty();
             idle.set(true);
             stream.set_read_timeout(Some(server.cfg.keepalive_timeout));
-            let r = stream.readable();
+            let r = buf.fill(stream, MAX_HEAD + 1);
             idle.set(false);
             stream.set_read_timeout(Some(server.cfg.client_timeout));
-            if r.is_err() {
-                return HeadResult::Closed;
+            match r {
+                Ok(n) if n > 0 => {}
+                _ => return HeadResult::Closed,
             }
+            deadline = Some(hub::Timeout::new(server.cfg.header_timeout));
+            continue;
         }
         if deadline.is_none() {
             deadline = Some(hub::Timeout::new(server.cfg.header_timeout));

@@ -19,7 +19,7 @@
 //! the deadline returns `TimedOut` at once.
 
 use crate::event::Event;
-use crate::switcher::{self, Co, GreenYielder, StackPool, Wake};
+use crate::switcher::{self, Co, StackPool, Wake};
 use crate::sys::epoll::{Selector, READABLE, WRITABLE};
 use crate::sys::eventfd::EventFd;
 use crate::timer::{Action, Timers};
@@ -74,7 +74,6 @@ pub(crate) struct KillSignal;
 
 struct Green {
     co: Option<Co>,
-    yielder: *const GreenYielder,
     seq: u64,
     parked: bool,
     kill: bool,
@@ -239,21 +238,11 @@ pub(crate) fn spawn_raw(body: impl FnOnce(Wake) + 'static) -> GreenId {
         };
         let slot = &mut h.slots[idx as usize];
         slot.gen = slot.gen.wrapping_add(1);
-        slot.green = Some(Green {
-            co: None,
-            yielder: std::ptr::null(),
-            seq: 0,
-            parked: false,
-            kill: false,
-            deadlines: Vec::new(),
-        });
+        slot.green = Some(Green { co: None, seq: 0, parked: false, kill: false, deadlines: Vec::new() });
         h.live += 1;
         (GreenId { idx, gen: slot.gen }, stack)
     });
-    let co = switcher::coroutine(stack, move |y, first| {
-        with(|h| h.green(id).expect("green slot").yielder = y as *const GreenYielder);
-        body(first)
-    });
+    let co = switcher::coroutine(stack, body);
     with(|h| {
         h.green(id).expect("green slot").co = Some(co);
         h.runq.push_back((id, Wake::Ready));
@@ -377,15 +366,12 @@ pub(crate) fn park_with(
             }
         }
         g.parked = true;
-        let y = g.yielder;
         let timer_id = timer.map(|(when, why)| h.timers.add(when, Action::Wake(w, why)));
-        Ok((y, timer_id))
+        Ok(timer_id)
     });
     let why = match prep {
-        Ok((y, timer_id)) => {
-            // SAFETY: `y` is the yielder of the running green thread (we are
-            // executing inside it; `current_green` said so).
-            let why = unsafe { switcher::suspend(y) };
+        Ok(timer_id) => {
+            let why = switcher::suspend();
             if let Some(t) = timer_id {
                 let dropped = with(|h| h.timers.cancel(t));
                 drop(dropped);
@@ -424,9 +410,7 @@ pub fn yield_now() {
         }
         h.wake(w, Wake::Ready, false);
     });
-    let y = with(|h| h.current_green().1.yielder);
-    // SAFETY: `y` is the running green thread's own yielder.
-    let why = unsafe { switcher::suspend(y) };
+    let why = switcher::suspend();
     if why == Wake::Killed && !std::thread::panicking() {
         panic::resume_unwind(Box::new(KillSignal));
     }

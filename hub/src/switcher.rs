@@ -13,9 +13,12 @@
 //! * Only the hub loop resumes a coroutine; a green thread only suspends
 //!   back to the hub (never directly into another green thread).
 //! * The `Yielder` of a running coroutine lives on that coroutine's stack
-//!   for as long as its body runs. The hub keeps a raw pointer to it and
-//!   uses it only from code running *inside* that same coroutine (see
-//!   [`suspend`]), so the pointer is always valid when dereferenced.
+//!   for as long as its body runs. `RUNNING` holds a pointer to the yielder
+//!   of the coroutine executing right now, and is null whenever the hub's
+//!   own stack runs: it is set when a body starts and each time one of its
+//!   suspends returns, and cleared just before it suspends or ends. So
+//!   [`suspend`] is safe: a non-null `RUNNING` is always the live yielder
+//!   of the caller's own coroutine.
 //! * A suspended coroutine is never dropped while suspended: the hub kills
 //!   it first (resumes it with [`Wake::Killed`], which unwinds its stack),
 //!   so destructors on green stacks always run.
@@ -25,7 +28,9 @@
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, Yielder};
+use std::cell::Cell;
 use std::io;
+use std::ptr;
 
 /// Why a parked green thread was resumed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,20 +82,43 @@ impl StackPool {
     }
 }
 
-/// Creates a coroutine running `body` on `stack`.
-pub(crate) fn coroutine(stack: DefaultStack, body: impl FnOnce(&GreenYielder, Wake) + 'static) -> Co {
-    Coroutine::with_stack(stack, body)
+thread_local! {
+    /// The yielder of the coroutine running now; null on the hub's stack.
+    static RUNNING: Cell<*const GreenYielder> = const { Cell::new(ptr::null()) };
+}
+
+/// Clears `RUNNING` when a body ends, even by unwinding.
+struct Leaving;
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        RUNNING.set(ptr::null());
+    }
+}
+
+/// Creates a coroutine running `body` on `stack`. `body` gets the reason
+/// of its first resume.
+pub(crate) fn coroutine(stack: DefaultStack, body: impl FnOnce(Wake) + 'static) -> Co {
+    Coroutine::with_stack(stack, move |y: &GreenYielder, first: Wake| {
+        RUNNING.set(y as *const GreenYielder);
+        let _leaving = Leaving;
+        body(first)
+    })
 }
 
 /// Switches from the running green thread back to the hub and returns the
 /// reason it was resumed.
 ///
-/// # Safety
-/// `y` must be the yielder of the coroutine that is running right now,
-/// i.e. the caller is executing on that coroutine's stack.
-pub(crate) unsafe fn suspend(y: *const GreenYielder) -> Wake {
-    // SAFETY: per this function's contract `y` points to the yielder of the
-    // running coroutine, which lives on that coroutine's stack until its
-    // body returns; we are inside that body, so it is alive.
-    unsafe { (*y).suspend(()) }
+/// # Panics
+/// If called on the hub's own stack (outside any green thread).
+pub(crate) fn suspend() -> Wake {
+    let y = RUNNING.get();
+    assert!(!y.is_null(), "cannot park outside a green thread");
+    RUNNING.set(ptr::null());
+    // SAFETY: a non-null `RUNNING` is the yielder of the coroutine executing
+    // now (see the module invariants); it lives on this coroutine's stack
+    // until the body returns, and we are inside the body.
+    let why = unsafe { (*y).suspend(()) };
+    RUNNING.set(y);
+    why
 }
