@@ -5,39 +5,42 @@
 use hub::TcpStream;
 use std::io::{self, Read};
 
-/// Initial size of a connection's read buffer; it grows up to the head
-/// limit when a head needs it. An idle connection holds no buffer at all.
-const INITIAL: usize = 4096;
+/// Size of a connection's read buffer. It grows when a head or a chunked
+/// body needs more, and shrinks back between requests.
+const INITIAL: usize = 2048;
 
 pub(crate) struct ReadBuf {
+    /// Storage, all initialised (zeroed once when it grows, never per read).
     buf: Vec<u8>,
+    /// Unconsumed bytes are `buf[pos..end]`.
     pos: usize,
+    end: usize,
 }
 
 impl ReadBuf {
     pub(crate) fn new() -> ReadBuf {
-        ReadBuf { buf: Vec::new(), pos: 0 }
+        ReadBuf { buf: Vec::new(), pos: 0, end: 0 }
     }
 
     /// Bytes read and not yet consumed.
     pub(crate) fn data(&self) -> &[u8] {
-        &self.buf[self.pos..]
+        &self.buf[self.pos..self.end]
     }
 
     pub(crate) fn consume(&mut self, n: usize) {
         self.pos += n;
-        debug_assert!(self.pos <= self.buf.len());
-        if self.pos == self.buf.len() {
-            self.buf.clear();
+        debug_assert!(self.pos <= self.end);
+        if self.pos == self.end {
             self.pos = 0;
+            self.end = 0;
         }
     }
 
-    /// Drops the buffer's memory if it holds nothing (between requests).
-    pub(crate) fn release_if_empty(&mut self) {
-        if self.data().is_empty() {
-            self.buf = Vec::new();
-            self.pos = 0;
+    /// Between requests: gives back a buffer that grew past its initial
+    /// size (a big head, a chunked body) if it holds nothing.
+    pub(crate) fn shrink_if_empty(&mut self) {
+        if self.pos == self.end && self.buf.len() > INITIAL {
+            *self = ReadBuf::new();
         }
     }
 
@@ -45,24 +48,18 @@ impl ReadBuf {
     /// all). Returns how many were added; 0 means end of stream.
     pub(crate) fn fill(&mut self, stream: &TcpStream, max_total: usize) -> io::Result<usize> {
         if self.pos > 0 {
-            self.buf.drain(..self.pos);
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
             self.pos = 0;
         }
-        if self.buf.capacity() == 0 {
-            // No buffer yet (a connection between requests): read into the
-            // stack so that a connection waiting here holds no heap buffer.
-            let mut first = [0u8; INITIAL];
-            let n = (&*stream).read(&mut first)?;
-            self.buf.extend_from_slice(&first[..n]);
-            return Ok(n);
+        let cap = max_total.max(self.end + 1);
+        if self.end == self.buf.len() && self.buf.len() < cap {
+            let grown = (self.buf.len() * 2).clamp(INITIAL, cap);
+            self.buf.resize(grown, 0);
         }
-        let have = self.buf.len();
-        let room = max_total.saturating_sub(have).max(1);
-        let want = room.min(have.max(INITIAL));
-        self.buf.resize(have + want, 0);
-        let r = (&*stream).read(&mut self.buf[have..]);
-        let n = *r.as_ref().unwrap_or(&0);
-        self.buf.truncate(have + n);
-        r
+        let room = (cap - self.end).min(self.buf.len() - self.end);
+        let n = (&*stream).read(&mut self.buf[self.end..self.end + room])?;
+        self.end += n;
+        Ok(n)
     }
 }

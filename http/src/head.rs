@@ -20,6 +20,7 @@
 //! Content-Lengths, codings other than a single `chunked`.
 
 use std::fmt;
+use std::mem::MaybeUninit;
 
 use crate::headers::Headers;
 
@@ -134,9 +135,10 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, He
     let Some(layout) = locate(buf, HeadError::UriTooLong)? else {
         return Ok(None);
     };
-    let mut slots = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut slots);
-    let parsed = req.parse(&buf[layout.line_start..]);
+    // Uninitialised slots: no 4 KiB memset per request.
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let parsed = req.parse_with_uninit_headers(&buf[layout.line_start..], &mut slots);
     let Some(len) = finish(buf.len(), &layout, parsed)? else {
         return Ok(None);
     };

@@ -23,7 +23,7 @@ use crate::response::Response;
 use hub::{GreenPool, JoinHandle, TcpListener, TcpStream};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
@@ -222,10 +222,9 @@ fn read_head(server: &Server, stream: &TcpStream, buf: &mut ReadBuf, idle: &Cell
             Ok(None) => {}
         }
         if buf.data().is_empty() && deadline.is_none() {
-            // Between requests: wait for the next one (without holding a
-            // buffer) up to the keep-alive timeout; the head deadline starts
-            // with its first byte.
-            buf.release_if_empty();
+            // Between requests: wait for the next one up to the keep-alive
+            // timeout; the head deadline starts with its first byte.
+            buf.shrink_if_empty();
             idle.set(true);
             stream.set_read_timeout(Some(server.cfg.keepalive_timeout));
             let r = buf.fill(stream, MAX_HEAD + 1);
@@ -263,6 +262,24 @@ fn fail(stream: &TcpStream, head_only: bool, status: u16, why: &str) {
     let _ = r.send(status, &h, body.as_bytes());
 }
 
+/// Closes gracefully after an error answer: the client may still be
+/// sending what we refused, and closing with unread bytes would reset the
+/// connection and could destroy our answer before the client reads it. So
+/// shut down our side and read (and drop) its bytes for a short while.
+fn linger(stream: &TcpStream) {
+    const LINGER_BYTES: usize = 256 * 1024;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _t = hub::Timeout::new(Duration::from_secs(2));
+    let mut scratch = [0u8; 4096];
+    let mut left = LINGER_BYTES;
+    while left > 0 {
+        match (&*stream).read(&mut scratch) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
+}
+
 /// Swift's status for a handler error.
 fn error_status(e: &io::Error) -> u16 {
     match e.kind() {
@@ -285,6 +302,7 @@ fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<
             HeadResult::Closed => return,
             HeadResult::Fail(status, why) => {
                 fail(&stream, false, status, &why);
+                linger(&stream);
                 return;
             }
         };
@@ -292,6 +310,7 @@ fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<
             Ok(f) => f,
             Err(e) => {
                 fail(&stream, false, e.status(), &e.to_string());
+                linger(&stream);
                 return;
             }
         };
@@ -310,6 +329,7 @@ fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<
         let mut resp = Response::new(&stream, &continue_pending, &stop, head_only, keep_alive);
         let result = panic::catch_unwind(AssertUnwindSafe(|| (server.handler)(&mut req, &mut resp)));
         let mut status_for_log = resp.status();
+        let mut lingering = false;
         let reusable = match result {
             Ok(Ok(())) => {
                 if !resp.started() {
@@ -324,6 +344,7 @@ fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<
                     status_for_log = status;
                     if status != 499 {
                         fail(&stream, head_only, status, &e.to_string());
+                        lingering = true;
                     }
                 }
                 false
@@ -351,6 +372,9 @@ fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<
                 started,
                 duration: started.elapsed(),
             });
+        }
+        if lingering {
+            linger(&stream);
         }
         if !reusable || stop.is_set() {
             return;
