@@ -1,1 +1,45 @@
+//! Container and account databases in SQLite, as Swift keeps them: one
+//! file per container and per account, rows merged by "newest timestamp
+//! wins", tombstones kept until `reclaim_age`, and the listings with all of
+//! Swift's parameters and formats. No HTTP here: the object server's
+//! container and account handlers call these brokers through
+//! `hub::tpool::execute` (every call blocks).
+//!
+//! The on-disk schema and the durability of a row update are described in
+//! docs/db-schema.md.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`container`] | `ContainerBroker`: object rows, container info, metadata |
+//! | [`account`] | `AccountBroker`: container rows, account info, metadata |
+//! | [`listing`] | prefix / delimiter / marker / end_marker / reverse / path walk |
+//! | [`format`] | plain, JSON and XML bodies; `format=` and `Accept` |
+//! | [`metadata`] | per-key timestamps, removal by empty value |
+//! | [`timestamp`] | Swift's `X-Timestamp` forms |
+//! | [`registry`] | cache of open brokers; database paths on a device |
+//! | `conn` | connections, WAL, creation, group commit, quarantine |
+
 #![forbid(unsafe_code)]
+
+pub mod account;
+mod conn;
+pub mod container;
+mod error;
+pub mod format;
+pub mod listing;
+pub mod metadata;
+pub mod registry;
+pub mod timestamp;
+
+pub use account::{AccountBroker, AccountInfo, AccountPut, ContainerRow, ContainerUpdate, RowOutcome};
+pub use conn::{Kind, Options, Sync};
+pub use container::{Applied, ContainerBroker, ContainerInfo, DeleteOutcome, ObjectRecord, ObjectRow, PutOutcome};
+pub use error::{Error, Result};
+pub use format::Format;
+pub use listing::{Entry, ListParams, LISTING_LIMIT};
+pub use metadata::Metadata;
+pub use registry::{db_files, db_path, Brokers};
+pub use timestamp::Timestamp;
+
+#[cfg(test)]
+mod testutil;

@@ -1,0 +1,108 @@
+//! Container and account metadata: every key carries the timestamp of the
+//! request that set it, the newest timestamp per key wins, and an empty
+//! value is a removal kept (as a tombstone) until `reclaim_age` so that an
+//! older POST arriving late cannot bring the key back. Stored as Swift
+//! does, a JSON object `{"X-Container-Meta-Color": ["blue", "1700000000.12345"]}`.
+
+use crate::error::{Error, Result};
+use crate::timestamp::Timestamp;
+use std::collections::BTreeMap;
+
+/// Key (a header name as the handler canonicalized it) → (value, timestamp).
+pub type Metadata = BTreeMap<String, (String, Timestamp)>;
+
+/// Merges `updates` into `meta`, newest timestamp per key winning (ties
+/// keep what is there). Returns true if anything changed.
+pub fn merge(meta: &mut Metadata, updates: &Metadata) -> bool {
+    let mut changed = false;
+    for (k, (v, ts)) in updates {
+        match meta.get(k) {
+            Some((_, old)) if old >= ts => {}
+            _ => {
+                meta.insert(k.clone(), (v.clone(), *ts));
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// Drops removal tombstones (empty values) older than `age`.
+pub fn reclaim(meta: &mut Metadata, age: Timestamp) -> bool {
+    let before = meta.len();
+    meta.retain(|_, (v, ts)| !(v.is_empty() && *ts < age));
+    meta.len() != before
+}
+
+/// The keys with a value, as response headers.
+pub fn visible(meta: &Metadata) -> impl Iterator<Item = (&str, &str)> {
+    meta.iter().filter(|(_, (v, _))| !v.is_empty()).map(|(k, (v, _))| (k.as_str(), v.as_str()))
+}
+
+pub(crate) fn to_json(meta: &Metadata) -> String {
+    let map: serde_json::Map<String, serde_json::Value> =
+        meta.iter().map(|(k, (v, ts))| (k.clone(), serde_json::Value::from(vec![v.clone(), ts.internal()]))).collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+pub(crate) fn from_json(s: &str) -> Result<Metadata> {
+    if s.is_empty() {
+        return Ok(Metadata::new());
+    }
+    let bad = || Error::Invalid("stored metadata is not {key: [value, timestamp]}".into());
+    let v: serde_json::Value = serde_json::from_str(s).map_err(|_| bad())?;
+    let obj = v.as_object().ok_or_else(bad)?;
+    let mut meta = Metadata::new();
+    for (k, pair) in obj {
+        let arr = pair.as_array().ok_or_else(bad)?;
+        let (Some(val), Some(ts)) = (arr.first().and_then(|v| v.as_str()), arr.get(1).and_then(|v| v.as_str())) else {
+            return Err(bad());
+        };
+        meta.insert(k.clone(), (val.to_string(), Timestamp::parse(ts)?));
+    }
+    Ok(meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    fn m(items: &[(&str, &str, &str)]) -> Metadata {
+        items.iter().map(|(k, v, t)| (k.to_string(), (v.to_string(), ts(t)))).collect()
+    }
+
+    #[test]
+    fn newest_timestamp_per_key_wins() {
+        let mut meta = m(&[("X-Container-Meta-A", "1", "10"), ("X-Container-Meta-B", "1", "20")]);
+        assert!(merge(&mut meta, &m(&[("X-Container-Meta-A", "2", "15"), ("X-Container-Meta-B", "2", "15")])));
+        assert_eq!(meta["X-Container-Meta-A"].0, "2");
+        assert_eq!(meta["X-Container-Meta-B"].0, "1");
+        assert!(!merge(&mut meta, &m(&[("X-Container-Meta-A", "3", "15")])), "a tie keeps what is there");
+    }
+
+    #[test]
+    fn empty_value_removes_and_blocks_older_values_until_reclaimed() {
+        let mut meta = m(&[("X-Container-Meta-A", "1", "10")]);
+        merge(&mut meta, &m(&[("X-Container-Meta-A", "", "20")]));
+        assert_eq!(visible(&meta).count(), 0);
+        merge(&mut meta, &m(&[("X-Container-Meta-A", "late", "15")]));
+        assert_eq!(visible(&meta).count(), 0);
+        assert!(!reclaim(&mut meta, ts("20")));
+        assert!(reclaim(&mut meta, ts("21")));
+        assert!(meta.is_empty());
+    }
+
+    #[test]
+    fn json_round_trip_uses_swifts_shape() {
+        let meta = m(&[("X-Container-Read", ".r:*", "1700000000.12345")]);
+        let j = to_json(&meta);
+        assert_eq!(j, r#"{"X-Container-Read":[".r:*","1700000000.12345"]}"#);
+        assert_eq!(from_json(&j).unwrap(), meta);
+        assert!(from_json("[1]").is_err());
+        assert!(from_json("").unwrap().is_empty());
+    }
+}
