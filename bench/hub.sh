@@ -41,11 +41,12 @@ ev_spawn=$(grep '^eventlet spawn+run' "$out/greenbench.txt" | sed -E 's/^eventle
 
 # ---- hello under wrk -t1 -c64: server CPU per request ----
 start() { "$@" >/dev/null 2>&1 & echo $!; }
-P_OURS=$(start "$EX/hello" --port 19401 --workers 1 --stack-kib 64)
+P_OURS= P_RAW= P_CORO= P_EV=
+trap 'kill $P_OURS $P_RAW $P_CORO $P_EV 2>/dev/null || true' EXIT
+P_OURS=$(start "$EX/hello" --port 19401 --workers 1 --stack-kib 64 --max-clients 20000)
 P_RAW=$(start "$RS/hello" raw 19402)
 P_CORO=$(start "$RS/hello" coro 19403 65536)
 P_EV=$(start "$PY" "$shared/anchors/limits/hello_eventlet.py" 19404)
-trap 'kill $P_OURS $P_RAW $P_CORO $P_EV 2>/dev/null || true' EXIT
 sleep 1.5
 for p in 19401 19402 19403 19404; do curl -s -m 2 "http://127.0.0.1:$p/" | grep -q hello || { echo "server on $p not answering" >&2; exit 1; }; done
 wrkrun() { # name port pid
@@ -70,7 +71,7 @@ P_IDLE=$!
 for _ in $(seq 100); do grep -q idle_connections_open "$out/idle.txt" && break; sleep 0.2; done
 sleep 1
 rss_idle=$(awk '/VmRSS/ {print $2}' "/proc/$P_OURS/status")
-wait $P_IDLE
+timeout 60 tail --pid=$P_IDLE -f /dev/null || kill $P_IDLE
 answered=$(sed -nE 's/idle_connections_answered=([0-9]+)/\1/p' "$out/idle.txt")
 
 cpu_ours=$(col swiftlet 2); cpu_raw=$(col raw 2); cpu_coro=$(col coro 2); cpu_ev=$(col eventlet 2)

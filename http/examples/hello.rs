@@ -25,6 +25,9 @@ struct Args {
     /// Sleep this long before answering (to test graceful shutdown).
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
+    /// Connections served at once per worker (Swift's `max_clients`).
+    #[arg(long, default_value_t = 1024)]
+    max_clients: usize,
     /// Green thread stack size in KiB.
     #[arg(long, default_value_t = 64)]
     stack_kib: usize,
@@ -39,6 +42,7 @@ fn main() -> io::Result<()> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "--workers must be a number or auto"))?;
     let _ = hub::raise_fd_limit();
     let delay = Duration::from_millis(args.delay_ms);
+    let max_clients = args.max_clients;
     let cfg = hub::Config { stack_size: args.stack_kib * 1024, ..Default::default() };
     let n = workers.resolve();
     // Bind once here so that a port in use fails before any thread starts.
@@ -55,8 +59,9 @@ fn main() -> io::Result<()> {
                     return;
                 }
             };
-            let server =
-                Server::new(ServerConfig { grace: Duration::from_secs(10), ..Default::default() }, move |req, resp| {
+            let server = Server::new(
+                ServerConfig { grace: Duration::from_secs(10), max_clients, ..Default::default() },
+                move |req, resp| {
                     req.body.drain(u64::MAX)?;
                     if !delay.is_zero() {
                         hub::sleep(delay)?;
@@ -64,7 +69,8 @@ fn main() -> io::Result<()> {
                     let mut h = Headers::new();
                     h.set("Content-Type", "text/plain");
                     resp.send(200, &h, b"hello")
-                });
+                },
+            );
             if let Err(e) = server.serve(listener) {
                 eprintln!("hello: {e}");
             }

@@ -84,7 +84,12 @@ impl<'a> BodyReader<'a> {
     /// Reads and discards up to `limit` bytes of what is left; true if the
     /// body is then complete (the connection can be reused).
     pub fn drain(&mut self, limit: u64) -> io::Result<bool> {
-        let mut scratch = [0u8; 8192];
+        if self.done {
+            return Ok(true);
+        }
+        // On the heap: green stacks stay shallow (their touched pages stay
+        // resident for as long as the connection lives).
+        let mut scratch = vec![0u8; 16 * 1024];
         let mut left = limit;
         while !self.done && left > 0 {
             let n = self.read(&mut scratch)?;

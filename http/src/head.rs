@@ -135,8 +135,10 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, He
     let Some(layout) = locate(buf, HeadError::UriTooLong)? else {
         return Ok(None);
     };
-    // Uninitialised slots: no 4 KiB memset per request.
-    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    // Uninitialised slots (no 4 KiB memset per request), on the heap (green
+    // stacks stay shallow).
+    let mut slots: Vec<MaybeUninit<httparse::Header<'_>>> = Vec::with_capacity(MAX_HEADERS);
+    slots.resize_with(MAX_HEADERS, MaybeUninit::uninit);
     let mut req = httparse::Request::new(&mut []);
     let parsed = req.parse_with_uninit_headers(&buf[layout.line_start..], &mut slots);
     let Some(len) = finish(buf.len(), &layout, parsed)? else {

@@ -270,7 +270,7 @@ fn linger(stream: &TcpStream) {
     const LINGER_BYTES: usize = 256 * 1024;
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let _t = hub::Timeout::new(Duration::from_secs(2));
-    let mut scratch = [0u8; 4096];
+    let mut scratch = vec![0u8; 4096];
     let mut left = LINGER_BYTES;
     while left > 0 {
         match (&*stream).read(&mut scratch) {
