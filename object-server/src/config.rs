@@ -1,0 +1,278 @@
+//! `object-server.conf`: Swift's file and key names, INI format.
+//!
+//! The server reads `[app:object-server]` and falls back to `[DEFAULT]`
+//! for every key, as Swift's paste.deploy does; the updater reads
+//! `[object-updater]`, then `[DEFAULT]`. Unknown keys are ignored (Swift's
+//! files carry many we do not implement). A malformed value is an error
+//! that names its section and key. `etc/object-server.conf-sample` lists
+//! every key read here, at its default.
+
+use crate::error::{Error, Result};
+use ring::conf::Ini;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const APP_SECTION: &str = "app:object-server";
+pub const UPDATER_SECTION: &str = "object-updater";
+
+/// Space to keep free when allocating a new object (`fallocate_reserve`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reserve {
+    Bytes(u64),
+    /// A percentage of the filesystem's size.
+    Percent(f64),
+}
+
+/// How much a process logs (`log_level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+}
+
+/// The object-updater's settings (`[object-updater]`).
+#[derive(Clone, Debug)]
+pub struct UpdaterConfig {
+    /// swiftlet's switch for the updater green thread (not a Swift key:
+    /// Swift runs it as its own daemon).
+    pub enabled: bool,
+    /// Seconds between sweeps of `async_pending` (and the backoff unit).
+    pub interval: Duration,
+    /// Updates sent at once.
+    pub concurrency: usize,
+    /// Records processed per second at most (0: no limit).
+    pub objects_per_second: f64,
+    pub node_timeout: Duration,
+    pub conn_timeout: Duration,
+}
+
+/// Everything the object server reads from its config file.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind_ip: IpAddr,
+    pub bind_port: u16,
+    /// Swift's `workers`: a number or `auto`.
+    pub workers: hub::workers::WorkerCount,
+    pub devices: PathBuf,
+    pub mount_check: bool,
+    pub swift_dir: PathBuf,
+    pub disk_chunk_size: usize,
+    pub network_chunk_size: usize,
+    pub client_timeout: Duration,
+    pub node_timeout: Duration,
+    pub conn_timeout: Duration,
+    pub container_update_timeout: Duration,
+    pub max_upload_time: Duration,
+    pub keep_idle: Duration,
+    pub max_clients: usize,
+    /// fdatasync a big body every this many bytes (`mb_per_sync`).
+    pub bytes_per_sync: u64,
+    pub disable_fallocate: bool,
+    pub fallocate_reserve: Reserve,
+    /// Tombstones older than this are removed (`reclaim_age`).
+    pub reclaim_age: Duration,
+    /// Headers besides `X-Object-Meta-*` stored with an object, lower case.
+    pub allowed_headers: Vec<String>,
+    pub log_level: LogLevel,
+    pub log_requests: bool,
+    pub updater: UpdaterConfig,
+}
+
+/// A view of the INI file for one section with `[DEFAULT]` behind it.
+struct Section<'a> {
+    ini: &'a Ini,
+    name: &'a str,
+}
+
+impl Section<'_> {
+    fn raw(&self, key: &str) -> Option<(String, &str)> {
+        if let Some(v) = self.ini.get(self.name, key) {
+            return Some((String::from_utf8_lossy(v).into_owned(), self.name));
+        }
+        self.ini.get("DEFAULT", key).map(|v| (String::from_utf8_lossy(v).into_owned(), "DEFAULT"))
+    }
+
+    fn parse<T>(&self, key: &str, default: T, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
+        match self.raw(key) {
+            None => Ok(default),
+            Some((v, section)) => f(v.trim()).ok_or_else(|| Error::Config {
+                section: section.to_string(),
+                key: key.to_string(),
+                reason: format!("{what} expected, got {v:?}"),
+            }),
+        }
+    }
+
+    fn string(&self, key: &str, default: &str) -> String {
+        self.raw(key).map(|(v, _)| v).unwrap_or_else(|| default.to_string())
+    }
+
+    fn bool(&self, key: &str, default: bool) -> Result<bool> {
+        self.parse(key, default, "a boolean (true/false)", parse_bool)
+    }
+
+    fn positive<T: std::str::FromStr + PartialOrd + Default>(&self, key: &str, default: T) -> Result<T> {
+        self.parse(key, default, "a positive number", |v| v.parse().ok().filter(|n| *n > T::default()))
+    }
+
+    fn seconds(&self, key: &str, default: f64) -> Result<Duration> {
+        self.parse(key, Duration::from_secs_f64(default), "a number of seconds", |v| {
+            v.parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9).map(Duration::from_secs_f64)
+        })
+    }
+}
+
+/// Swift's `config_true_value` / false values.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
+        "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// Swift's `config_fallocate_value`: `1%`, `2.5%` or bytes.
+pub fn parse_reserve(v: &str) -> Option<Reserve> {
+    match v.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().ok().filter(|p| (0.0..=100.0).contains(p)).map(Reserve::Percent),
+        None => v.parse::<u64>().ok().map(Reserve::Bytes),
+    }
+}
+
+fn parse_log_level(v: &str) -> Option<LogLevel> {
+    match v.to_ascii_uppercase().as_str() {
+        "DEBUG" => Some(LogLevel::Debug),
+        "INFO" | "NOTICE" => Some(LogLevel::Info),
+        "WARNING" | "WARN" => Some(LogLevel::Warning),
+        "ERROR" | "CRITICAL" => Some(LogLevel::Error),
+        _ => None,
+    }
+}
+
+/// Swift's default `allowed_headers`.
+pub const DEFAULT_ALLOWED_HEADERS: &str = "Content-Disposition, Content-Encoding, X-Delete-At, X-Object-Manifest, \
+     X-Static-Large-Object, Cache-Control, Content-Language, Expires, X-Robots-Tag";
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read(path)
+            .map_err(|e| Error::Startup { path: path.to_path_buf(), reason: format!("cannot read config: {e}") })?;
+        Config::from_ini(&Ini::parse(&text))
+    }
+
+    /// Reads the settings from parsed INI text.
+    pub fn from_ini(ini: &Ini) -> Result<Config> {
+        let app = Section { ini, name: APP_SECTION };
+        let upd = Section { ini, name: UPDATER_SECTION };
+        let workers = app.parse("workers", hub::workers::WorkerCount::Auto, "a number or auto", |v| {
+            hub::workers::WorkerCount::parse(v)
+        })?;
+        let allowed = app.string("allowed_headers", DEFAULT_ALLOWED_HEADERS);
+        Ok(Config {
+            bind_ip: app.parse("bind_ip", IpAddr::from([0, 0, 0, 0]), "an IP address", |v| v.parse().ok())?,
+            bind_port: app.parse("bind_port", 6200, "a port number", |v| v.parse().ok())?,
+            workers,
+            devices: PathBuf::from(app.string("devices", "/srv/node")),
+            mount_check: app.bool("mount_check", true)?,
+            swift_dir: PathBuf::from(app.string("swift_dir", "/etc/swift")),
+            disk_chunk_size: app.positive("disk_chunk_size", 65536)?,
+            network_chunk_size: app.positive("network_chunk_size", 65536)?,
+            client_timeout: app.seconds("client_timeout", 60.0)?,
+            node_timeout: app.seconds("node_timeout", 3.0)?,
+            conn_timeout: app.seconds("conn_timeout", 0.5)?,
+            container_update_timeout: app.seconds("container_update_timeout", 1.0)?,
+            max_upload_time: app.seconds("max_upload_time", 86400.0)?,
+            keep_idle: app.seconds("keep_idle", 600.0)?,
+            max_clients: app.positive("max_clients", 1024)?,
+            bytes_per_sync: app.positive::<u64>("mb_per_sync", 512)? * 1024 * 1024,
+            disable_fallocate: app.bool("disable_fallocate", false)?,
+            fallocate_reserve: app.parse(
+                "fallocate_reserve",
+                Reserve::Percent(1.0),
+                "bytes or a percentage",
+                parse_reserve,
+            )?,
+            reclaim_age: app.seconds("reclaim_age", 604800.0)?,
+            allowed_headers: allowed
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            log_level: app.parse("log_level", LogLevel::Info, "DEBUG, INFO, WARNING or ERROR", parse_log_level)?,
+            log_requests: app.bool("log_requests", true)?,
+            updater: UpdaterConfig {
+                enabled: upd.bool("enabled", true)?,
+                interval: upd.seconds("interval", 300.0)?,
+                concurrency: upd.positive("concurrency", 8)?,
+                objects_per_second: upd.parse("objects_per_second", 50.0, "a number >= 0", |v| {
+                    v.parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0)
+                })?,
+                node_timeout: upd.seconds("node_timeout", 10.0)?,
+                conn_timeout: upd.seconds("conn_timeout", 0.5)?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(text: &str) -> Result<Config> {
+        Config::from_ini(&Ini::parse(text.as_bytes()))
+    }
+
+    #[test]
+    fn defaults_are_swifts() {
+        let c = conf("").unwrap();
+        assert_eq!(c.bind_port, 6200);
+        assert!(c.mount_check);
+        assert_eq!(c.devices, PathBuf::from("/srv/node"));
+        assert_eq!(c.fallocate_reserve, Reserve::Percent(1.0));
+        assert_eq!(c.container_update_timeout, Duration::from_secs(1));
+        assert_eq!(c.bytes_per_sync, 512 << 20);
+        assert!(c.allowed_headers.contains(&"x-delete-at".to_string()));
+        assert_eq!(c.updater.interval, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn app_section_overrides_default() {
+        let c =
+            conf("[DEFAULT]\nbind_port = 6000\nmount_check = false\n[app:object-server]\nbind_port = 6010\n").unwrap();
+        assert_eq!(c.bind_port, 6010);
+        assert!(!c.mount_check);
+    }
+
+    #[test]
+    fn updater_reads_its_section() {
+        let c = conf("[DEFAULT]\nconn_timeout = 2\n[object-updater]\ninterval = 1.5\n").unwrap();
+        assert_eq!(c.updater.interval, Duration::from_millis(1500));
+        assert_eq!(c.updater.conn_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (text, key) in [
+            ("[DEFAULT]\nbind_port = http\n", "bind_port"),
+            ("[app:object-server]\nmount_check = maybe\n", "mount_check"),
+            ("[DEFAULT]\nfallocate_reserve = 120%\n", "fallocate_reserve"),
+            ("[DEFAULT]\nnode_timeout = -1\n", "node_timeout"),
+            ("[DEFAULT]\nworkers = many\n", "workers"),
+            ("[object-updater]\ninterval = soon\n", "interval"),
+        ] {
+            let e = conf(text).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+    }
+
+    #[test]
+    fn reserve_takes_bytes_or_percent() {
+        assert_eq!(parse_reserve("10485760"), Some(Reserve::Bytes(10 << 20)));
+        assert_eq!(parse_reserve("2.5%"), Some(Reserve::Percent(2.5)));
+        assert_eq!(parse_reserve("lots"), None);
+    }
+}

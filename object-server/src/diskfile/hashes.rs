@@ -1,0 +1,195 @@
+//! Per-partition suffix hashes, for replication (Swift's `hashes.pkl`,
+//! as JSON).
+//!
+//! `objects/{part}/hashes.json` maps each suffix to the md5 of what its
+//! hash folders hold (folder names and file names, after cleanup).
+//! Every write appends its suffix to `objects/{part}/hashes.invalid`;
+//! [`get_hashes`] folds those in, rehashes the invalid suffixes (and any
+//! suffix folder it has not seen), and rewrites `hashes.json` atomically.
+//! Both run under one lock per partition, on `tpool` threads.
+//!
+//! The invalid file is appended without fsync (as Swift does): after a
+//! power loss, a stale entry is possible until the suffix is next written
+//! or named in a `REPLICATE` request.
+
+use super::layout::{classify, Kind};
+use crate::timestamp::Timestamp;
+use md5::{Digest, Md5};
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub const HASHES_FILE: &str = "hashes.json";
+pub const INVALID_FILE: &str = "hashes.invalid";
+
+/// Suffix to hash (`None`: to recalculate).
+pub type Hashes = BTreeMap<String, Option<String>>;
+
+fn partition_lock(part_dir: &Path) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+    let mut map = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(part_dir.to_path_buf()).or_default().clone()
+}
+
+/// Marks `suffix` of the partition as changed. Blocking: call on `tpool`.
+pub fn invalidate(part_dir: &Path, suffix: &str) -> io::Result<()> {
+    let lock = partition_lock(part_dir);
+    let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let mut f = fs::OpenOptions::new().create(true).append(true).open(part_dir.join(INVALID_FILE))?;
+    f.write_all(format!("{suffix}\n").as_bytes())
+}
+
+fn is_suffix(name: &str) -> bool {
+    name.len() == 3 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn list(dir: &Path) -> io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        names.push(entry?.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Hashes one suffix folder, removing obsolete files and empty folders on
+/// the way. `None` if the suffix folder is gone or empty.
+pub fn hash_suffix(suffix_dir: &Path, now: Timestamp, reclaim_age_secs: u64) -> io::Result<Option<String>> {
+    let hash_dirs = match list(suffix_dir) {
+        Ok(h) => h,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut md5 = Md5::new();
+    let mut any = false;
+    for hash in hash_dirs {
+        let dir = suffix_dir.join(&hash);
+        let Ok(names) = list(&dir) else { continue };
+        let on_disk = classify(&names, now, reclaim_age_secs);
+        for name in &on_disk.obsolete {
+            let _ = fs::remove_file(dir.join(name));
+        }
+        let kept: Vec<String> = [
+            on_disk.data.map(|t| super::layout::file_name(t, Kind::Data)),
+            on_disk.tombstone.map(|t| super::layout::file_name(t, Kind::Tombstone)),
+            on_disk.meta.map(|t| super::layout::file_name(t, Kind::Meta)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if kept.is_empty() {
+            let _ = fs::remove_dir(&dir);
+            continue;
+        }
+        any = true;
+        md5.update(hash.as_bytes());
+        for k in kept {
+            md5.update(k.as_bytes());
+        }
+    }
+    if !any {
+        let _ = fs::remove_dir(suffix_dir);
+        return Ok(None);
+    }
+    Ok(Some(ring::hash::hex(&md5.finalize())))
+}
+
+/// The partition's suffix hashes, with `recalculate` and every invalidated
+/// suffix rehashed. Blocking: call on `tpool`.
+pub fn get_hashes(
+    part_dir: &Path,
+    recalculate: &[String],
+    now: Timestamp,
+    reclaim_age_secs: u64,
+) -> io::Result<BTreeMap<String, String>> {
+    let lock = partition_lock(part_dir);
+    let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let suffix_dirs = match list(part_dir) {
+        Ok(names) => names.into_iter().filter(|n| is_suffix(n)).collect::<Vec<_>>(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e),
+    };
+    let mut hashes: Hashes =
+        fs::read(part_dir.join(HASHES_FILE)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let invalid = fs::read_to_string(part_dir.join(INVALID_FILE)).unwrap_or_default();
+    for s in invalid.lines().map(str::trim).chain(recalculate.iter().map(String::as_str)) {
+        if is_suffix(s) {
+            hashes.insert(s.to_string(), None);
+        }
+    }
+    hashes.retain(|s, _| suffix_dirs.contains(s));
+    for s in &suffix_dirs {
+        hashes.entry(s.clone()).or_insert(None);
+    }
+    let mut out = BTreeMap::new();
+    for (suffix, hash) in hashes.iter_mut() {
+        if hash.is_none() {
+            *hash = hash_suffix(&part_dir.join(suffix), now, reclaim_age_secs)?;
+        }
+        if let Some(h) = hash {
+            out.insert(suffix.clone(), h.clone());
+        }
+    }
+    hashes.retain(|_, h| h.is_some());
+    let tmp = part_dir.join(format!(".{HASHES_FILE}.tmp"));
+    fs::write(&tmp, serde_json::to_vec(&hashes).unwrap_or_default())?;
+    fs::File::open(&tmp)?.sync_all()?;
+    fs::rename(&tmp, part_dir.join(HASHES_FILE))?;
+    // Everything invalidated so far is folded in (we hold the lock).
+    match fs::remove_file(part_dir.join(INVALID_FILE)) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("swiftlet-hashes-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn put(part: &Path, hash: &str, file: &str) {
+        let dir = part.join(&hash[hash.len() - 3..]).join(hash);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(file), b"x").unwrap();
+        invalidate(part, &hash[hash.len() - 3..]).unwrap();
+    }
+
+    #[test]
+    fn hashes_change_when_a_suffix_changes_and_only_then() {
+        let part = part_dir("change");
+        let now = Timestamp::parse("1700000000").unwrap();
+        put(&part, "00000000000000000000000000000abc", "1600000000.00000.data");
+        put(&part, "00000000000000000000000000000def", "1600000000.00000.data");
+        let first = get_hashes(&part, &[], now, 604800).unwrap();
+        assert_eq!(first.keys().collect::<Vec<_>>(), vec!["abc", "def"]);
+        assert!(!part.join(INVALID_FILE).exists());
+        assert_eq!(get_hashes(&part, &[], now, 604800).unwrap(), first);
+        put(&part, "00000000000000000000000000000abc", "1600000001.00000.data");
+        let second = get_hashes(&part, &[], now, 604800).unwrap();
+        assert_ne!(second["abc"], first["abc"]);
+        assert_eq!(second["def"], first["def"]);
+        // The older .data was cleaned up while hashing.
+        let dir = part.join("abc/00000000000000000000000000000abc");
+        assert_eq!(list(&dir).unwrap(), vec!["1600000001.00000.data".to_string()]);
+        fs::remove_dir_all(&part).unwrap();
+    }
+
+    #[test]
+    fn reclaimed_tombstones_empty_their_suffix() {
+        let part = part_dir("reclaim");
+        put(&part, "00000000000000000000000000000123", "1000000000.00000.ts");
+        let h = get_hashes(&part, &[], Timestamp::parse("1700000000").unwrap(), 604800).unwrap();
+        assert!(h.is_empty());
+        assert!(!part.join("123").exists());
+        fs::remove_dir_all(&part).unwrap();
+    }
+}

@@ -1,0 +1,14 @@
+//! Objects on disk (Swift's `diskfile`): layout, file format, the write
+//! path, the read path with quarantine, and suffix hashes. See
+//! docs/object-server.md for the format and the durability argument.
+
+pub mod format;
+pub mod hashes;
+pub mod layout;
+pub mod reader;
+pub mod writer;
+
+pub use format::Metadata;
+pub use layout::{Kind, Location};
+pub use reader::{ObjectFile, Opened};
+pub use writer::Writer;

@@ -1,0 +1,254 @@
+//! The write path: a temp file in `tmp/`, `fallocate` of the declared
+//! size (keeping `fallocate_reserve` free), the body written as it arrives
+//! with its MD5, `fdatasync` every `mb_per_sync`, then the footer, `fsync`,
+//! `rename` into the hash folder, `fsync` of the folder (and of the parent
+//! of every folder created), cleanup of older files, suffix invalidation.
+//!
+//! Every slow syscall runs on `tpool` (open, fallocate, fdatasync, the
+//! whole commit as one call); plain `write`s to the page cache run on the
+//! hub, as in Swift. A `Writer` dropped before `commit` (an error, a
+//! client gone, a killed green thread) removes its temp file, so nothing
+//! half-written stays; a crash (kill -9, power loss) can leave one in
+//! `tmp/`, never in `objects/`, and the next start sweeps `tmp/`.
+
+use super::format::{footer, Metadata};
+use super::hashes;
+use super::layout::{classify, file_name, Kind, Location};
+use crate::config::Reserve;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::timestamp::Timestamp;
+use md5::{Digest, Md5};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Suffix of our temp files (the startup sweep removes only these).
+pub const TMP_SUFFIX: &str = ".swtmp";
+
+/// An object being written.
+pub struct Writer {
+    ctx: Context,
+    loc: Location,
+    file: Arc<File>,
+    tmp_path: PathBuf,
+    written: u64,
+    since_sync: u64,
+    md5: Md5,
+}
+
+impl Writer {
+    /// Opens a temp file for an object of `size` bytes (`None`: chunked),
+    /// allocating the space. 507 if the device is unmounted or too full.
+    pub fn create(ctx: &Context, loc: &Location, size: Option<u64>) -> Result<Writer> {
+        let (c, l) = (ctx.clone(), loc.clone());
+        let (file, tmp_path) = hub::tpool::execute(move || open_tmp(&c, &l, Some(size.unwrap_or(0))))?;
+        Ok(Writer {
+            ctx: ctx.clone(),
+            loc: loc.clone(),
+            file: Arc::new(file),
+            tmp_path,
+            written: 0,
+            since_sync: 0,
+            md5: Md5::new(),
+        })
+    }
+
+    /// Appends body bytes.
+    pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.md5.update(data);
+        (&*self.file).write_all(data).map_err(|e| Error::from_disk_write("writing an object", e))?;
+        self.written += data.len() as u64;
+        self.since_sync += data.len() as u64;
+        if self.since_sync >= self.ctx.conf().bytes_per_sync {
+            let f = self.file.clone();
+            hub::tpool::execute(move || f.sync_data()).map_err(|e| Error::from_disk_write("fdatasync", e))?;
+            self.since_sync = 0;
+        }
+        Ok(())
+    }
+
+    /// Body bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// The body's MD5, hex (the ETag).
+    pub fn etag(&self) -> String {
+        ring::hash::hex(&self.md5.clone().finalize())
+    }
+
+    /// Makes the object durable and visible as `{ts}.data`.
+    pub fn commit(self, ts: Timestamp, meta: Metadata) -> Result<()> {
+        let (ctx, loc, file, tmp) = (self.ctx.clone(), self.loc.clone(), self.file.clone(), self.tmp_path.clone());
+        hub::tpool::execute(move || finish(&ctx, &loc, &file, &tmp, &footer(&meta), ts, Kind::Data))
+        // Drop removes the temp path, which is gone after the rename.
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.tmp_path);
+    }
+}
+
+/// Writes a `.ts` or `.meta` (no body) in one `tpool` call. No space is
+/// reserved, so deletes work on a full disk, as in Swift.
+pub fn write_marker(ctx: &Context, loc: &Location, ts: Timestamp, kind: Kind, meta: Metadata) -> Result<()> {
+    let (ctx, loc) = (ctx.clone(), loc.clone());
+    hub::tpool::execute(move || {
+        let (file, tmp) = open_tmp(&ctx, &loc, None)?;
+        let r = finish(&ctx, &loc, &file, &tmp, &footer(&meta), ts, kind);
+        let _ = fs::remove_file(&tmp);
+        r
+    })
+}
+
+fn unique_tmp_name(loc: &Location) -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    format!("{}-{}-{nanos}-{}{TMP_SUFFIX}", loc.hash, std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Opens a new temp file; with `reserve = Some(size)`, checks
+/// `fallocate_reserve` and allocates `size` bytes. Blocking.
+fn open_tmp(ctx: &Context, loc: &Location, reserve: Option<u64>) -> Result<(File, PathBuf)> {
+    ctx.check_device(&loc.device)?;
+    let dir = loc.tmp_dir();
+    fs::create_dir_all(&dir).map_err(|e| Error::from_disk_write("creating tmp/", e))?;
+    let path = dir.join(unique_tmp_name(loc));
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| Error::from_disk_write("creating a temp file", e))?;
+    if let Some(size) = reserve {
+        if let Err(e) = allocate(ctx, &file, size) {
+            let _ = fs::remove_file(&path);
+            return Err(e);
+        }
+    }
+    Ok((file, path))
+}
+
+/// Swift's `fallocate` with `fallocate_reserve`: fail with 507 unless more
+/// than the reserve stays free once `size` bytes are taken, then allocate
+/// them (keeping the file's size: the body is written from offset 0).
+fn allocate(ctx: &Context, file: &File, size: u64) -> Result<()> {
+    let conf = ctx.conf();
+    if conf.disable_fallocate {
+        return Ok(());
+    }
+    let st = rustix::fs::fstatvfs(file).map_err(|e| Error::io("fstatvfs", e.into()))?;
+    let frsize = st.f_frsize.max(1) as i128;
+    let free_blocks = st.f_bavail as i128 - (size as i128).div_euclid(frsize);
+    let enough = match conf.fallocate_reserve {
+        Reserve::Bytes(b) => free_blocks * frsize > b as i128,
+        Reserve::Percent(p) => {
+            let total = (st.f_blocks as i128).max(1);
+            (free_blocks as f64) * 100.0 / (total as f64) > p
+        }
+    };
+    if !enough {
+        return Err(Error::InsufficientStorage(format!(
+            "{size} bytes would leave less than fallocate_reserve free ({} blocks of {frsize} bytes free)",
+            st.f_bavail
+        )));
+    }
+    if size == 0 {
+        return Ok(());
+    }
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, 0, size) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::OPNOTSUPP) | Err(rustix::io::Errno::NOSYS) => Ok(()),
+        Err(e) => Err(Error::from_disk_write("fallocate", e.into())),
+    }
+}
+
+/// fsync of a folder, so that a rename or a new entry in it is durable.
+pub fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Creates `device_dir/objects/{part}/{suffix}/{hash}` as needed; returns
+/// the folders whose entries changed (to fsync).
+fn make_hash_dir(loc: &Location) -> io::Result<Vec<PathBuf>> {
+    let hash_dir = loc.hash_dir();
+    let mut changed = Vec::new();
+    let mut missing = Vec::new();
+    let mut p = hash_dir.as_path();
+    while !p.exists() && p != loc.device_dir {
+        missing.push(p.to_path_buf());
+        match p.parent() {
+            Some(parent) => p = parent,
+            None => break,
+        }
+    }
+    for dir in missing.iter().rev() {
+        match fs::create_dir(dir) {
+            Ok(()) => {
+                if let Some(parent) = dir.parent() {
+                    changed.push(parent.to_path_buf());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(changed)
+}
+
+/// Appends the footer, fsyncs, renames into place, fsyncs folders, cleans
+/// up older files and invalidates the suffix. Blocking.
+fn finish(
+    ctx: &Context,
+    loc: &Location,
+    file: &File,
+    tmp: &Path,
+    footer: &[u8],
+    ts: Timestamp,
+    kind: Kind,
+) -> Result<()> {
+    let disk = |what: &'static str| move |e: io::Error| Error::from_disk_write(what, e);
+    let mut f = file;
+    f.write_all(footer).map_err(disk("writing metadata"))?;
+    file.sync_all().map_err(disk("fsync"))?;
+    let changed = make_hash_dir(loc).map_err(disk("creating the object folder"))?;
+    let dir = loc.hash_dir();
+    fs::rename(tmp, dir.join(file_name(ts, kind))).map_err(disk("rename"))?;
+    fsync_dir(&dir).map_err(disk("fsync of the object folder"))?;
+    for d in changed {
+        fsync_dir(&d).map_err(disk("fsync of a new folder"))?;
+    }
+    cleanup(&dir, ctx.conf().reclaim_age.as_secs());
+    hashes::invalidate(&loc.partition_dir(), loc.suffix()).map_err(disk("invalidating the suffix hash"))?;
+    Ok(())
+}
+
+/// Removes obsolete files of a hash folder (best effort).
+pub fn cleanup(dir: &Path, reclaim_age_secs: u64) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    for name in classify(&names, Timestamp::now(), reclaim_age_secs).obsolete {
+        let _ = fs::remove_file(dir.join(name));
+    }
+}
+
+/// Removes temp files left by a crash in every device's `tmp/`. Run at
+/// startup, before any write. Returns how many were removed.
+pub fn sweep_tmp(devices: &Path) -> usize {
+    let mut removed = 0;
+    let Ok(devs) = fs::read_dir(devices) else { return 0 };
+    for dev in devs.flatten() {
+        let Ok(files) = fs::read_dir(dev.path().join(super::layout::TMP)) else { continue };
+        for f in files.flatten() {
+            if f.file_name().to_string_lossy().ends_with(TMP_SUFFIX) && fs::remove_file(f.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}

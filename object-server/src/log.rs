@@ -1,0 +1,127 @@
+//! Logging: one access line per request on stdout in Swift's storage
+//! server format, and errors/warnings/info on stderr, filtered by
+//! `log_level`.
+//!
+//! Swift's format (`LOG_LINE_DEFAULT_FORMAT`):
+//!
+//! ```text
+//! {remote_addr} - - [{d}/{b}/{Y}:{H}:{M}:{S} +0000] "{method} {path}" {status} {content_length}
+//!   "{referer}" "{txn_id}" "{user_agent}" {trans_time:.4f} "{additional_info}" {pid} {policy_index}
+//! ```
+
+use crate::config::LogLevel;
+use crate::timestamp::Civil;
+use http::AccessRecord;
+use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+static LEVEL: AtomicU8 = AtomicU8::new(1);
+
+fn rank(l: LogLevel) -> u8 {
+    match l {
+        LogLevel::Debug => 0,
+        LogLevel::Info => 1,
+        LogLevel::Warning => 2,
+        LogLevel::Error => 3,
+    }
+}
+
+/// Sets the level below which messages are dropped.
+pub fn set_level(l: LogLevel) {
+    LEVEL.store(rank(l), Ordering::Relaxed);
+}
+
+fn emit(l: LogLevel, tag: &str, msg: &str) {
+    if rank(l) >= LEVEL.load(Ordering::Relaxed) {
+        let _ = writeln!(std::io::stderr().lock(), "object-server: {tag}: {msg}");
+    }
+}
+
+pub fn error(msg: &str) {
+    emit(LogLevel::Error, "ERROR", msg)
+}
+
+pub fn warn(msg: &str) {
+    emit(LogLevel::Warning, "WARNING", msg)
+}
+
+pub fn info(msg: &str) {
+    emit(LogLevel::Info, "INFO", msg)
+}
+
+pub fn debug(msg: &str) {
+    emit(LogLevel::Debug, "DEBUG", msg)
+}
+
+fn or_dash(v: Option<&str>) -> String {
+    match v {
+        Some(s) if !s.is_empty() => s.replace(['"', '\n', '\r'], "_"),
+        _ => "-".to_string(),
+    }
+}
+
+/// Formats one access line (without the newline) at `now_secs`.
+pub fn access_line(rec: &AccessRecord<'_>, now_secs: u64) -> String {
+    let t = Civil::from_secs(now_secs);
+    let path = rec.target.split('?').next().unwrap_or("");
+    let length = if rec.bytes_out > 0 { rec.bytes_out.to_string() } else { "-".to_string() };
+    format!(
+        "{} - - [{:02}/{}/{}:{:02}:{:02}:{:02} +0000] \"{} {}\" {} {} \"{}\" \"{}\" \"{}\" {:.4} \"-\" {} {}",
+        rec.peer.ip(),
+        t.day,
+        t.month_name(),
+        t.year,
+        t.hour,
+        t.minute,
+        t.second,
+        rec.method,
+        path,
+        rec.status,
+        length,
+        or_dash(rec.headers.get("Referer")),
+        or_dash(rec.headers.get("X-Trans-Id")),
+        or_dash(rec.headers.get("User-Agent")),
+        rec.duration.as_secs_f64(),
+        std::process::id(),
+        or_dash(rec.headers.get("X-Backend-Storage-Policy-Index")),
+    )
+}
+
+/// Writes the access line of a request to stdout.
+pub fn access(rec: &AccessRecord<'_>) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let _ = writeln!(std::io::stdout().lock(), "{}", access_line(rec, now));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Headers;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn access_line_has_swifts_fields() {
+        let mut h = Headers::new();
+        h.set("X-Trans-Id", "tx123");
+        h.set("User-Agent", "proxy-server 42");
+        let rec = AccessRecord {
+            peer: "127.0.0.1:5555".parse().unwrap(),
+            method: "PUT",
+            target: "/sda/1/a/c/o?x=1",
+            headers: &h,
+            status: 201,
+            bytes_in: 3,
+            bytes_out: 0,
+            started: Instant::now(),
+            duration: Duration::from_millis(12),
+        };
+        let line = access_line(&rec, 784111777);
+        let expected = format!(
+            "127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] \"PUT /sda/1/a/c/o\" 201 - \"-\" \"tx123\" \
+             \"proxy-server 42\" 0.0120 \"-\" {} -",
+            std::process::id()
+        );
+        assert_eq!(line, expected);
+    }
+}

@@ -1,0 +1,128 @@
+//! The process: config → context → N worker hubs, each serving the
+//! backend API on the shared port; worker 0 also runs the updater and
+//! tells systemd about stopping. Requests are routed by path depth
+//! (`path::route`) to the object, container or account handlers, and a
+//! handler's `Error` becomes its response here, in one place.
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::path::{self, Route};
+use crate::{account, container, container_update, diskfile, log, notify, object, updater};
+use http::{Headers, Request, Response, Server, ServerConfig};
+use ring::PathHasher;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Runs the object server until SIGTERM/SIGINT; `Err` for a startup
+/// failure (bad config, swift.conf missing, port in use).
+pub fn run(conf: Config) -> Result<()> {
+    log::set_level(conf.log_level);
+    let swift_conf = conf.swift_dir.join("swift.conf");
+    let hasher = PathHasher::from_swift_dir(&conf.swift_dir)
+        .map_err(|e| Error::Startup { path: swift_conf, reason: e.to_string() })?;
+    let addr = SocketAddr::new(conf.bind_ip, conf.bind_port);
+    let workers = conf.workers.resolve();
+    let ctx = Context::new(conf, hasher);
+    let swept = diskfile::writer::sweep_tmp(ctx.devices());
+    if swept > 0 {
+        log::info(&format!("removed {swept} temp files left by a previous run"));
+    }
+    // Bind once here so that a port in use fails before any thread starts.
+    drop(std::net::TcpListener::bind(addr).map_err(|e| Error::Startup {
+        path: format!("{addr}").into(),
+        reason: format!("cannot listen (bind_ip/bind_port): {e}"),
+    })?);
+    let listening = Arc::new(AtomicUsize::new(0));
+    let result = hub::workers::run(
+        workers,
+        hub::Config::default(),
+        |sig| log::info(&format!("signal {sig} received: stopping")),
+        move |i| worker(&ctx, i, addr, workers, &listening),
+    );
+    result.map(|_| ()).map_err(|e| Error::io("running the workers", e))
+}
+
+/// One worker hub: listen, tell systemd when all listen, serve.
+fn worker(ctx: &Context, i: usize, addr: SocketAddr, workers: usize, listening: &AtomicUsize) {
+    let listener = match hub::TcpListener::bind_with(addr, 1024, true) {
+        Ok(l) => l,
+        Err(e) => {
+            log::error(&format!("worker {i}: cannot listen on {addr}: {e}"));
+            return;
+        }
+    };
+    if listening.fetch_add(1, Ordering::SeqCst) + 1 == workers {
+        log::info(&format!("listening on {addr} with {workers} workers"));
+        notify::notify_or_log("READY=1");
+    }
+    if i == 0 {
+        hub::spawn(|| {
+            if hub::stop_event().wait().is_ok() {
+                notify::notify_or_log("STOPPING=1");
+            }
+        });
+        if ctx.conf().updater.enabled {
+            let c = ctx.clone();
+            hub::spawn(move || updater::run(c));
+        }
+    }
+    let conf = ctx.conf();
+    let cfg = ServerConfig {
+        max_clients: conf.max_clients,
+        client_timeout: conf.client_timeout,
+        header_timeout: conf.client_timeout,
+        keepalive_timeout: conf.keep_idle,
+        ..ServerConfig::default()
+    };
+    let c = ctx.clone();
+    let mut server = Server::new(cfg, move |req, resp| handle(&c, req, resp));
+    if conf.log_requests {
+        server = server.access_log(log::access);
+    }
+    if let Err(e) = server.serve(listener) {
+        log::error(&format!("worker {i}: {e}"));
+    }
+}
+
+/// Routes one request and answers its error, if any.
+pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>) -> io::Result<()> {
+    let is_update = req.header(container_update::MARKER_HEADER).is_some();
+    let result = match path::route(req.method(), req.target(), is_update) {
+        Ok(Route::Object(p)) => object::handle(ctx, req, resp, &p),
+        Ok(Route::Container(p)) => container::handle(ctx, req, resp, &p),
+        Ok(Route::Account(p)) => account::handle(ctx, req, resp, &p),
+        Ok(Route::Replicate { device, partition, suffixes }) => {
+            object::replicate(ctx, resp, &device, partition, suffixes)
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) => answer_error(req, resp, e),
+    }
+}
+
+/// The one place an `Error` becomes a response (see `Error::status`).
+fn answer_error(req: &Request<'_>, resp: &mut Response<'_>, e: Error) -> io::Result<()> {
+    if e.is_server_fault() {
+        log::error(&format!("{} {}: {e}", req.method(), req.target()));
+    }
+    if resp.started() {
+        // Mid-body: the only honest signal left is closing the connection.
+        return Err(io::Error::other(e.to_string()));
+    }
+    if e.status() == 499 {
+        // Nobody to answer; the http layer logs 499.
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string()));
+    }
+    let mut h = Headers::new();
+    for (k, v) in e.headers() {
+        h.set(k, v);
+    }
+    h.set("Content-Type", "text/plain; charset=utf-8");
+    let body = if e.status() == 404 { String::new() } else { format!("{e}\n") };
+    resp.send(e.status(), &h, body.as_bytes())
+}

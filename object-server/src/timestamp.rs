@@ -1,0 +1,260 @@
+//! Swift's timestamps and the HTTP dates derived from them.
+//!
+//! A [`Timestamp`] is Swift's `X-Timestamp`: seconds since the epoch with
+//! five decimals (`1700000000.12345`, printed `%016.05f`), plus an optional
+//! offset printed as `_%016x` in the *internal* form. They order by value,
+//! then offset, exactly as Swift compares them; the internal form is what
+//! file names on disk use, and sorts the same way as text.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Ticks per second (Swift's `PRECISION = 5` decimals).
+const TICKS: u64 = 100_000;
+/// Swift rejects timestamps at or above 10^10 seconds.
+const MAX_TICKS: u64 = 10_000_000_000 * TICKS;
+
+/// A Swift timestamp: 1e-5 s ticks since the epoch, plus an offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    ticks: u64,
+    offset: u64,
+}
+
+impl Timestamp {
+    /// Parses `1700000000.12345`, `1700000000`, `1700000000.1` or the
+    /// internal form `1700000000.12345_000000000000000a`. Extra decimals are
+    /// rounded to five, as Swift does. `None` if malformed, negative or
+    /// beyond Swift's range.
+    pub fn parse(s: &str) -> Option<Timestamp> {
+        let s = s.trim();
+        let (value, offset) = match s.split_once('_') {
+            Some((v, o)) => {
+                if o.is_empty() || o.len() > 16 || !o.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                (v, u64::from_str_radix(o, 16).ok()?)
+            }
+            None => (s, 0),
+        };
+        let (int, frac) = value.split_once('.').unwrap_or((value, ""));
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let int = int.trim_start_matches('0');
+        if int.len() > 10 {
+            return None;
+        }
+        let secs: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+        let mut fraction = 0u64;
+        for (i, d) in frac.bytes().take(5).enumerate() {
+            fraction += u64::from(d - b'0') * 10u64.pow(4 - i as u32);
+        }
+        if frac.as_bytes().get(5).is_some_and(|&d| d >= b'5') {
+            fraction += 1;
+        }
+        let ticks = secs.checked_mul(TICKS)?.checked_add(fraction)?;
+        if ticks >= MAX_TICKS {
+            return None;
+        }
+        Some(Timestamp { ticks, offset })
+    }
+
+    /// The current time.
+    pub fn now() -> Timestamp {
+        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Timestamp { ticks: d.as_secs() * TICKS + u64::from(d.subsec_micros() / 10), offset: 0 }
+    }
+
+    /// A timestamp of whole seconds (for tests and expiry).
+    pub fn from_secs(secs: u64) -> Timestamp {
+        Timestamp { ticks: secs * TICKS, offset: 0 }
+    }
+
+    /// Swift's `normal` form: `%016.05f`.
+    pub fn normal(&self) -> String {
+        format!("{:010}.{:05}", self.ticks / TICKS, self.ticks % TICKS)
+    }
+
+    /// Swift's `internal` form: `normal` plus `_%016x` when there is an
+    /// offset. File names on disk use it.
+    pub fn internal(&self) -> String {
+        if self.offset == 0 {
+            self.normal()
+        } else {
+            format!("{}_{:016x}", self.normal(), self.offset)
+        }
+    }
+
+    /// Whole seconds, rounded up (Swift's `Last-Modified`).
+    pub fn ceil_secs(&self) -> u64 {
+        self.ticks.div_ceil(TICKS)
+    }
+
+    /// Whole seconds, rounded down.
+    pub fn secs(&self) -> u64 {
+        self.ticks / TICKS
+    }
+}
+
+const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// A UTC calendar time, enough for HTTP dates and log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i64,
+    /// 1..=12
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    /// 0 = Thursday (the epoch's weekday); index into `DAYS`.
+    weekday: usize,
+}
+
+impl Civil {
+    /// Seconds since the epoch to a UTC date (Howard Hinnant's algorithm).
+    pub fn from_secs(secs: u64) -> Civil {
+        let days = (secs / 86_400) as i64;
+        let rem = secs % 86_400;
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Civil {
+            year,
+            month,
+            day,
+            hour: (rem / 3600) as u32,
+            minute: (rem / 60 % 60) as u32,
+            second: (rem % 60) as u32,
+            weekday: (days.rem_euclid(7)) as usize,
+        }
+    }
+
+    /// The month's English abbreviation (`Jan`).
+    pub fn month_name(&self) -> &'static str {
+        MONTHS[(self.month - 1) as usize]
+    }
+}
+
+/// Days since the epoch of a UTC date.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// An IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(secs: u64) -> String {
+    let c = Civil::from_secs(secs);
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        DAYS[c.weekday],
+        c.day,
+        c.month_name(),
+        c.year,
+        c.hour,
+        c.minute,
+        c.second
+    )
+}
+
+/// Parses the three HTTP date formats (IMF-fixdate, RFC 850, asctime) to
+/// seconds since the epoch. `None` for anything else (the header is then
+/// ignored, as Swift does).
+pub fn parse_http_date(s: &str) -> Option<u64> {
+    let words: Vec<&str> = s.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+    let (day, month, year, time) = match words.as_slice() {
+        // Sun, 06 Nov 1994 08:49:37 GMT
+        [_, d, m, y, t, "GMT"] => (*d, *m, *y, *t),
+        // Sunday, 06-Nov-94 08:49:37 GMT
+        [_, dmy, t, "GMT"] => {
+            let mut p = dmy.split('-');
+            let (d, m, y) = (p.next()?, p.next()?, p.next()?);
+            (d, m, y, *t)
+        }
+        // Sun Nov  6 08:49:37 1994
+        [_, m, d, t, y] => (*d, *m, *y, *t),
+        _ => return None,
+    };
+    let day: u32 = day.parse().ok()?;
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as u32 + 1;
+    let mut year: i64 = year.parse().ok()?;
+    if year < 100 {
+        year += if year < 70 { 2000 } else { 1900 };
+    }
+    let mut hms = time.split(':').map(|p| p.parse::<u32>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || year < 1970 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    u64::try_from(days * 86_400 + i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(sec)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_swift_forms() {
+        let t = Timestamp::parse("1700000000.12345").unwrap();
+        assert_eq!(t.normal(), "1700000000.12345");
+        assert_eq!(t.internal(), "1700000000.12345");
+        assert_eq!(Timestamp::parse("1700000000").unwrap().normal(), "1700000000.00000");
+        assert_eq!(Timestamp::parse("1.5").unwrap().normal(), "0000000001.50000");
+        assert_eq!(Timestamp::parse("1700000000.123456").unwrap().normal(), "1700000000.12346");
+        let o = Timestamp::parse("1700000000.12345_000000000000000a").unwrap();
+        assert_eq!(o.internal(), "1700000000.12345_000000000000000a");
+        assert!(o > t);
+    }
+
+    #[test]
+    fn rejects_malformed_timestamps() {
+        for bad in ["", "abc", "-1", "1e9", "1.2.3", "10000000000", "1_", "1_xyz", ".", "1 2"] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn orders_like_swift_and_like_file_names() {
+        let a = Timestamp::parse("999999999.99999").unwrap();
+        let b = Timestamp::parse("1000000000.00000").unwrap();
+        assert!(a < b);
+        assert!(a.internal() < b.internal());
+        let c = Timestamp::parse("1000000000.00000_0000000000000001").unwrap();
+        assert!(b < c && b.internal() < c.internal());
+    }
+
+    #[test]
+    fn last_modified_rounds_up() {
+        assert_eq!(Timestamp::parse("1700000000.00001").unwrap().ceil_secs(), 1_700_000_001);
+        assert_eq!(Timestamp::parse("1700000000").unwrap().ceil_secs(), 1_700_000_000);
+    }
+
+    #[test]
+    fn http_dates_round_trip() {
+        assert_eq!(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(784111777));
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(784111777));
+        assert_eq!(parse_http_date("yesterday"), None);
+        for s in [0u64, 951_782_400, 1_700_000_000, 4_102_444_800] {
+            assert_eq!(parse_http_date(&http_date(s)), Some(s));
+        }
+    }
+}
