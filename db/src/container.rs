@@ -174,7 +174,7 @@ pub enum DeleteOutcome {
 /// A container database. Every method blocks: call from `tpool`.
 pub struct ContainerBroker {
     db: Db,
-    rows: Batcher<ObjectRecord, Applied>,
+    rows: Batcher<Vec<ObjectRecord>, Vec<Applied>>,
 }
 
 impl ContainerBroker {
@@ -219,11 +219,19 @@ impl ContainerBroker {
     /// Applies one row update from an object server (group-committed with
     /// concurrent ones): the newest `created_at` per name wins.
     pub fn put_object(&self, rec: ObjectRecord) -> Result<Applied> {
-        self.rows.submit(&self.db, rec, |tx, rec| {
-            if !rec.deleted && read_info(tx)?.is_deleted() {
-                return Ok(Applied::ContainerDeleted);
-            }
-            merge_row(tx, &rec)
+        let mut v = self.put_objects(vec![rec])?;
+        v.pop().ok_or_else(|| Error::Invalid("empty batch result".into()))
+    }
+
+    /// Applies several row updates at once (the handlers gather the
+    /// updates that arrive while a commit is under way), one result each,
+    /// in one transaction shared with concurrent callers.
+    pub fn put_objects(&self, recs: Vec<ObjectRecord>) -> Result<Vec<Applied>> {
+        self.rows.submit(&self.db, recs, |tx, recs| {
+            let deleted = read_info(tx)?.is_deleted();
+            recs.iter()
+                .map(|rec| if !rec.deleted && deleted { Ok(Applied::ContainerDeleted) } else { merge_row(tx, rec) })
+                .collect()
         })
     }
 

@@ -32,7 +32,7 @@ pub mod registry;
 pub mod timestamp;
 
 pub use account::{AccountBroker, AccountInfo, AccountPut, ContainerRow, ContainerUpdate, RowOutcome};
-pub use conn::{Kind, Options, Sync};
+pub use conn::{commits, Kind, Options, Sync};
 pub use container::{Applied, ContainerBroker, ContainerInfo, DeleteOutcome, ObjectRecord, ObjectRow, PutOutcome};
 pub use error::{Error, Result};
 pub use format::Format;
