@@ -240,6 +240,14 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_config_lists_the_defaults() {
+        let sample = include_str!("../../etc/object-server.conf-sample");
+        let from_sample = format!("{:?}", conf(sample).unwrap());
+        let defaults = format!("{:?}", conf("").unwrap());
+        assert_eq!(from_sample, defaults);
+    }
+
+    #[test]
     fn app_section_overrides_default() {
         let c =
             conf("[DEFAULT]\nbind_port = 6000\nmount_check = false\n[app:object-server]\nbind_port = 6010\n").unwrap();

@@ -1,0 +1,252 @@
+//! The backend object API over HTTP against the real binary.
+
+mod common;
+
+use common::*;
+
+const OBJ: &str = "/sda/1/a/c/o";
+
+fn put(s: &ObjectServer, path: &str, body: &[u8], extra: &[(&str, &str)]) -> Reply {
+    let t = ts();
+    let mut h = vec![("X-Timestamp", t.as_str()), ("Content-Type", "text/plain")];
+    h.extend_from_slice(extra);
+    s.request("PUT", path, &h, body)
+}
+
+#[test]
+fn put_get_head_delete_round_trip() {
+    let s = ObjectServer::start("roundtrip");
+    let body = b"hello world";
+    let r = put(&s, OBJ, body, &[("X-Object-Meta-Color", "blue"), ("Content-Disposition", "inline")]);
+    assert_eq!(r.status, 201, "{}", s.stderr());
+    assert_eq!(r.header("etag"), Some(format!("\"{}\"", md5_hex(body)).as_str()));
+    let g = s.request("GET", OBJ, &[], b"");
+    assert_eq!(g.status, 200);
+    assert_eq!(g.body, body);
+    assert_eq!(g.header("content-type"), Some("text/plain"));
+    assert_eq!(g.header("x-object-meta-color"), Some("blue"));
+    assert_eq!(g.header("content-disposition"), Some("inline"));
+    assert!(g.header("last-modified").is_some_and(|v| v.ends_with("GMT")));
+    assert!(g.header("x-timestamp").is_some());
+    let h = s.request("HEAD", OBJ, &[], b"");
+    assert_eq!(h.status, 200);
+    assert_eq!(h.header("content-length"), Some("11"));
+    assert!(h.body.is_empty());
+    let t = ts();
+    let d = s.request("DELETE", OBJ, &[("X-Timestamp", &t)], b"");
+    assert_eq!(d.status, 204);
+    let g = s.request("GET", OBJ, &[], b"");
+    assert_eq!(g.status, 404);
+    assert_eq!(g.header("x-backend-timestamp"), Some(t.as_str()));
+    assert_eq!(s.request("DELETE", OBJ, &[("X-Timestamp", &ts())], b"").status, 404);
+    // One file left: the newest tombstone.
+    let hash_files: Vec<_> = files_with(&s.device().join("objects"), ".ts");
+    assert_eq!(hash_files.len(), 1, "{hash_files:?}");
+    assert!(files_with(&s.device().join("objects"), ".data").is_empty());
+    assert!(s.stdout().contains("\"PUT /sda/1/a/c/o\" 201"), "{}", s.stdout());
+}
+
+#[test]
+fn ninety_metadata_items_and_a_1024_byte_name() {
+    let s = ObjectServer::start("meta90");
+    let name = format!("/sda/3/a/c/{}", "n".repeat(1024));
+    let metas: Vec<(String, String)> = (0..90).map(|i| (format!("X-Object-Meta-K{i:02}"), format!("v{i}"))).collect();
+    let h: Vec<(&str, &str)> = metas.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(put(&s, &name, b"x", &h).status, 201, "{}", s.stderr());
+    let g = s.request("GET", &name, &[], b"");
+    assert_eq!(g.status, 200);
+    for (k, v) in &metas {
+        assert_eq!(g.header(k), Some(v.as_str()), "{k}");
+    }
+}
+
+#[test]
+fn timestamps_are_required_and_newest_wins() {
+    let s = ObjectServer::start("timestamps");
+    let r = s.request("PUT", OBJ, &[("Content-Type", "text/plain")], b"x");
+    assert_eq!(r.status, 400);
+    assert_eq!(s.request("PUT", OBJ, &[("X-Timestamp", "yesterday"), ("Content-Type", "a/b")], b"x").status, 400);
+    assert_eq!(s.request("DELETE", OBJ, &[], b"").status, 400);
+    assert_eq!(s.request("POST", OBJ, &[], b"").status, 400);
+    let old = ts();
+    let new = ts();
+    assert_eq!(s.request("PUT", OBJ, &[("X-Timestamp", &new), ("Content-Type", "a/b")], b"new").status, 201);
+    let r = s.request("PUT", OBJ, &[("X-Timestamp", &old), ("Content-Type", "a/b")], b"old");
+    assert_eq!(r.status, 409);
+    assert_eq!(r.header("x-backend-timestamp"), Some(new.as_str()));
+    assert_eq!(s.request("PUT", OBJ, &[("X-Timestamp", &new), ("Content-Type", "a/b")], b"same").status, 409);
+    assert_eq!(s.request("DELETE", OBJ, &[("X-Timestamp", &old)], b"").status, 409);
+    assert_eq!(s.request("GET", OBJ, &[], b"").body, b"new");
+    assert_eq!(s.request("PUT", OBJ, &[("X-Timestamp", &new), ("Content-Type", "a/b")], b"").status, 409);
+    // Missing Content-Type / length.
+    assert_eq!(s.request("PUT", "/sda/1/a/c/o2", &[("X-Timestamp", &ts())], b"x").status, 400);
+    let r = s.request("PUT", "/sda/1/a/c/o2", &[("X-Timestamp", &ts()), ("Content-Type", "a/b")], b"");
+    assert_eq!(r.status, 201);
+}
+
+#[test]
+fn wrong_etag_is_422_and_stores_nothing() {
+    let s = ObjectServer::start("etag");
+    let r = put(&s, OBJ, b"body", &[("ETag", "\"00000000000000000000000000000000\"")]);
+    assert_eq!(r.status, 422);
+    assert_eq!(s.request("GET", OBJ, &[], b"").status, 404);
+    assert!(files_with(&s.device(), ".data").is_empty());
+    assert!(files_with(&s.device().join("tmp"), "").is_empty());
+    let good = md5_hex(b"body");
+    assert_eq!(put(&s, OBJ, b"body", &[("ETag", &good)]).status, 201);
+}
+
+#[test]
+fn short_body_is_499_and_stores_nothing() {
+    use std::io::Write;
+    let s = ObjectServer::start("short");
+    let mut c = std::net::TcpStream::connect(s.addr()).unwrap();
+    let head = format!(
+        "PUT {OBJ} HTTP/1.1\r\nHost: x\r\nX-Timestamp: {}\r\nContent-Type: a/b\r\nContent-Length: 100000\r\n\r\n",
+        ts()
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    c.write_all(&[1u8; 5000]).unwrap();
+    drop(c);
+    assert!(eventually(5, || s.stdout().contains("\"PUT /sda/1/a/c/o\" 499")), "{}", s.stdout());
+    assert_eq!(s.request("GET", OBJ, &[], b"").status, 404);
+    assert!(files_with(&s.device(), ".data").is_empty());
+    assert!(files_with(&s.device().join("tmp"), "").is_empty());
+}
+
+#[test]
+fn chunked_body_with_100_continue() {
+    let s = ObjectServer::start("chunked");
+    let t = ts();
+    let body = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    let r = s.request(
+        "PUT",
+        OBJ,
+        &[("X-Timestamp", &t), ("Content-Type", "a/b"), ("Transfer-Encoding", "chunked"), ("Expect", "100-continue")],
+        body,
+    );
+    assert_eq!(r.status, 201, "{}", s.stderr());
+    assert_eq!(r.header("etag"), Some(format!("\"{}\"", md5_hex(b"hello world")).as_str()));
+    let g = s.request("GET", OBJ, &[], b"");
+    assert_eq!(g.body, b"hello world");
+    assert_eq!(g.header("content-length"), Some("11"));
+}
+
+#[test]
+fn ranges_and_conditionals() {
+    let s = ObjectServer::start("ranges");
+    let body: Vec<u8> = (0..100u8).collect();
+    let etag = md5_hex(&body);
+    assert_eq!(put(&s, OBJ, &body, &[]).status, 201);
+    let r = s.request("GET", OBJ, &[("Range", "bytes=10-19")], b"");
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, &body[10..20]);
+    assert_eq!(r.header("content-range"), Some("bytes 10-19/100"));
+    let r = s.request("GET", OBJ, &[("Range", "bytes=-5")], b"");
+    assert_eq!(r.body, &body[95..]);
+    let r = s.request("GET", OBJ, &[("Range", "bytes=0-1,98-")], b"");
+    assert_eq!(r.status, 206);
+    let ct = r.header("content-type").unwrap().to_string();
+    assert!(ct.starts_with("multipart/byteranges;boundary="), "{ct}");
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(text.contains("Content-Range: bytes 0-1/100") && text.contains("Content-Range: bytes 98-99/100"));
+    assert_eq!(r.header("content-length").unwrap().parse::<usize>().unwrap(), r.body.len());
+    let r = s.request("GET", OBJ, &[("Range", "bytes=100-")], b"");
+    assert_eq!(r.status, 416);
+    assert_eq!(r.header("content-range"), Some("bytes */100"));
+    assert_eq!(s.request("GET", OBJ, &[("Range", "bytes=5-1")], b"").status, 200);
+    assert_eq!(s.request("GET", OBJ, &[("If-None-Match", &etag)], b"").status, 304);
+    assert_eq!(s.request("GET", OBJ, &[("If-Match", "\"nope\"")], b"").status, 412);
+    assert_eq!(s.request("GET", OBJ, &[("If-Match", &format!("\"{etag}\""))], b"").status, 200);
+    let lm = s.request("HEAD", OBJ, &[], b"").header("last-modified").unwrap().to_string();
+    assert_eq!(s.request("GET", OBJ, &[("If-Modified-Since", &lm)], b"").status, 304);
+    let past = "Sat, 01 Jan 2000 00:00:00 GMT";
+    assert_eq!(s.request("GET", OBJ, &[("If-Unmodified-Since", past)], b"").status, 412);
+    assert_eq!(s.request("GET", "/sda/1/a/c/missing", &[("If-Match", "*")], b"").status, 412);
+    // If-None-Match: * on PUT over an existing object.
+    assert_eq!(put(&s, OBJ, b"x", &[("If-None-Match", "*")]).status, 412);
+}
+
+#[test]
+fn post_replaces_metadata_and_delete_at_expires() {
+    let s = ObjectServer::start("post");
+    assert_eq!(put(&s, OBJ, b"x", &[("X-Object-Meta-A", "1"), ("X-Object-Meta-B", "2")]).status, 201);
+    let r = s.request("POST", OBJ, &[("X-Timestamp", &ts()), ("X-Object-Meta-C", "3")], b"");
+    assert_eq!(r.status, 202);
+    let g = s.request("HEAD", OBJ, &[], b"");
+    assert_eq!(g.header("x-object-meta-a"), None);
+    assert_eq!(g.header("x-object-meta-c"), Some("3"));
+    assert_eq!(g.header("content-type"), Some("text/plain"));
+    assert_eq!(s.request("POST", "/sda/1/a/c/nope", &[("X-Timestamp", &ts())], b"").status, 404);
+    assert_eq!(put(&s, OBJ, b"x", &[("X-Delete-At", "1000")]).status, 400);
+    assert_eq!(put(&s, OBJ, b"x", &[("X-Delete-At", "soon")]).status, 400);
+    let soon = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 2).to_string();
+    assert_eq!(put(&s, OBJ, b"x", &[("X-Delete-At", &soon)]).status, 201);
+    assert_eq!(s.request("GET", OBJ, &[], b"").status, 200);
+    assert!(eventually(5, || s.request("GET", OBJ, &[], b"").status == 404));
+}
+
+#[test]
+fn missing_device_is_507_and_bad_paths_are_400() {
+    let s = ObjectServer::start("paths");
+    let r = s.request("PUT", "/sdz/1/a/c/o", &[("X-Timestamp", &ts()), ("Content-Type", "a/b")], b"x");
+    assert_eq!(r.status, 507);
+    assert_eq!(s.request("GET", "/sdz/1/a/c/o", &[], b"").status, 507);
+    for bad in ["/../1/a/c/o", "/%2E%2E/1/a/c/o", "/sda/1x/a/c/o", "/sda/1/a//o", "/sda%2F..%2F..%2Fx/1/a/c/o"] {
+        assert_eq!(s.request("GET", bad, &[], b"").status, 400, "{bad}");
+    }
+    assert_eq!(s.request("GET", "/sda/1/a/c", &[], b"").status, 501);
+    assert_eq!(s.request("HEAD", "/sda/1/a", &[], b"").status, 501);
+    // Nothing was created outside devices/sda.
+    let entries: Vec<_> =
+        std::fs::read_dir(s.dir.0.join("devices")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(entries, vec![std::ffi::OsString::from("sda")]);
+}
+
+#[test]
+fn a_flipped_byte_is_quarantined_on_get() {
+    let s = ObjectServer::start("quarantine");
+    let body = vec![b'a'; 200_000];
+    assert_eq!(put(&s, OBJ, &body, &[]).status, 201);
+    let data = files_with(&s.device().join("objects"), ".data");
+    assert_eq!(data.len(), 1);
+    let mut bytes = std::fs::read(&data[0]).unwrap();
+    bytes[150_000] ^= 1;
+    std::fs::write(&data[0], &bytes).unwrap();
+    let g = s.request("GET", OBJ, &[], b"");
+    assert_eq!(g.status, 200);
+    assert_ne!(md5_hex(&g.body), md5_hex(&body));
+    assert!(eventually(5, || s.request("GET", OBJ, &[], b"").status == 404));
+    let q = files_with(&s.device().join("quarantined/objects"), ".data");
+    assert_eq!(q.len(), 1, "{}", s.stderr());
+    assert!(s.stderr().contains("quarantin"), "{}", s.stderr());
+}
+
+#[test]
+fn a_truncated_data_file_is_quarantined_on_open() {
+    let s = ObjectServer::start("truncated");
+    assert_eq!(put(&s, OBJ, b"some body", &[]).status, 201);
+    let data = files_with(&s.device().join("objects"), ".data");
+    let f = std::fs::OpenOptions::new().write(true).open(&data[0]).unwrap();
+    f.set_len(4).unwrap();
+    assert_eq!(s.request("HEAD", OBJ, &[], b"").status, 404);
+    assert_eq!(files_with(&s.device().join("quarantined/objects"), ".data").len(), 1);
+}
+
+#[test]
+fn replicate_returns_suffix_hashes() {
+    let s = ObjectServer::start("replicate");
+    assert_eq!(put(&s, "/sda/5/a/c/one", b"1", &[]).status, 201);
+    assert_eq!(put(&s, "/sda/5/a/c/two", b"2", &[]).status, 201);
+    let r = s.request("REPLICATE", "/sda/5", &[], b"");
+    assert_eq!(r.status, 200);
+    let hashes: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let map = hashes.as_object().unwrap();
+    assert!(!map.is_empty() && map.len() <= 2, "{map:?}");
+    assert!(s.device().join("objects/5/hashes.json").exists());
+    let before = map.clone();
+    assert_eq!(s.request("DELETE", "/sda/5/a/c/one", &[("X-Timestamp", &ts())], b"").status, 204);
+    let after: serde_json::Value = serde_json::from_slice(&s.request("REPLICATE", "/sda/5", &[], b"").body).unwrap();
+    assert_ne!(after.as_object().unwrap(), &before);
+    assert_eq!(s.request("REPLICATE", "/sda/6", &[], b"").body, b"{}");
+}

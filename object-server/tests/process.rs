@@ -1,0 +1,235 @@
+//! The process: config errors, sd_notify, SIGTERM, container updates and
+//! the updater, crashes and full disks.
+
+mod common;
+
+use common::*;
+use std::io::Write;
+use std::process::Command;
+use std::time::Duration;
+
+#[test]
+fn bad_config_names_the_key_and_exits_non_zero() {
+    let dir = TempDir::new("badconf");
+    let conf = dir.0.join("bad.conf");
+    std::fs::write(&conf, "[DEFAULT]\nbind_port = sixty-two-hundred\n").unwrap();
+    let out = Command::new(BIN).arg("--config").arg(&conf).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bind_port"), "{err}");
+    let out = Command::new(BIN).arg("--config").arg(dir.0.join("missing.conf")).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.conf"));
+    // No swift.conf: a clear error too.
+    std::fs::write(&conf, format!("[DEFAULT]\nswift_dir = {}\n", dir.0.display())).unwrap();
+    let out = Command::new(BIN).arg("--config").arg(&conf).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("swift.conf"));
+}
+
+#[test]
+fn notifies_ready_and_stopping_and_stops_on_sigterm() {
+    let s = ObjectServer::prepare(TempDir::new("notify"), &[], &[]);
+    let sock_path = s.dir.0.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&s.conf)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1");
+    assert!(std::net::TcpStream::connect(s.addr()).is_ok(), "READY=1 before listening");
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let n = sock.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+fn put_with_container(s: &ObjectServer, path: &str, container_port: u16, body: &[u8]) -> Reply {
+    let host = format!("127.0.0.1:{container_port}");
+    let t = ts();
+    s.request(
+        "PUT",
+        path,
+        &[
+            ("X-Timestamp", &t),
+            ("Content-Type", "text/plain"),
+            ("X-Container-Host", &host),
+            ("X-Container-Device", "sdc"),
+            ("X-Container-Partition", "7"),
+            ("X-Trans-Id", "tx-test"),
+        ],
+        body,
+    )
+}
+
+#[test]
+fn container_is_updated_after_put_and_delete() {
+    let port = free_port();
+    let fake = FakeContainer::start(port);
+    let s = ObjectServer::start("update");
+    assert_eq!(put_with_container(&s, "/sda/1/a/c/o%20x", port, b"abc").status, 201);
+    let ups = fake.updates();
+    assert_eq!(ups.len(), 1, "{ups:?}");
+    let u = &ups[0];
+    assert_eq!((u.method.as_str(), u.path.as_str()), ("PUT", "/sdc/7/a/c/o%20x"));
+    assert_eq!(u.headers["x-size"], "3");
+    assert_eq!(u.headers["x-etag"], md5_hex(b"abc"));
+    assert_eq!(u.headers["x-content-type"], "text/plain");
+    assert_eq!(u.headers["x-trans-id"], "tx-test");
+    assert!(u.headers.contains_key("x-timestamp"));
+    let t = ts();
+    let host = format!("127.0.0.1:{port}");
+    let d = s.request(
+        "DELETE",
+        "/sda/1/a/c/o%20x",
+        &[
+            ("X-Timestamp", &t),
+            ("X-Container-Host", &host),
+            ("X-Container-Device", "sdc"),
+            ("X-Container-Partition", "7"),
+        ],
+        b"",
+    );
+    assert_eq!(d.status, 204);
+    let ups = fake.updates();
+    assert_eq!(ups.len(), 2);
+    assert_eq!(ups[1].method, "DELETE");
+    assert_eq!(ups[1].headers["x-timestamp"], t);
+    assert!(files_with(&s.device().join("async_pending"), "").is_empty());
+}
+
+#[test]
+fn failed_updates_wait_in_async_pending_until_the_updater_delivers_them_across_restarts() {
+    let port = free_port();
+    // The updater must not deliver before the restart: a long interval.
+    let s = ObjectServer::start_with("async", &[("container_update_timeout", "0.5")], &[("interval", "60")]);
+    assert_eq!(put_with_container(&s, "/sda/1/a/c/o", port, b"abc").status, 201);
+    let pending = files_with(&s.device().join("async_pending"), "");
+    assert_eq!(pending.len(), 1, "{}", s.stderr());
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&pending[0]).unwrap()).unwrap();
+    assert_eq!(record["op"], "PUT");
+    assert_eq!(record["headers"]["X-Size"], "3");
+    // Restart with a quick updater, then bring the container up.
+    let mut s = s;
+    s.kill9();
+    let text = std::fs::read_to_string(&s.conf).unwrap().replace("interval = 60", "interval = 1");
+    std::fs::write(&s.conf, text).unwrap();
+    let s = s.spawn(None);
+    std::thread::sleep(Duration::from_millis(1500));
+    let fake = FakeContainer::start(port);
+    assert!(
+        eventually(20, || files_with(&s.device().join("async_pending"), "").is_empty()),
+        "still pending: {}",
+        s.stderr()
+    );
+    let ups = fake.updates();
+    assert_eq!(ups.len(), 1, "{ups:?}");
+    assert_eq!(ups[0].path, "/sdc/7/a/c/o");
+    assert_eq!(ups[0].headers["x-etag"], md5_hex(b"abc"));
+}
+
+#[test]
+fn kill_9_during_a_100_mb_put_leaves_no_object_and_no_partial_data() {
+    let s = ObjectServer::start("kill9");
+    let mut c = std::net::TcpStream::connect(s.addr()).unwrap();
+    let total: u64 = 100 * 1024 * 1024;
+    let head = format!(
+        "PUT /sda/1/a/c/big HTTP/1.1\r\nHost: x\r\nX-Timestamp: {}\r\nContent-Type: a/b\r\nContent-Length: {total}\r\n\r\n",
+        ts()
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    let chunk = vec![7u8; 1 << 20];
+    for _ in 0..40 {
+        c.write_all(&chunk).unwrap();
+    }
+    // The body is arriving: the temp file exists and is growing.
+    assert!(eventually(10, || files_with(&s.device().join("tmp"), ".swtmp").len() == 1));
+    let mut s = s;
+    s.kill9();
+    drop(c);
+    assert!(files_with(&s.device().join("objects"), ".data").is_empty());
+    let s = s.spawn(None);
+    assert_eq!(s.request("HEAD", "/sda/1/a/c/big", &[], b"").status, 404);
+    assert!(files_with(&s.device(), ".data").is_empty());
+    assert!(files_with(&s.device().join("tmp"), "").is_empty(), "tmp/ not swept at start");
+    assert!(s.stderr().contains("removed 1 temp files"), "{}", s.stderr());
+}
+
+/// Runs the server inside `unshare -m` with a 4 MiB tmpfs mounted on its
+/// device; `None` (with the reason printed) if mounting is impossible here.
+fn start_on_small_tmpfs(name: &str) -> Option<ObjectServer> {
+    let probe = Command::new("unshare").args(["-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"]).output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            println!(
+                "SKIPPED {name}: cannot mount a tmpfs in a mount namespace: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            return None;
+        }
+        Err(e) => {
+            println!("SKIPPED {name}: unshare not available: {e}");
+            return None;
+        }
+    }
+    let s = ObjectServer::prepare(TempDir::new(name), &[("mount_check", "true"), ("fallocate_reserve", "0")], &[]);
+    let dev = s.device();
+    let script =
+        format!("mount -t tmpfs -o size=4m tmpfs '{}' && exec '{BIN}' --config '{}'", dev.display(), s.conf.display());
+    Some(s.spawn(Some(&["unshare", "-m", "sh", "-c", &script])))
+}
+
+#[test]
+fn a_full_small_filesystem_gives_507_and_no_partial_file() {
+    let Some(s) = start_on_small_tmpfs("full") else { return };
+    // The device as the server sees it, inside its mount namespace.
+    let dev = std::path::PathBuf::from(format!("/proc/{}/root{}", s.pid(), s.device().display()));
+    let ok = s.request("PUT", "/sda/1/a/c/small", &[("X-Timestamp", &ts()), ("Content-Type", "a/b")], &[1u8; 100_000]);
+    assert_eq!(ok.status, 201, "{}", s.stderr());
+    // Declared too big: fallocate/reserve refuses before any byte is read.
+    let big = vec![2u8; 6 << 20];
+    let h = [("X-Timestamp", ts()), ("Content-Type", "a/b".into()), ("Expect", "100-continue".into())];
+    let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = s.request("PUT", "/sda/1/a/c/big", &h, &big);
+    assert_eq!(r.status, 507, "{}", s.stderr());
+    // Chunked, so no size is known: the disk fills while writing.
+    let mut body = Vec::new();
+    for _ in 0..6 {
+        body.extend_from_slice(format!("{:x}\r\n", 1 << 20).as_bytes());
+        body.extend_from_slice(&vec![3u8; 1 << 20]);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    let r = s.request(
+        "PUT",
+        "/sda/1/a/c/chunked",
+        &[("X-Timestamp", &ts()), ("Content-Type", "a/b"), ("Transfer-Encoding", "chunked")],
+        &body,
+    );
+    assert_eq!(r.status, 507, "{}", s.stderr());
+    assert_eq!(s.request("HEAD", "/sda/1/a/c/big", &[], b"").status, 404);
+    assert_eq!(s.request("HEAD", "/sda/1/a/c/chunked", &[], b"").status, 404);
+    assert_eq!(files_with(&dev.join("objects"), ".data").len(), 1);
+    assert!(files_with(&dev.join("tmp"), "").is_empty(), "partial temp file left");
+    // Deletes still work on a full disk.
+    assert_eq!(s.request("DELETE", "/sda/1/a/c/small", &[("X-Timestamp", &ts())], b"").status, 204);
+    // Outside the namespace the device is a plain folder: nothing leaked.
+    assert!(files_with(&s.device(), "").is_empty());
+}
+
+#[test]
+fn an_unmounted_device_is_507_with_mount_check() {
+    let s = ObjectServer::start_with("mountcheck", &[("mount_check", "true")], &[]);
+    let r = s.request("PUT", "/sda/1/a/c/o", &[("X-Timestamp", &ts()), ("Content-Type", "a/b")], b"x");
+    assert_eq!(r.status, 507);
+    assert!(files_with(&s.device(), "").is_empty());
+}
