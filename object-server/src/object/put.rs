@@ -12,6 +12,9 @@ use http::{Headers, Request, Response};
 use std::io::Read;
 use std::time::Instant;
 
+/// Body bytes hashed and written between two yields to the hub.
+const YIELD_EVERY: usize = 1 << 20;
+
 pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: &ObjectPath) -> Result<()> {
     let ts = require_timestamp(req)?;
     let size = declared_size(req)?;
@@ -73,12 +76,20 @@ fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer) -> Re
     let conf = ctx.conf();
     let deadline = Instant::now() + conf.max_upload_time;
     let mut buf = vec![0u8; conf.network_chunk_size];
+    let mut since_yield = 0usize;
     loop {
         let n = req.body.read(&mut buf).map_err(Error::from_body_read)?;
         if n == 0 {
             return Ok(());
         }
         writer.write(&buf[..n])?;
+        // A fast client never makes the read park: hashing a big body
+        // must still let the other green threads run (CAVEATS rule 3).
+        since_yield += n;
+        if since_yield >= YIELD_EVERY {
+            since_yield = 0;
+            hub::yield_now();
+        }
         if Instant::now() > deadline {
             return Err(Error::ClientTimeout);
         }
