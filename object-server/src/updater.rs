@@ -74,8 +74,8 @@ pub fn sweep(ctx: &Context, conf: &UpdaterConfig, backoff: &Backoff) -> SweepSta
         if !due {
             continue;
         }
-        let (c, conf2, b, s) = (ctx.clone(), conf.clone(), backoff.clone(), stats.clone());
-        if pool.spawn(move || process(&c, &conf2, &path, &b, &s)).is_err() {
+        let (conf2, b, s) = (conf.clone(), backoff.clone(), stats.clone());
+        if pool.spawn(move || process(&conf2, &path, &b, &s)).is_err() {
             break;
         }
         if let Some(p) = pace {
@@ -89,7 +89,7 @@ pub fn sweep(ctx: &Context, conf: &UpdaterConfig, backoff: &Backoff) -> SweepSta
     out
 }
 
-fn process(ctx: &Context, conf: &UpdaterConfig, path: &Path, backoff: &Backoff, stats: &Rc<RefCell<SweepStats>>) {
+fn process(conf: &UpdaterConfig, path: &Path, backoff: &Backoff, stats: &Rc<RefCell<SweepStats>>) {
     let p = path.to_path_buf();
     let bytes = match hub::tpool::execute(move || std::fs::read(p)) {
         Ok(b) => b,
@@ -126,7 +126,6 @@ fn process(ctx: &Context, conf: &UpdaterConfig, path: &Path, backoff: &Backoff, 
     let attempts = backoff.borrow().get(path).map_or(0, |(n, _)| *n) + 1;
     backoff.borrow_mut().insert(path.to_path_buf(), (attempts, Instant::now() + delay(conf, attempts)));
     stats.borrow_mut().failures += 1;
-    let _ = ctx;
 }
 
 /// Moves an unreadable record to `quarantined/async_pending/`.

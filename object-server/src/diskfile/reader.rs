@@ -73,32 +73,43 @@ pub fn open(ctx: &Context, loc: &Location, prefetch: usize) -> Result<Opened> {
 
 fn open_blocking(ctx: &Context, loc: &Location, prefetch: usize) -> Result<Opened> {
     ctx.check_device(&loc.device)?;
+    // A concurrent write may clean up the file we chose between the
+    // listing and the open: list again (a few times at most).
+    for _ in 0..3 {
+        if let Some(opened) = try_open(ctx, loc, prefetch)? {
+            return Ok(opened);
+        }
+    }
+    Ok(Opened::Missing)
+}
+
+/// One attempt; `None` if the chosen data file vanished meanwhile.
+fn try_open(ctx: &Context, loc: &Location, prefetch: usize) -> Result<Option<Opened>> {
     let dir = loc.hash_dir();
     let names: Vec<String> = match fs::read_dir(&dir) {
         Ok(entries) => entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Opened::Missing),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(Opened::Missing)),
         Err(e) => return Err(Error::io("listing an object folder", e)),
     };
     let on_disk = classify(&names, Timestamp::now(), ctx.conf().reclaim_age.as_secs());
     let Some(data_ts) = on_disk.data else {
-        return Ok(on_disk.tombstone.map_or(Opened::Missing, Opened::Deleted));
+        return Ok(Some(on_disk.tombstone.map_or(Opened::Missing, Opened::Deleted)));
     };
     let path = dir.join(file_name(data_ts, Kind::Data));
     let file = match File::open(&path) {
         Ok(f) => f,
-        // Replaced or cleaned up by a concurrent write: look again once.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Opened::Missing),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("opening a data file", e)),
     };
     let len = file.metadata().map_err(|e| Error::io("fstat", e))?.len();
     let (mut metadata, body_len) = match read_footer(&file, len).map_err(|e| Error::io("reading metadata", e))? {
         Ok(m) => m,
-        Err(why) => return quarantined(ctx, loc, format!("{}: {why}", path.display())),
+        Err(why) => return quarantined(loc, format!("{}: {why}", path.display())).map(Some),
     };
     let declared = metadata.get("Content-Length").and_then(|v| v.parse::<u64>().ok());
     if declared != Some(body_len) {
         let why = format!("{}: body of {body_len} bytes, Content-Length {declared:?}", path.display());
-        return quarantined(ctx, loc, why);
+        return quarantined(loc, why).map(Some);
     }
     if let Some(meta_ts) = on_disk.meta {
         let meta_path = dir.join(file_name(meta_ts, Kind::Meta));
@@ -118,7 +129,7 @@ fn open_blocking(ctx: &Context, loc: &Location, prefetch: usize) -> Result<Opene
     }
     let mut head = vec![0u8; prefetch.min(body_len as usize)];
     file.read_exact_at(&mut head, 0).map_err(|e| Error::io("reading a data file", e))?;
-    Ok(Opened::Found(ObjectFile { file: Arc::new(file), data_ts, metadata, body_len, head }))
+    Ok(Some(Opened::Found(ObjectFile { file: Arc::new(file), data_ts, metadata, body_len, head })))
 }
 
 /// A `.meta`'s metadata; `None` if it vanished or is unreadable (then it
@@ -133,8 +144,8 @@ fn read_meta_file(path: &std::path::Path) -> Result<Option<Metadata>> {
     Ok(read_footer(&file, len).map_err(|e| Error::io("reading a .meta file", e))?.ok().map(|(m, _)| m))
 }
 
-fn quarantined(ctx: &Context, loc: &Location, why: String) -> Result<Opened> {
-    quarantine_blocking(ctx, loc)?;
+fn quarantined(loc: &Location, why: String) -> Result<Opened> {
+    quarantine_blocking(loc)?;
     Ok(Opened::Quarantined(why))
 }
 
@@ -158,11 +169,12 @@ pub fn read_at(file: &Arc<File>, offset: u64, mut buf: Vec<u8>) -> (Vec<u8>, io:
 
 /// Moves the object's hash folder to `quarantined/objects/` (on `tpool`).
 pub fn quarantine(ctx: &Context, loc: &Location) -> Result<()> {
-    let (c, l) = (ctx.clone(), loc.clone());
-    hub::tpool::execute(move || quarantine_blocking(&c, &l))
+    let _ = ctx;
+    let l = loc.clone();
+    hub::tpool::execute(move || quarantine_blocking(&l))
 }
 
-fn quarantine_blocking(ctx: &Context, loc: &Location) -> Result<()> {
+fn quarantine_blocking(loc: &Location) -> Result<()> {
     let qdir = loc.device_dir.join(QUARANTINED).join(OBJECTS);
     fs::create_dir_all(&qdir).map_err(|e| Error::io("creating quarantined/objects", e))?;
     let mut target = qdir.join(&loc.hash);
@@ -180,7 +192,6 @@ fn quarantine_blocking(ctx: &Context, loc: &Location) -> Result<()> {
     if let Some(parent) = loc.hash_dir().parent() {
         let _ = fsync_dir(parent);
     }
-    let _ = ctx;
     hashes::invalidate(&loc.partition_dir(), loc.suffix()).map_err(|e| Error::io("invalidating a suffix", e))?;
     Ok(())
 }
