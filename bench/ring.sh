@@ -3,7 +3,7 @@
 # zones (4 servers x 5 disks per zone, equal weights) with our
 # swiftlet-ring-builder and with Python swift-ring-builder on the same input;
 # then Ring::nodes() lookup timing. Prints a summary to paste into
-# docs/ring-benchmark.md.
+# docs/benchmarks.md.
 #
 # Env: SWIFT_VENV  venv with swift==2.38.3 (default /var/tmp/swift-anchor/venv,
 #                  else /var/tmp/ringvenv; see ../shared/anchors/swift/install.sh)
