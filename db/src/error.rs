@@ -38,6 +38,15 @@ impl Error {
         matches!(self, Error::Busy)
     }
 
+    /// True when the disk is full (`SQLITE_FULL`, `ENOSPC`): 507.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Sqlite(e) => e.sqlite_error_code() == Some(rusqlite::ffi::ErrorCode::DiskFull),
+            Error::Io(e) => matches!(e.raw_os_error(), Some(28) | Some(122)),
+            _ => false,
+        }
+    }
+
     /// Copies an error for the other members of a failed write batch.
     pub(crate) fn for_batch(&self) -> Error {
         match self {
