@@ -397,14 +397,26 @@ pub fn run_updater(ctx: Context) {
     }
 }
 
-/// One pass over every container database: `(successes, failures)`.
+/// One pass over every database: reclaim old tombstones, report changed
+/// containers. Returns `(successes, failures)` of the reports.
 pub fn sweep(ctx: &Context) -> (usize, usize) {
     let devices = ctx.devices().to_path_buf();
+    let age = db::Timestamp::now().minus_secs(ctx.conf().reclaim_age.as_secs());
     let todo = db_call(move || {
         let mut out = Vec::new();
         let Ok(devs) = std::fs::read_dir(&devices) else { return Ok(out) };
         for dev in devs.flatten() {
+            // Tombstones older than reclaim_age go (Swift's replicator does
+            // this; we have no DB replicator yet).
+            for dbp in db::db_files(&dev.path(), Kind::Account) {
+                if let Err(e) = account_brokers().get(&dbp).and_then(|b| b.reclaim(age)) {
+                    crate::log::warn(&format!("account reclaim: {}: {e}", dbp.display()));
+                }
+            }
             for dbp in db::db_files(&dev.path(), Kind::Container) {
+                if let Err(e) = brokers().get(&dbp).and_then(|b| b.reclaim(age)) {
+                    crate::log::warn(&format!("container reclaim: {}: {e}", dbp.display()));
+                }
                 let Some(targets) = AccountTargets::load(&dbp) else { continue };
                 match brokers().get(&dbp).and_then(|b| b.info()) {
                     Ok(info) if info.needs_report() => out.push((dbp, info, targets)),
