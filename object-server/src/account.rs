@@ -28,7 +28,6 @@ use crate::path::{quote, BackendPath};
 use db::{AccountBroker, AccountPut, ContainerInfo, ContainerUpdate, Kind, RowOutcome};
 use http::{ClientConn, Headers, Request, Response};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -360,19 +359,10 @@ pub fn tell_account(ctx: &Context, t: &AccountTargets, info: &ContainerInfo, req
     let _ = report(ctx, t, info, &txn, None);
 }
 
-/// Starts the container updater once per process (on the hub of the
-/// first container request), if `[object-updater]` is enabled.
-pub fn start_updater(ctx: &Context) {
-    static STARTED: AtomicBool = AtomicBool::new(false);
-    if ctx.conf().updater.enabled && !STARTED.swap(true, Ordering::SeqCst) {
-        let c = ctx.clone();
-        hub::spawn(move || run_updater(c));
-    }
-}
-
-/// Every second: fsync the WAL of the databases written since; every
-/// `interval`: report every container whose state the account does not
-/// know yet. Runs until its hub stops.
+/// The container updater (a green thread of worker 0, started with the
+/// object updater): every second, fsync the WAL of the databases written
+/// since; every `interval`, report every container whose state the
+/// account does not know yet. Runs until its hub stops.
 pub fn run_updater(ctx: Context) {
     let interval = ctx.conf().updater.interval;
     let mut last_sweep = Instant::now();

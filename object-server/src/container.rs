@@ -39,7 +39,6 @@ const SAVE_HEADERS: &[&str] = &["x-container-read", "x-container-write", "x-cont
 /// Handles a request on a container path, an object row, or a container
 /// row sent to an account (same depth as a container path).
 pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: &BackendPath) -> Result<()> {
-    account::start_updater(ctx);
     if path.object.is_none() && account::is_container_row(req) {
         return account::container_row(ctx, req, resp, path);
     }

@@ -67,6 +67,8 @@ fn worker(ctx: &Context, i: usize, addr: SocketAddr, workers: usize, listening: 
         if ctx.conf().updater.enabled {
             let c = ctx.clone();
             hub::spawn(move || updater::run(c));
+            let c = ctx.clone();
+            hub::spawn(move || crate::account::run_updater(c));
         }
     }
     let conf = ctx.conf();
