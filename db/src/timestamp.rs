@@ -51,27 +51,33 @@ impl Timestamp {
     }
 
     /// Parses what Swift accepts in `X-Timestamp`: `1700000000`,
-    /// `1700000000.1`, `1700000000.12345`, `1700000000.12345_000000000000000a`
-    /// (more than five decimals are rounded, as Swift does), and `0`.
+    /// `1700000000.1`, `1700000000.12345`, `1700000000.12345_000000000000000a`,
+    /// `0`, leading zeros and surrounding spaces (more than five decimals are
+    /// rounded, as Swift does). Negative, malformed or at/above 10^10 s fails.
     pub fn parse(s: &str) -> Result<Timestamp> {
         let bad = || Error::Invalid(format!("timestamp {s:?}"));
-        let (time, offset) = match s.split_once('_') {
-            Some((t, o)) => {
-                if o.is_empty() || o.len() > 16 {
+        let t = s.trim();
+        let (time, offset) = match t.split_once('_') {
+            Some((v, o)) => {
+                if o.is_empty() || o.len() > 16 || !o.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(bad());
                 }
-                (t, u64::from_str_radix(o, 16).map_err(|_| bad())?)
+                (v, u64::from_str_radix(o, 16).map_err(|_| bad())?)
             }
-            None => (s, 0),
+            None => (t, 0),
         };
         let (int, frac) = time.split_once('.').unwrap_or((time, ""));
-        if int.is_empty() || int.len() > 10 || !int.bytes().all(|b| b.is_ascii_digit()) {
+        if int.is_empty() && frac.is_empty() {
             return Err(bad());
         }
-        if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
-        let secs: u64 = int.parse().map_err(|_| bad())?;
+        let int = int.trim_start_matches('0');
+        if int.len() > 10 {
+            return Err(bad());
+        }
+        let secs: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
         // Round to five decimals: look at the sixth digit.
         let mut ticks_frac = 0u64;
         for i in 0..5 {
@@ -85,6 +91,21 @@ impl Timestamp {
             return Err(bad());
         }
         Ok(Timestamp { ticks, offset })
+    }
+
+    /// A timestamp of whole seconds (for tests and expiry).
+    pub fn from_secs(secs: u64) -> Timestamp {
+        Timestamp { ticks: secs.min(MAX_SECONDS) * TICKS, offset: 0 }
+    }
+
+    /// Whole seconds, rounded up (Swift's `Last-Modified`).
+    pub fn ceil_secs(&self) -> u64 {
+        self.ticks.div_ceil(TICKS)
+    }
+
+    /// Whole seconds, rounded down.
+    pub fn secs(&self) -> u64 {
+        self.ticks / TICKS
     }
 
     /// `1700000000.12345`, zero-padded to 16 characters.
@@ -158,9 +179,11 @@ mod tests {
 
     #[test]
     fn bad_timestamps_are_rejected() {
-        for s in ["", "abc", "-1", "1.2.3", "1_", "1_xyz", "99999999999", "1e9", " 1", "1_00000000000000001"] {
+        for s in ["", "abc", "-1", "1.2.3", "1_", "1_xyz", "99999999999", "1e9", "1 2", "1_00000000000000001"] {
             assert!(Timestamp::parse(s).is_err(), "{s:?}");
         }
+        // Python's float() takes surrounding spaces and leading zeros.
+        assert_eq!(Timestamp::parse(" 0001 ").unwrap().normal(), "0000000001.00000");
     }
 
     #[test]

@@ -1,103 +1,8 @@
-//! Swift's timestamps and the HTTP dates derived from them.
-//!
-//! A [`Timestamp`] is Swift's `X-Timestamp`: seconds since the epoch with
-//! five decimals (`1700000000.12345`, printed `%016.05f`), plus an optional
-//! offset printed as `_%016x` in the *internal* form. They order by value,
-//! then offset, exactly as Swift compares them; the internal form is what
-//! file names on disk use, and sorts the same way as text.
+//! Swift's timestamps (re-exported from `db`, which stores them) and the
+//! HTTP dates derived from them.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Ticks per second (Swift's `PRECISION = 5` decimals).
-const TICKS: u64 = 100_000;
-/// Swift rejects timestamps at or above 10^10 seconds.
-const MAX_TICKS: u64 = 10_000_000_000 * TICKS;
-
-/// A Swift timestamp: 1e-5 s ticks since the epoch, plus an offset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp {
-    ticks: u64,
-    offset: u64,
-}
-
-impl Timestamp {
-    /// Parses `1700000000.12345`, `1700000000`, `1700000000.1` or the
-    /// internal form `1700000000.12345_000000000000000a`. Extra decimals are
-    /// rounded to five, as Swift does. `None` if malformed, negative or
-    /// beyond Swift's range.
-    pub fn parse(s: &str) -> Option<Timestamp> {
-        let s = s.trim();
-        let (value, offset) = match s.split_once('_') {
-            Some((v, o)) => {
-                if o.is_empty() || o.len() > 16 || !o.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return None;
-                }
-                (v, u64::from_str_radix(o, 16).ok()?)
-            }
-            None => (s, 0),
-        };
-        let (int, frac) = value.split_once('.').unwrap_or((value, ""));
-        if int.is_empty() && frac.is_empty() {
-            return None;
-        }
-        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let int = int.trim_start_matches('0');
-        if int.len() > 10 {
-            return None;
-        }
-        let secs: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-        let mut fraction = 0u64;
-        for (i, d) in frac.bytes().take(5).enumerate() {
-            fraction += u64::from(d - b'0') * 10u64.pow(4 - i as u32);
-        }
-        if frac.as_bytes().get(5).is_some_and(|&d| d >= b'5') {
-            fraction += 1;
-        }
-        let ticks = secs.checked_mul(TICKS)?.checked_add(fraction)?;
-        if ticks >= MAX_TICKS {
-            return None;
-        }
-        Some(Timestamp { ticks, offset })
-    }
-
-    /// The current time.
-    pub fn now() -> Timestamp {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        Timestamp { ticks: d.as_secs() * TICKS + u64::from(d.subsec_micros() / 10), offset: 0 }
-    }
-
-    /// A timestamp of whole seconds (for tests and expiry).
-    pub fn from_secs(secs: u64) -> Timestamp {
-        Timestamp { ticks: secs * TICKS, offset: 0 }
-    }
-
-    /// Swift's `normal` form: `%016.05f`.
-    pub fn normal(&self) -> String {
-        format!("{:010}.{:05}", self.ticks / TICKS, self.ticks % TICKS)
-    }
-
-    /// Swift's `internal` form: `normal` plus `_%016x` when there is an
-    /// offset. File names on disk use it.
-    pub fn internal(&self) -> String {
-        if self.offset == 0 {
-            self.normal()
-        } else {
-            format!("{}_{:016x}", self.normal(), self.offset)
-        }
-    }
-
-    /// Whole seconds, rounded up (Swift's `Last-Modified`).
-    pub fn ceil_secs(&self) -> u64 {
-        self.ticks.div_ceil(TICKS)
-    }
-
-    /// Whole seconds, rounded down.
-    pub fn secs(&self) -> u64 {
-        self.ticks / TICKS
-    }
-}
+/// Swift's timestamp, shared with the container and account databases.
+pub use db::Timestamp;
 
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -226,7 +131,7 @@ mod tests {
     #[test]
     fn rejects_malformed_timestamps() {
         for bad in ["", "abc", "-1", "1e9", "1.2.3", "10000000000", "1_", "1_xyz", ".", "1 2"] {
-            assert_eq!(Timestamp::parse(bad), None, "{bad:?}");
+            assert!(Timestamp::parse(bad).is_err(), "{bad:?}");
         }
     }
 

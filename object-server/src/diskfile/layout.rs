@@ -96,7 +96,7 @@ pub fn parse_file_name(name: &str) -> Option<(Timestamp, Kind)> {
     } else {
         return None;
     };
-    let ts = Timestamp::parse(stem)?;
+    let ts = Timestamp::parse(stem).ok()?;
     (ts.internal() == stem).then_some((ts, kind))
 }
 

@@ -38,7 +38,7 @@ pub struct ObjectFile {
 impl ObjectFile {
     /// `X-Timestamp` of the metadata (the `.meta`'s if there is one).
     pub fn timestamp(&self) -> Timestamp {
-        self.metadata.get("X-Timestamp").and_then(|t| Timestamp::parse(t)).unwrap_or(self.data_ts)
+        self.metadata.get("X-Timestamp").and_then(|t| Timestamp::parse(t).ok()).unwrap_or(self.data_ts)
     }
 
     pub fn etag(&self) -> &str {

@@ -131,7 +131,7 @@ pub(crate) fn open_with(ctx: &Context, loc: &Location, prefetch: usize) -> Resul
 pub fn require_timestamp(req: &Request<'_>) -> Result<Timestamp> {
     let raw = req.header("X-Timestamp").ok_or_else(|| Error::bad_request("Missing X-Timestamp header"))?;
     Timestamp::parse(raw)
-        .ok_or_else(|| Error::bad_request(format!("X-Timestamp should be a UNIX timestamp float value; was {raw:?}")))
+        .map_err(|_| Error::bad_request(format!("X-Timestamp should be a UNIX timestamp float value; was {raw:?}")))
 }
 
 /// `X-Delete-At` must be an integer in the future (Swift's
