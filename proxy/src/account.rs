@@ -1,0 +1,121 @@
+//! The account controller (Swift's `proxy/controllers/account.py`):
+//! HEAD/GET (listings), POST for owners, PUT/DELETE for reseller admins
+//! when `allow_account_management` is on, and `account_autocreate`.
+
+use crate::backend::{self, best_answer, Answer, Context};
+use crate::controller::{authorize, backend_headers, relay, Target};
+use crate::endpoint::{query_param, quote};
+use crate::error::{Error, Result};
+use crate::tempauth::Access;
+use db::Timestamp;
+use http::{Headers, Request, Response};
+
+pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    ctx.conf.constraints.check_names(&t.account, None, None)?;
+    match req.method() {
+        "GET" | "HEAD" => get(ctx, req, resp, t),
+        "POST" => post(ctx, req, resp, t),
+        "PUT" | "DELETE" if ctx.conf.allow_account_management => manage(ctx, req, resp, t),
+        "PUT" | "DELETE" => Err(Error::MethodNotAllowed("GET, HEAD, POST")),
+        _ => Err(Error::MethodNotAllowed("GET, HEAD, POST, PUT, DELETE")),
+    }
+}
+
+fn part(ctx: &Context, t: &Target) -> Result<u32> {
+    ctx.account_ring.partition(&t.account, None, None).map_err(|e| Error::bad_request(e.to_string()))
+}
+
+fn plain_headers(t: &Target) -> Headers {
+    let mut h = Headers::new();
+    h.set("X-Trans-Id", t.trans_id.clone());
+    h.set("User-Agent", format!("proxy-server {}", std::process::id()));
+    h
+}
+
+/// Whether the account exists, creating it first if `account_autocreate`.
+pub fn exists(ctx: &Context, t: &Target) -> Result<bool> {
+    let part = part(ctx, t)?;
+    let path = quote(&format!("/{}", t.account));
+    let found = backend::read_first(ctx, &ctx.account_ring, part, "HEAD", &path, &plain_headers(t));
+    match found {
+        Ok(a) if a.status / 100 == 2 => Ok(true),
+        Ok(_) | Err(Error::NotFound) if ctx.conf.account_autocreate => autocreate(ctx, t).map(|_| true),
+        Ok(_) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+fn autocreate(ctx: &Context, t: &Target) -> Result<Answer> {
+    let part = part(ctx, t)?;
+    let mut h = plain_headers(t);
+    h.set("X-Timestamp", Timestamp::now().internal());
+    let replicas = ctx.account_ring.part_nodes(part).len();
+    let path = quote(&format!("/{}", t.account));
+    let answers = backend::make_requests(ctx, &ctx.account_ring, part, "PUT", &path, &h, &|_| Vec::new());
+    best_answer(answers, replicas, "account autocreate")
+}
+
+/// Swift's answer for a missing account under `account_autocreate`: an
+/// empty listing.
+fn empty_listing(t: &Target, head: bool) -> Answer {
+    let format = query_param(&t.query, "format").unwrap_or_default();
+    let (status, ctype, body) = match format.as_str() {
+        "json" => (200, "application/json; charset=utf-8", "[]".to_string()),
+        "xml" => (
+            200,
+            "application/xml; charset=utf-8",
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<account name=\"{}\"></account>", t.account),
+        ),
+        _ => (204, "text/plain; charset=utf-8", String::new()),
+    };
+    let mut h = Headers::new();
+    h.set("Content-Type", ctype);
+    for k in ["X-Account-Container-Count", "X-Account-Object-Count", "X-Account-Bytes-Used"] {
+        h.set(k, "0");
+    }
+    let body = if head { Vec::new() } else { body.into_bytes() };
+    Answer { status: if head { 204 } else { status }, headers: h, body }
+}
+
+fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    let owner = authorize(ctx, req, t, false)? == Access::Owner;
+    let limit = ctx.conf.constraints.account_listing_limit;
+    ctx.conf.constraints.check_limit(query_param(&t.query, "limit").as_deref(), limit)?;
+    let part = part(ctx, t)?;
+    let mut path = quote(&t.path());
+    if !t.query.is_empty() {
+        path = format!("{path}?{}", t.query);
+    }
+    let a = match backend::read_first(ctx, &ctx.account_ring, part, req.method(), &path, &backend_headers(req, t)) {
+        Ok(a) if a.status == 404 && ctx.conf.account_autocreate => empty_listing(t, req.method() == "HEAD"),
+        Err(Error::NotFound) if ctx.conf.account_autocreate => empty_listing(t, req.method() == "HEAD"),
+        other => other?,
+    };
+    relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
+}
+
+fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    let owner = authorize(ctx, req, t, true)? == Access::Owner;
+    let mut h = backend_headers(req, t);
+    ctx.conf.constraints.check_metadata(&h, "account")?;
+    if !exists(ctx, t)? {
+        return Err(Error::NotFound);
+    }
+    h.set("X-Timestamp", Timestamp::now().internal());
+    let part = part(ctx, t)?;
+    let replicas = ctx.account_ring.part_nodes(part).len();
+    let answers = backend::make_requests(ctx, &ctx.account_ring, part, "POST", &quote(&t.path()), &h, &|_| Vec::new());
+    relay(resp, &best_answer(answers, replicas, "account POST")?, t, owner).map_err(|_| Error::ClientDisconnect)
+}
+
+fn manage(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    authorize(ctx, req, t, true)?;
+    let mut h = backend_headers(req, t);
+    ctx.conf.constraints.check_metadata(&h, "account")?;
+    h.set("X-Timestamp", Timestamp::now().internal());
+    let part = part(ctx, t)?;
+    let replicas = ctx.account_ring.part_nodes(part).len();
+    let path = quote(&t.path());
+    let answers = backend::make_requests(ctx, &ctx.account_ring, part, req.method(), &path, &h, &|_| Vec::new());
+    relay(resp, &best_answer(answers, replicas, "account write")?, t, true).map_err(|_| Error::ClientDisconnect)
+}

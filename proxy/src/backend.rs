@@ -1,0 +1,296 @@
+//! Talking to storage nodes: the rings, node order with handoffs, error
+//! limiting, one backend request, and Swift's quorum rules.
+
+use crate::config::Config;
+use crate::endpoint::quote;
+use crate::error::{Error, Result};
+use crate::tempauth::TempAuth;
+use http::{ClientConn, Headers};
+use ring::{Device, Ring};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What every handler gets: config, auth and the three rings.
+#[derive(Clone)]
+pub struct Context(Arc<Inner>);
+
+pub struct Inner {
+    pub conf: Config,
+    pub auth: TempAuth,
+    pub account_ring: Ring,
+    pub container_ring: Ring,
+    pub object_ring: Ring,
+}
+
+impl std::ops::Deref for Context {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Context {
+    pub fn new(inner: Inner) -> Context {
+        Context(Arc::new(inner))
+    }
+}
+
+/// Swift's `quorum_size`: `(n + 1) // 2`, a majority for odd n and half
+/// for even n (2 of 4), so an even-replica cluster split in halves can
+/// still write; docs/proxy.md.
+pub fn quorum_size(n: usize) -> usize {
+    n.div_ceil(2)
+}
+
+/// Swift's `best_response` choice: the highest status of the first class
+/// (1xx, 2xx, 3xx, 4xx) that a quorum of replicas answered; `None` if no
+/// class has a quorum (the caller answers 503).
+pub fn best_status(statuses: &[u16], replicas: usize) -> Option<u16> {
+    let quorum = quorum_size(replicas);
+    [100, 200, 300, 400].into_iter().find_map(|hundred| {
+        let class: Vec<u16> = statuses.iter().copied().filter(|s| (hundred..hundred + 100).contains(s)).collect();
+        (class.len() >= quorum).then(|| class.into_iter().max().unwrap_or(hundred))
+    })
+}
+
+/// A node's address for the error limiter and logs.
+fn node_key(d: &Device) -> String {
+    format!("{}:{}/{}", d.ip, d.port, d.device)
+}
+
+pub fn node_addr(d: &Device) -> io::Result<SocketAddr> {
+    let ip: std::net::IpAddr =
+        d.ip.trim_matches(['[', ']'])
+            .parse()
+            .map_err(|_| io::Error::other(format!("bad ip {:?} in the ring", d.ip)))?;
+    Ok(SocketAddr::new(ip, d.port))
+}
+
+thread_local! {
+    /// Per worker, as in Swift: errors and the time of the last one.
+    static ERRORS: RefCell<HashMap<String, (u32, Instant)>> = RefCell::new(HashMap::new());
+}
+
+impl Context {
+    /// Counts an error against a node (Swift's `error_occurred`).
+    pub fn error_occurred(&self, d: &Device, why: &str) {
+        crate::log::warn(&format!("ERROR with node {}: {why}", node_key(d)));
+        ERRORS.with(|e| {
+            let mut e = e.borrow_mut();
+            let entry = e.entry(node_key(d)).or_insert((0, Instant::now()));
+            entry.0 += 1;
+            entry.1 = Instant::now();
+        });
+    }
+
+    /// Limits a node at once (507, Swift's `error_limit`).
+    pub fn error_limit(&self, d: &Device, why: &str) {
+        crate::log::warn(&format!("node {} error limited: {why}", node_key(d)));
+        let n = self.conf.error_suppression_limit + 1;
+        ERRORS.with(|e| e.borrow_mut().insert(node_key(d), (n, Instant::now())));
+    }
+
+    /// Whether a node is skipped now (Swift's `error_limited`).
+    pub fn error_limited(&self, d: &Device) -> bool {
+        ERRORS.with(|e| {
+            let mut e = e.borrow_mut();
+            let key = node_key(d);
+            let Some(&(count, last)) = e.get(&key) else { return false };
+            if last.elapsed() > self.conf.error_suppression_interval {
+                e.remove(&key);
+                return false;
+            }
+            count > self.conf.error_suppression_limit
+        })
+    }
+
+    /// The nodes to try for a partition (Swift's `iter_nodes`): the
+    /// primaries that are not error-limited, then handoffs, at most
+    /// `request_node_count` in all. `bool` is true for a handoff.
+    pub fn nodes(&self, ring: &Ring, part: u32) -> NodeIter {
+        let primaries = ring.part_nodes(part);
+        let left = self.conf.request_node_factor.resolve(primaries.len());
+        NodeIter { ctx: self.clone(), primaries: primaries.into_iter(), handoffs: ring.handoffs(part), left }
+    }
+}
+
+pub struct NodeIter {
+    ctx: Context,
+    primaries: std::vec::IntoIter<Arc<Device>>,
+    handoffs: ring::Handoffs,
+    left: usize,
+}
+
+impl Iterator for NodeIter {
+    type Item = (Arc<Device>, bool);
+    fn next(&mut self) -> Option<(Arc<Device>, bool)> {
+        while self.left > 0 {
+            let (d, handoff) = match self.primaries.next() {
+                Some(d) => (d, false),
+                None => (self.handoffs.next()?, true),
+            };
+            if self.ctx.error_limited(&d) {
+                continue;
+            }
+            self.left -= 1;
+            return Some((d, handoff));
+        }
+        None
+    }
+}
+
+/// Shared between the green threads of one request.
+pub type SharedNodes = Rc<RefCell<NodeIter>>;
+
+/// A small backend answer, body read whole (listings, HEADs, errors).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+/// Most bytes of a listing or error body read from a backend.
+pub const MAX_SMALL_BODY: usize = 64 << 20;
+
+/// One request to one node with a small body; the answer is read whole.
+/// `path` is already %-encoded and may carry a `?query`.
+pub fn request(
+    ctx: &Context,
+    node: &Device,
+    part: u32,
+    method: &str,
+    path: &str,
+    headers: &Headers,
+    body: &[u8],
+) -> io::Result<Answer> {
+    let mut h = headers.clone();
+    h.set("Host", format!("{}:{}", node.ip, node.port));
+    h.set("Content-Length", body.len().to_string());
+    let target = format!("/{}/{part}{path}", quote(&node.device));
+    let mut conn = ClientConn::connect(node_addr(node)?, ctx.conf.conn_timeout)?;
+    conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
+    conn.send_head(method, &target, &h)?;
+    conn.write_body(body)?;
+    let mut resp = conn.read_response(method, ctx.conf.node_timeout)?;
+    let body = resp.read_all(MAX_SMALL_BODY)?;
+    Ok(Answer { status: resp.status(), headers: resp.head.headers.clone(), body })
+}
+
+/// `request` that counts failures against the node: a connection error
+/// or timeout, a 5xx, or 507 (limited at once). `None` on failure.
+pub fn request_node(
+    ctx: &Context,
+    node: &Device,
+    part: u32,
+    method: &str,
+    path: &str,
+    headers: &Headers,
+    body: &[u8],
+) -> Option<Answer> {
+    match request(ctx, node, part, method, path, headers, body) {
+        Ok(a) if a.status == 507 => {
+            ctx.error_limit(node, "507 Insufficient Storage");
+            None
+        }
+        Ok(a) if a.status >= 500 => {
+            ctx.error_occurred(node, &format!("{} from {method} {path}", a.status));
+            Some(a)
+        }
+        Ok(a) => Some(a),
+        Err(e) => {
+            ctx.error_occurred(node, &format!("{method} {path}: {e}"));
+            None
+        }
+    }
+}
+
+/// Swift's `make_requests`: the same request to every primary of `part`
+/// at once, each failed one retried on the next node (handoffs), with
+/// per-replica headers from `per_replica(i)`. Returns every final answer.
+pub fn make_requests(
+    ctx: &Context,
+    ring: &Ring,
+    part: u32,
+    method: &str,
+    path: &str,
+    headers: &Headers,
+    per_replica: &dyn Fn(usize) -> Vec<(String, String)>,
+) -> Vec<Answer> {
+    let replicas = ring.part_nodes(part).len();
+    let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(ring, part)));
+    let handles: Vec<_> = (0..replicas)
+        .map(|i| {
+            let (ctx, nodes, method, path) = (ctx.clone(), nodes.clone(), method.to_string(), path.to_string());
+            let mut h = headers.clone();
+            for (k, v) in per_replica(i) {
+                h.set(k, v);
+            }
+            hub::spawn(move || loop {
+                let next = nodes.borrow_mut().next();
+                let (node, _) = next?;
+                match request_node(&ctx, &node, part, &method, &path, &h, b"") {
+                    Some(a) if a.status < 500 => return Some(a),
+                    _ => continue,
+                }
+            })
+        })
+        .collect();
+    handles.into_iter().filter_map(|h| h.join().ok().flatten()).collect()
+}
+
+/// Reads from the nodes in order until one answers below 500 and not
+/// 404 (Swift's `GETorHEAD_base` for accounts and containers); else the
+/// quorum answer of what was seen (404), or 503.
+pub fn read_first(
+    ctx: &Context,
+    ring: &Ring,
+    part: u32,
+    method: &str,
+    path: &str,
+    headers: &Headers,
+) -> Result<Answer> {
+    let mut seen = Vec::new();
+    for (node, handoff) in ctx.nodes(ring, part) {
+        match request_node(ctx, &node, part, method, path, headers, b"") {
+            Some(a) if a.status < 500 && a.status != 404 => return Ok(a),
+            Some(a) if a.status == 404 && !handoff => seen.push(a),
+            _ => {}
+        }
+    }
+    best_answer(seen, ring.part_nodes(part).len(), method)
+}
+
+/// Picks the answer to return from `make_requests` results, or 503.
+pub fn best_answer(answers: Vec<Answer>, replicas: usize, what: &str) -> Result<Answer> {
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    let best = best_status(&statuses, replicas)
+        .ok_or_else(|| Error::Unavailable(format!("no quorum for {what}: {statuses:?}")))?;
+    answers.into_iter().find(|a| a.status == best).ok_or_else(|| Error::Unavailable(what.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quorum_is_swifts() {
+        assert_eq!([1, 2, 3, 4, 5, 6].map(quorum_size), [1, 1, 2, 2, 3, 3]);
+    }
+
+    #[test]
+    fn best_status_needs_a_quorum_of_one_class() {
+        assert_eq!(best_status(&[201, 201, 503], 3), Some(201));
+        assert_eq!(best_status(&[201, 202, 201], 3), Some(202));
+        assert_eq!(best_status(&[201, 503, 503], 3), None);
+        assert_eq!(best_status(&[404, 404, 201], 3), Some(404));
+        assert_eq!(best_status(&[204, 404, 409], 3), Some(409));
+        assert_eq!(best_status(&[201, 201], 4), Some(201));
+        assert_eq!(best_status(&[], 3), None);
+    }
+}

@@ -1,0 +1,349 @@
+//! `proxy-server.conf` and the `swift.conf` parts the proxy reads.
+//!
+//! The proxy reads `[app:proxy-server]` with `[DEFAULT]` behind it (as
+//! paste.deploy does), TempAuth's users and settings from
+//! `[filter:tempauth]`, and from `swift_dir/swift.conf` the hash secrets
+//! and `[swift-constraints]`. Unknown keys are ignored; a malformed value
+//! is an error naming its section and key. `etc/proxy-server.conf-sample`
+//! lists every key read here at its default.
+
+use crate::constraints::Constraints;
+use crate::error::{Error, Result};
+use ring::conf::Ini;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const APP_SECTION: &str = "app:proxy-server";
+pub const AUTH_SECTION: &str = "filter:tempauth";
+
+/// One `user_<account>_<user> = <key> [groups...] [storage_url]` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserConf {
+    pub account: String,
+    pub user: String,
+    pub key: String,
+    /// `.admin`, `.reseller_admin` and plain group names.
+    pub groups: Vec<String>,
+    /// An explicit storage URL (the last value if it contains `://`).
+    pub url: Option<String>,
+}
+
+/// TempAuth's settings (`[filter:tempauth]`).
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// `AUTH` in the config; stored with its `_` (`AUTH_`).
+    pub reseller_prefix: String,
+    pub token_life: Duration,
+    /// Scheme of the storage URLs handed out (`default`: the request's).
+    pub storage_url_scheme: String,
+    /// swiftlet's key for signing tokens; empty means derived from the
+    /// hash secrets in swift.conf, which every node of a cluster shares.
+    pub token_secret: String,
+    pub users: Vec<UserConf>,
+}
+
+/// How much the proxy logs (`log_level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+}
+
+/// Everything the proxy reads from its config files.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind_ip: IpAddr,
+    pub bind_port: u16,
+    pub workers: hub::workers::WorkerCount,
+    pub max_clients: usize,
+    pub swift_dir: PathBuf,
+    pub node_timeout: Duration,
+    pub recoverable_node_timeout: Duration,
+    pub conn_timeout: Duration,
+    pub client_timeout: Duration,
+    pub post_quorum_timeout: Duration,
+    pub keep_idle: Duration,
+    pub error_suppression_limit: u32,
+    pub error_suppression_interval: Duration,
+    pub allow_account_management: bool,
+    pub account_autocreate: bool,
+    pub object_chunk_size: usize,
+    pub client_chunk_size: usize,
+    /// Nodes tried per request: `request_node_count` = `<n> * replicas`
+    /// or a number.
+    pub request_node_factor: RequestNodeCount,
+    pub log_level: LogLevel,
+    pub log_requests: bool,
+    pub auth: AuthConfig,
+    /// `[swift-constraints]` of swift.conf, filled in by [`Config::load`].
+    pub constraints: Constraints,
+}
+
+/// `request_node_count`: `2 * replicas` (Swift's default) or a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestNodeCount {
+    TimesReplicas(usize),
+    Fixed(usize),
+}
+
+impl RequestNodeCount {
+    pub fn resolve(self, replicas: usize) -> usize {
+        match self {
+            RequestNodeCount::TimesReplicas(n) => n * replicas,
+            RequestNodeCount::Fixed(n) => n,
+        }
+    }
+
+    fn parse(v: &str) -> Option<RequestNodeCount> {
+        let parts: Vec<&str> = v.split_whitespace().collect();
+        match parts.as_slice() {
+            [n, "*", "replicas"] => n.parse().ok().filter(|n| *n > 0).map(RequestNodeCount::TimesReplicas),
+            [n] => n.parse().ok().filter(|n| *n > 0).map(RequestNodeCount::Fixed),
+            _ => None,
+        }
+    }
+}
+
+/// A view of one section with `[DEFAULT]` behind it.
+pub(crate) struct Section<'a> {
+    pub ini: &'a Ini,
+    pub name: &'a str,
+}
+
+impl Section<'_> {
+    fn raw(&self, key: &str) -> Option<(String, &str)> {
+        if let Some(v) = self.ini.get(self.name, key) {
+            return Some((String::from_utf8_lossy(v).into_owned(), self.name));
+        }
+        self.ini.get("DEFAULT", key).map(|v| (String::from_utf8_lossy(v).into_owned(), "DEFAULT"))
+    }
+
+    pub fn parse<T>(&self, key: &str, default: T, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
+        match self.raw(key) {
+            None => Ok(default),
+            Some((v, section)) => f(v.trim()).ok_or_else(|| Error::Config {
+                section: section.to_string(),
+                key: key.to_string(),
+                reason: format!("{what} expected, got {v:?}"),
+            }),
+        }
+    }
+
+    fn string(&self, key: &str, default: &str) -> String {
+        self.raw(key).map(|(v, _)| v).unwrap_or_else(|| default.to_string())
+    }
+
+    fn bool(&self, key: &str, default: bool) -> Result<bool> {
+        self.parse(key, default, "a boolean (true/false)", parse_bool)
+    }
+
+    pub fn positive<T: std::str::FromStr + PartialOrd + Default>(&self, key: &str, default: T) -> Result<T> {
+        self.parse(key, default, "a positive number", |v| v.parse().ok().filter(|n| *n > T::default()))
+    }
+
+    fn seconds(&self, key: &str, default: f64) -> Result<Duration> {
+        self.parse(key, Duration::from_secs_f64(default), "a number of seconds", |v| {
+            v.parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9).map(Duration::from_secs_f64)
+        })
+    }
+}
+
+/// Swift's `config_true_value` and its false values.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
+        "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_log_level(v: &str) -> Option<LogLevel> {
+    match v.to_ascii_uppercase().as_str() {
+        "DEBUG" => Some(LogLevel::Debug),
+        "INFO" | "NOTICE" => Some(LogLevel::Info),
+        "WARNING" | "WARN" => Some(LogLevel::Warning),
+        "ERROR" | "CRITICAL" => Some(LogLevel::Error),
+        _ => None,
+    }
+}
+
+/// The keys of `section` in file order. `ring::conf::Ini` answers lookups
+/// only, and TempAuth's users are keys we cannot name in advance, so this
+/// walks the text with the same line rules (comments, `=` or `:`,
+/// lower-cased keys) and leaves the values to `Ini`.
+pub fn section_keys(text: &[u8], section: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut inside = false;
+    for raw in text.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(raw);
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            inside = rest.split(']').next() == Some(section);
+            continue;
+        }
+        if let (true, Some(sep)) = (inside, line.find(['=', ':'])) {
+            let key = line[..sep].trim().to_lowercase();
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
+/// Parses `user_<account>_<user> = <key> [groups...] [url]`.
+pub fn parse_user(key: &str, value: &str) -> Option<UserConf> {
+    let (account, user) = key.strip_prefix("user_")?.split_once('_')?;
+    let mut words: Vec<&str> = value.split_whitespace().collect();
+    if account.is_empty() || user.is_empty() || words.is_empty() {
+        return None;
+    }
+    let secret = words.remove(0).to_string();
+    let url = match words.last() {
+        Some(w) if w.contains("://") => words.pop().map(String::from),
+        _ => None,
+    };
+    Some(UserConf {
+        account: account.into(),
+        user: user.into(),
+        key: secret,
+        groups: words.into_iter().map(String::from).collect(),
+        url,
+    })
+}
+
+impl Config {
+    /// Reads the proxy config, then swift.conf's constraints.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read(path)
+            .map_err(|e| Error::Startup { what: path.display().to_string(), reason: format!("cannot read: {e}") })?;
+        let mut conf = Config::from_text(&text)?;
+        let swift_conf = conf.swift_dir.join("swift.conf");
+        let sw = std::fs::read(&swift_conf).map_err(|e| Error::Startup {
+            what: swift_conf.display().to_string(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        conf.constraints = Constraints::from_ini(&Ini::parse(&sw))?;
+        Ok(conf)
+    }
+
+    /// Reads the settings from the proxy config's text.
+    pub fn from_text(text: &[u8]) -> Result<Config> {
+        let ini = Ini::parse(text);
+        let app = Section { ini: &ini, name: APP_SECTION };
+        let auth = Section { ini: &ini, name: AUTH_SECTION };
+        let mut users = Vec::new();
+        for key in section_keys(text, AUTH_SECTION).into_iter().filter(|k| k.starts_with("user_")) {
+            let value = String::from_utf8_lossy(ini.get(AUTH_SECTION, &key).unwrap_or_default()).into_owned();
+            users.push(parse_user(&key, &value).ok_or_else(|| Error::Config {
+                section: AUTH_SECTION.into(),
+                key: key.clone(),
+                reason: "user_<account>_<user> = <key> [.admin] [.reseller_admin] [url] expected".into(),
+            })?);
+        }
+        let prefix = auth.string("reseller_prefix", "AUTH").trim().trim_end_matches('_').to_string();
+        let node_timeout = app.seconds("node_timeout", 10.0)?;
+        Ok(Config {
+            bind_ip: app.parse("bind_ip", IpAddr::from([0, 0, 0, 0]), "an IP address", |v| v.parse().ok())?,
+            bind_port: app.parse("bind_port", 8080, "a port number", |v| v.parse().ok())?,
+            workers: app.parse("workers", hub::workers::WorkerCount::Auto, "a number or auto", |v| {
+                hub::workers::WorkerCount::parse(v)
+            })?,
+            max_clients: app.positive("max_clients", 1024)?,
+            swift_dir: PathBuf::from(app.string("swift_dir", "/etc/swift")),
+            node_timeout,
+            recoverable_node_timeout: app.seconds("recoverable_node_timeout", node_timeout.as_secs_f64())?,
+            conn_timeout: app.seconds("conn_timeout", 0.5)?,
+            client_timeout: app.seconds("client_timeout", 60.0)?,
+            post_quorum_timeout: app.seconds("post_quorum_timeout", 0.5)?,
+            keep_idle: app.seconds("keep_idle", 600.0)?,
+            error_suppression_limit: app.positive("error_suppression_limit", 10)?,
+            error_suppression_interval: app.seconds("error_suppression_interval", 60.0)?,
+            allow_account_management: app.bool("allow_account_management", false)?,
+            account_autocreate: app.bool("account_autocreate", false)?,
+            object_chunk_size: app.positive("object_chunk_size", 65536)?,
+            client_chunk_size: app.positive("client_chunk_size", 65536)?,
+            request_node_factor: app.parse(
+                "request_node_count",
+                RequestNodeCount::TimesReplicas(2),
+                "a number or '<n> * replicas'",
+                RequestNodeCount::parse,
+            )?,
+            log_level: app.parse("log_level", LogLevel::Info, "DEBUG, INFO, WARNING or ERROR", parse_log_level)?,
+            log_requests: app.bool("log_requests", true)?,
+            auth: AuthConfig {
+                reseller_prefix: if prefix.is_empty() { String::new() } else { format!("{prefix}_") },
+                token_life: auth.seconds("token_life", 86400.0)?,
+                storage_url_scheme: auth.string("storage_url_scheme", "default"),
+                token_secret: auth.string("token_secret", ""),
+                users,
+            },
+            constraints: Constraints::default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(text: &str) -> Result<Config> {
+        Config::from_text(text.as_bytes())
+    }
+
+    #[test]
+    fn defaults_are_swifts() {
+        let c = conf("").unwrap();
+        assert_eq!(c.bind_port, 8080);
+        assert_eq!(c.node_timeout, Duration::from_secs(10));
+        assert_eq!(c.conn_timeout, Duration::from_millis(500));
+        assert_eq!(c.recoverable_node_timeout, c.node_timeout);
+        assert_eq!(c.auth.reseller_prefix, "AUTH_");
+        assert_eq!(c.auth.token_life, Duration::from_secs(86400));
+        assert_eq!(c.request_node_factor.resolve(3), 6);
+        assert!(!c.allow_account_management && !c.account_autocreate);
+    }
+
+    #[test]
+    fn the_sample_config_lists_the_defaults() {
+        let sample = include_str!("../../etc/proxy-server.conf-sample");
+        let mut from_sample = conf(sample).unwrap();
+        assert!(from_sample.auth.users.iter().any(|u| u.account == "test" && u.user == "tester"));
+        from_sample.auth.users.clear();
+        assert_eq!(format!("{from_sample:?}"), format!("{:?}", conf("").unwrap()));
+    }
+
+    #[test]
+    fn users_are_read_with_their_groups() {
+        let c = conf(
+            "[filter:tempauth]\nuser_test_tester = testing .admin\nuser_admin_admin = admin .reseller_admin\n\
+             user_test2_x = k http://h:1/v1/AUTH_test2\n",
+        )
+        .unwrap();
+        assert_eq!(c.auth.users.len(), 3);
+        assert_eq!(c.auth.users[0].groups, vec![".admin"]);
+        assert_eq!(c.auth.users[1].account, "admin");
+        assert_eq!(c.auth.users[2].url.as_deref(), Some("http://h:1/v1/AUTH_test2"));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (text, key) in [
+            ("[DEFAULT]\nbind_port = http\n", "bind_port"),
+            ("[app:proxy-server]\naccount_autocreate = maybe\n", "account_autocreate"),
+            ("[DEFAULT]\nnode_timeout = -1\n", "node_timeout"),
+            ("[app:proxy-server]\nrequest_node_count = lots\n", "request_node_count"),
+            ("[filter:tempauth]\nuser_nokey =\n", "user_nokey"),
+            ("[filter:tempauth]\ntoken_life = forever\n", "token_life"),
+        ] {
+            let e = conf(text).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+    }
+}

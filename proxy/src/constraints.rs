@@ -1,0 +1,235 @@
+//! Swift's constraints (`swift/common/constraints.py`): defaults,
+//! `[swift-constraints]` overrides from swift.conf, the checks, and the
+//! `swift` section of `/info`.
+
+use crate::config::Section;
+use crate::error::{Error, Result};
+use http::Headers;
+use ring::conf::Ini;
+use serde_json::{json, Value};
+
+pub const SECTION: &str = "swift-constraints";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Constraints {
+    pub max_file_size: u64,
+    pub max_meta_name_length: usize,
+    pub max_meta_value_length: usize,
+    pub max_meta_count: usize,
+    pub max_meta_overall_size: usize,
+    pub max_header_size: usize,
+    pub max_object_name_length: usize,
+    pub container_listing_limit: usize,
+    pub account_listing_limit: usize,
+    pub max_account_name_length: usize,
+    pub max_container_name_length: usize,
+    pub extra_header_count: usize,
+}
+
+impl Default for Constraints {
+    fn default() -> Constraints {
+        Constraints {
+            max_file_size: 5368709122,
+            max_meta_name_length: 128,
+            max_meta_value_length: 256,
+            max_meta_count: 90,
+            max_meta_overall_size: 4096,
+            max_header_size: 8192,
+            max_object_name_length: 1024,
+            container_listing_limit: 10000,
+            account_listing_limit: 10000,
+            max_account_name_length: 256,
+            max_container_name_length: 256,
+            extra_header_count: 0,
+        }
+    }
+}
+
+impl Constraints {
+    /// Swift's defaults with swift.conf's `[swift-constraints]` on top.
+    pub fn from_ini(ini: &Ini) -> Result<Constraints> {
+        let s = Section { ini, name: SECTION };
+        let d = Constraints::default();
+        let count = |k: &str, def: usize| s.parse(k, def, "a number", |v| v.parse().ok());
+        Ok(Constraints {
+            max_file_size: s.positive("max_file_size", d.max_file_size)?,
+            max_meta_name_length: s.positive("max_meta_name_length", d.max_meta_name_length)?,
+            max_meta_value_length: s.positive("max_meta_value_length", d.max_meta_value_length)?,
+            max_meta_count: s.positive("max_meta_count", d.max_meta_count)?,
+            max_meta_overall_size: s.positive("max_meta_overall_size", d.max_meta_overall_size)?,
+            max_header_size: s.positive("max_header_size", d.max_header_size)?,
+            max_object_name_length: s.positive("max_object_name_length", d.max_object_name_length)?,
+            container_listing_limit: s.positive("container_listing_limit", d.container_listing_limit)?,
+            account_listing_limit: s.positive("account_listing_limit", d.account_listing_limit)?,
+            max_account_name_length: s.positive("max_account_name_length", d.max_account_name_length)?,
+            max_container_name_length: s.positive("max_container_name_length", d.max_container_name_length)?,
+            extra_header_count: count("extra_header_count", d.extra_header_count)?,
+        })
+    }
+
+    /// The `swift` section of `/info`.
+    pub fn info(&self) -> Value {
+        json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "max_file_size": self.max_file_size,
+            "max_meta_name_length": self.max_meta_name_length,
+            "max_meta_value_length": self.max_meta_value_length,
+            "max_meta_count": self.max_meta_count,
+            "max_meta_overall_size": self.max_meta_overall_size,
+            "max_header_size": self.max_header_size,
+            "max_object_name_length": self.max_object_name_length,
+            "container_listing_limit": self.container_listing_limit,
+            "account_listing_limit": self.account_listing_limit,
+            "max_account_name_length": self.max_account_name_length,
+            "max_container_name_length": self.max_container_name_length,
+            "extra_header_count": self.extra_header_count,
+            "valid_api_versions": ["v1", "v1.0"],
+            "strict_cors_mode": true,
+            "policies": [{"name": "Policy-0", "default": true}],
+        })
+    }
+
+    /// Swift's `check_metadata` for `kind` (`object`, `container`,
+    /// `account`): name and value lengths, count and overall size.
+    pub fn check_metadata(&self, headers: &Headers, kind: &str) -> Result<()> {
+        let prefix = format!("x-{kind}-meta-");
+        let (mut count, mut size) = (0, 0);
+        for (name, value) in headers.iter() {
+            let lower = name.to_ascii_lowercase();
+            let Some(key) = lower.strip_prefix(&prefix) else { continue };
+            if key.is_empty() {
+                return Err(Error::bad_request("Metadata name cannot be empty"));
+            }
+            count += 1;
+            size += key.len() + value.len();
+            if key.len() > self.max_meta_name_length {
+                return Err(Error::bad_request(format!("Metadata name too long: {name}")));
+            }
+            if value.len() > self.max_meta_value_length {
+                return Err(Error::bad_request(format!(
+                    "Metadata value longer than {}: {name}",
+                    self.max_meta_value_length
+                )));
+            }
+            if count > self.max_meta_count {
+                return Err(Error::bad_request(format!("Too many metadata items; max {}", self.max_meta_count)));
+            }
+            if size > self.max_meta_overall_size {
+                return Err(Error::bad_request(format!(
+                    "Total metadata too large; max {}",
+                    self.max_meta_overall_size
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Name lengths of an account, container and object.
+    pub fn check_names(&self, account: &str, container: Option<&str>, object: Option<&str>) -> Result<()> {
+        if account.len() > self.max_account_name_length {
+            return Err(Error::bad_request(format!(
+                "Account name length of {} longer than {}",
+                account.len(),
+                self.max_account_name_length
+            )));
+        }
+        if let Some(c) = container.filter(|c| c.len() > self.max_container_name_length) {
+            return Err(Error::bad_request(format!(
+                "Container name length of {} longer than {}",
+                c.len(),
+                self.max_container_name_length
+            )));
+        }
+        if let Some(o) = object.filter(|o| o.len() > self.max_object_name_length) {
+            return Err(Error::bad_request(format!(
+                "Object name length of {} longer than {}",
+                o.len(),
+                self.max_object_name_length
+            )));
+        }
+        Ok(())
+    }
+
+    /// The size rules of an object PUT (Swift's `check_object_creation`):
+    /// 413 over `max_file_size`, 411 without any length, 400 for a bad one.
+    pub fn check_object_size(&self, headers: &Headers) -> Result<()> {
+        let chunked = headers.get("Transfer-Encoding").is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"));
+        match headers.get("Content-Length") {
+            Some(v) => {
+                let n: u64 = v.trim().parse().map_err(|_| Error::bad_request("Invalid Content-Length"))?;
+                if n > self.max_file_size {
+                    return Err(Error::TooLarge(format!("Your request is too large (max {}).", self.max_file_size)));
+                }
+                Ok(())
+            }
+            None if chunked => Ok(()),
+            None => Err(Error::LengthRequired),
+        }
+    }
+
+    /// A listing `limit` over the maximum is 412, as in Swift.
+    pub fn check_limit(&self, limit: Option<&str>, max: usize) -> Result<()> {
+        match limit.map(str::parse::<usize>) {
+            None => Ok(()),
+            Some(Ok(n)) if n <= max => Ok(()),
+            Some(Ok(_)) => Err(Error::PreconditionFailed(format!("Maximum limit is {max}"))),
+            Some(Err(_)) => Err(Error::PreconditionFailed("Value of limit must be a positive integer".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, String)]) -> Headers {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn swift_conf_overrides_defaults() {
+        let c = Constraints::from_ini(&Ini::parse(b"[swift-constraints]\nmax_file_size = 100\n")).unwrap();
+        assert_eq!(c.max_file_size, 100);
+        assert_eq!(c.max_meta_count, 90);
+        let e = Constraints::from_ini(&Ini::parse(b"[swift-constraints]\nmax_meta_count = x\n")).unwrap_err();
+        assert!(e.to_string().contains("max_meta_count"));
+    }
+
+    #[test]
+    fn metadata_limits_are_swifts() {
+        let c = Constraints::default();
+        let ok: Vec<(&str, String)> = (0..90).map(|_| ("X-Object-Meta-K", "v".to_string())).collect();
+        assert!(c.check_metadata(&headers(&ok), "object").is_ok());
+        let many: Vec<(String, String)> = (0..91).map(|i| (format!("X-Object-Meta-K{i}"), "v".into())).collect();
+        let many: Headers = many.into_iter().collect();
+        assert_eq!(c.check_metadata(&many, "object").unwrap_err().status(), 400);
+        let long_name: Headers =
+            [(format!("X-Container-Meta-{}", "n".repeat(129)), "v".to_string())].into_iter().collect();
+        assert_eq!(c.check_metadata(&long_name, "container").unwrap_err().status(), 400);
+        let long_value = headers(&[("X-Account-Meta-A", "v".repeat(257))]);
+        assert_eq!(c.check_metadata(&long_value, "account").unwrap_err().status(), 400);
+        let big: Headers = (0..20).map(|i| (format!("X-Object-Meta-K{i:02}"), "v".repeat(250))).collect();
+        assert!(c.check_metadata(&big, "object").unwrap_err().to_string().contains("Total metadata"));
+    }
+
+    #[test]
+    fn object_sizes_give_411_413_400() {
+        let c = Constraints::default();
+        assert_eq!(c.check_object_size(&Headers::new()).unwrap_err().status(), 411);
+        let big = headers(&[("Content-Length", "5368709123".into())]);
+        assert_eq!(c.check_object_size(&big).unwrap_err().status(), 413);
+        assert!(c.check_object_size(&headers(&[("Content-Length", "5368709122".into())])).is_ok());
+        assert!(c.check_object_size(&headers(&[("Transfer-Encoding", "chunked".into())])).is_ok());
+        assert_eq!(c.check_object_size(&headers(&[("Content-Length", "x".into())])).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn names_and_limits() {
+        let c = Constraints::default();
+        assert!(c.check_names("a", Some(&"c".repeat(256)), Some(&"o".repeat(1024))).is_ok());
+        assert!(c.check_names("a", Some(&"c".repeat(257)), None).is_err());
+        assert!(c.check_names("a", Some("c"), Some(&"o".repeat(1025))).is_err());
+        assert_eq!(c.check_limit(Some("10001"), 10000).unwrap_err().status(), 412);
+        assert!(c.check_limit(Some("10000"), 10000).is_ok());
+    }
+}

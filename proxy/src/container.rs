@@ -1,0 +1,85 @@
+//! The container controller (Swift's `proxy/controllers/container.py`):
+//! listings read from the first container replica that has the
+//! container; PUT, POST and DELETE go to every replica, and PUT/DELETE
+//! tell each replica which account replica to update
+//! (`X-Account-Host/-Partition/-Device`).
+
+use crate::account;
+use crate::acl;
+use crate::backend::{self, best_answer, Context};
+use crate::controller::{authorize, backend_headers, relay, Target};
+use crate::endpoint::{query_param, quote};
+use crate::error::{Error, Result};
+use crate::tempauth::Access;
+use db::Timestamp;
+use http::{Headers, Request, Response};
+
+pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    ctx.conf.constraints.check_names(&t.account, t.container.as_deref(), None)?;
+    match req.method() {
+        "GET" | "HEAD" => get(ctx, req, resp, t),
+        "PUT" | "POST" | "DELETE" => write(ctx, req, resp, t),
+        _ => Err(Error::MethodNotAllowed("GET, HEAD, PUT, POST, DELETE")),
+    }
+}
+
+fn part(ctx: &Context, t: &Target) -> Result<u32> {
+    ctx.container_ring
+        .partition(&t.account, t.container.as_deref(), None)
+        .map_err(|e| Error::bad_request(e.to_string()))
+}
+
+fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    let owner = authorize(ctx, req, t, false)? == Access::Owner;
+    let limit = ctx.conf.constraints.container_listing_limit;
+    ctx.conf.constraints.check_limit(query_param(&t.query, "limit").as_deref(), limit)?;
+    let part = part(ctx, t)?;
+    let mut path = quote(&t.path());
+    if !t.query.is_empty() {
+        path = format!("{path}?{}", t.query);
+    }
+    let a = backend::read_first(ctx, &ctx.container_ring, part, req.method(), &path, &backend_headers(req, t))?;
+    relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
+}
+
+/// ACL headers cleaned (400 for a bad one); metadata within limits.
+fn check_headers(ctx: &Context, h: &mut Headers) -> Result<()> {
+    for name in ["X-Container-Read", "X-Container-Write"] {
+        if let Some(v) = h.get(name).map(String::from) {
+            h.set(name, acl::clean(name, &v)?);
+        }
+    }
+    ctx.conf.constraints.check_metadata(h, "container")
+}
+
+fn write(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    let owner = authorize(ctx, req, t, true)? == Access::Owner;
+    let mut h = backend_headers(req, t);
+    if !owner {
+        return Err(Error::Forbidden);
+    }
+    check_headers(ctx, &mut h)?;
+    let method = req.method();
+    if method != "DELETE" && !account::exists(ctx, t)? {
+        return Err(Error::NotFound);
+    }
+    h.set("X-Timestamp", Timestamp::now().internal());
+    let part = part(ctx, t)?;
+    let replicas = ctx.container_ring.part_nodes(part).len();
+    let (apart, anodes) =
+        ctx.account_ring.nodes(&t.account, None, None).map_err(|e| Error::Unavailable(format!("account ring: {e}")))?;
+    let per_replica = |i: usize| -> Vec<(String, String)> {
+        if method == "POST" || anodes.is_empty() {
+            return Vec::new();
+        }
+        let n = &anodes[i % anodes.len()];
+        vec![
+            ("X-Account-Host".into(), format!("{}:{}", n.ip, n.port)),
+            ("X-Account-Device".into(), n.device.clone()),
+            ("X-Account-Partition".into(), apart.to_string()),
+        ]
+    };
+    let answers = backend::make_requests(ctx, &ctx.container_ring, part, method, &quote(&t.path()), &h, &per_replica);
+    let a = best_answer(answers, replicas, "container write")?;
+    relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
+}

@@ -1,0 +1,211 @@
+//! What the account, container and object controllers share: the
+//! request's target and identity, header filtering in both directions,
+//! container info (existence and ACLs) and authorization.
+
+use crate::backend::{self, Answer, Context};
+use crate::error::{Error, Result};
+use crate::tempauth::{Access, AuthRequest, Identity};
+use http::{Headers, Request, Response};
+use std::io;
+
+/// One API request after routing and token checking.
+pub struct Target {
+    pub account: String,
+    pub container: Option<String>,
+    pub object: Option<String>,
+    pub query: String,
+    pub identity: Option<Identity>,
+    pub trans_id: String,
+}
+
+impl Target {
+    /// `/{account}[/{container}[/{object}]]`, the backend path after
+    /// `/{device}/{partition}`.
+    pub fn path(&self) -> String {
+        let mut p = format!("/{}", self.account);
+        for part in [&self.container, &self.object].into_iter().flatten() {
+            p.push('/');
+            p.push_str(part);
+        }
+        p
+    }
+}
+
+/// Client headers a backend must never see from a client: Swift's
+/// gatekeeper list (internal protocol, placement, timestamps, sysmeta)
+/// and the hop-by-hop and auth headers the proxy itself sets.
+pub fn is_internal_request_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("x-backend-")
+        || n.starts_with("x-object-sysmeta-")
+        || n.starts_with("x-container-sysmeta-")
+        || n.starts_with("x-account-sysmeta-")
+        || n.starts_with("x-delete-at-")
+        || matches!(
+            n.as_str(),
+            "x-timestamp"
+                | "x-container-host"
+                | "x-container-partition"
+                | "x-container-device"
+                | "x-account-host"
+                | "x-account-partition"
+                | "x-account-device"
+                | "x-put-timestamp"
+                | "x-auth-token"
+                | "x-storage-token"
+                | "x-trans-id"
+                | "host"
+                | "connection"
+                | "keep-alive"
+                | "expect"
+                | "content-length"
+                | "transfer-encoding"
+                | "te"
+                | "trailer"
+                | "upgrade"
+                | "proxy-authorization"
+        )
+}
+
+/// Backend headers a client must not see.
+fn is_internal_response_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("x-backend-")
+        || n.contains("-sysmeta-")
+        || matches!(n.as_str(), "connection" | "keep-alive" | "transfer-encoding" | "content-length" | "x-trans-id")
+}
+
+/// Headers only an account owner sees or sets (Swift's
+/// `swift_owner_headers`).
+pub fn is_owner_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "x-container-read"
+            | "x-container-write"
+            | "x-container-sync-key"
+            | "x-container-sync-to"
+            | "x-account-meta-temp-url-key"
+            | "x-account-meta-temp-url-key-2"
+            | "x-container-meta-temp-url-key"
+            | "x-container-meta-temp-url-key-2"
+            | "x-account-access-control"
+    )
+}
+
+/// The client's headers to forward, with the proxy's own added.
+pub fn backend_headers(req: &Request<'_>, t: &Target) -> Headers {
+    let mut h: Headers = req
+        .headers()
+        .iter()
+        .filter(|(k, _)| !is_internal_request_header(k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    h.set("X-Trans-Id", t.trans_id.clone());
+    h.set("User-Agent", format!("proxy-server {}", std::process::id()));
+    h.set("Connection", "close");
+    h
+}
+
+/// A backend answer's headers for the client: internal ones dropped,
+/// the ETag unquoted (as Swift's proxy does), owner-only ones dropped
+/// for non-owners, and the transaction ids added.
+pub fn client_headers(from: &Headers, t: &Target, owner: bool) -> Headers {
+    let mut h = Headers::new();
+    for (k, v) in from.iter() {
+        if is_internal_response_header(k) || (!owner && is_owner_header(k)) {
+            continue;
+        }
+        if k.eq_ignore_ascii_case("etag") {
+            h.set("Etag", v.trim_matches('"'));
+        } else {
+            h.append(k, v);
+        }
+    }
+    trans_headers(&mut h, &t.trans_id);
+    h
+}
+
+pub fn trans_headers(h: &mut Headers, trans_id: &str) {
+    h.set("X-Trans-Id", trans_id);
+    h.set("X-Openstack-Request-Id", trans_id);
+}
+
+/// Sends a small backend answer to the client.
+pub fn relay(resp: &mut Response<'_>, a: &Answer, t: &Target, owner: bool) -> io::Result<()> {
+    let h = client_headers(&a.headers, t, owner);
+    resp.send(a.status, &h, &a.body)
+}
+
+/// What the proxy needs to know of a container (Swift's `container_info`).
+#[derive(Debug, Default)]
+pub struct ContainerInfo {
+    pub status: u16,
+    pub read_acl: Option<String>,
+    pub write_acl: Option<String>,
+}
+
+/// HEADs the container's replicas in order until one answers.
+pub fn container_info(ctx: &Context, t: &Target) -> ContainerInfo {
+    let Some(container) = &t.container else { return ContainerInfo::default() };
+    let path = crate::endpoint::quote(&format!("/{}/{container}", t.account));
+    let Ok(part) = ctx.container_ring.partition(&t.account, Some(container), None) else {
+        return ContainerInfo::default();
+    };
+    let mut h = Headers::new();
+    h.set("X-Trans-Id", t.trans_id.clone());
+    let mut status = 0;
+    for (node, _) in ctx.nodes(&ctx.container_ring, part) {
+        match backend::request_node(ctx, &node, part, "HEAD", &path, &h, b"") {
+            Some(a) if a.status < 300 => {
+                return ContainerInfo {
+                    status: a.status,
+                    read_acl: a.headers.get("X-Container-Read").map(String::from),
+                    write_acl: a.headers.get("X-Container-Write").map(String::from),
+                }
+            }
+            Some(a) if a.status < 500 => status = a.status,
+            _ => {}
+        }
+    }
+    ContainerInfo { status: if status == 0 { 503 } else { status }, ..ContainerInfo::default() }
+}
+
+/// Authorizes `method` on the target; container ACLs are fetched only
+/// when ownership does not already allow it. `write` picks the write ACL.
+pub fn authorize(ctx: &Context, req: &Request<'_>, t: &Target, write: bool) -> Result<Access> {
+    let mut ar = AuthRequest {
+        identity: t.identity.as_ref(),
+        method: req.method(),
+        account: &t.account,
+        container: t.container.as_deref(),
+        object: t.object.as_deref(),
+        acl: None,
+        referrer: req.header("Referer"),
+    };
+    let first = ctx.auth.authorize(&ar);
+    let acl_applies = t.container.is_some() && (t.object.is_some() || matches!(req.method(), "GET" | "HEAD"));
+    if first.is_ok() || !acl_applies {
+        return first;
+    }
+    let info = container_info(ctx, t);
+    let acl = if write { info.write_acl } else { info.read_acl };
+    ar.acl = acl.as_deref();
+    ctx.auth.authorize(&ar)
+}
+
+/// Answers the status of an error with Swift's short body.
+pub fn answer_error(resp: &mut Response<'_>, e: &Error, trans_id: &str, head_only: bool) -> io::Result<()> {
+    let mut h = Headers::new();
+    for (k, v) in e.headers() {
+        h.set(k, v);
+    }
+    trans_headers(&mut h, trans_id);
+    h.set("Content-Type", "text/html; charset=UTF-8");
+    let body = match e.status() {
+        404 | 499 => String::new(),
+        s => format!("<html><h1>{}</h1><p>{e}</p></html>", http::head::reason_phrase(s)),
+    };
+    let body = if head_only { String::new() } else { body };
+    resp.send(e.status(), &h, body.as_bytes())
+}

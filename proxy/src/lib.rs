@@ -1,0 +1,34 @@
+//! swiftlet-proxy: the public endpoint, Swift's API v1.
+//!
+//! * [`config`], [`constraints`]: `proxy-server.conf` and swift.conf;
+//! * [`endpoint`]: routing of a request target to an [`endpoint::Endpoint`];
+//! * [`tempauth`], [`acl`]: tokens, users, authorization, container ACLs;
+//! * [`backend`]: rings, node order, error limiting, quorum;
+//! * [`controller`]: what the controllers share (header filtering,
+//!   container info, authorization);
+//! * [`account`], [`container`], [`obj`], [`putter`]: the controllers;
+//! * [`server`], [`log`], [`notify`]: the process;
+//! * [`error`]: the one error type and its HTTP status.
+//!
+//! Design: docs/proxy.md.
+#![forbid(unsafe_code)]
+
+pub mod account;
+pub mod acl;
+pub mod backend;
+pub mod config;
+pub mod constraints;
+pub mod container;
+pub mod controller;
+pub mod endpoint;
+pub mod error;
+pub mod log;
+pub mod notify;
+pub mod obj;
+pub mod putter;
+pub mod server;
+pub mod tempauth;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use server::run;

@@ -1,0 +1,264 @@
+//! The object controller (Swift's `proxy/controllers/obj.py`).
+//!
+//! * GET/HEAD try the nodes in order (primaries, then handoffs) and
+//!   stream the first good answer; a 404 from a handoff that never held
+//!   the object counts as "unavailable", so missing primaries give 503.
+//! * PUT connects to every primary at once with `Expect: 100-continue`
+//!   (a failed primary is replaced by the next handoff), then streams the
+//!   body to all of them through one green thread and a bounded queue per
+//!   backend ([`crate::putter`]), and succeeds on a quorum.
+//! * DELETE and POST go to every primary at once (`make_requests`).
+
+use crate::backend::{self, best_answer, node_addr, Context};
+use crate::controller::{authorize, backend_headers, client_headers, container_info, relay, trans_headers, Target};
+use crate::endpoint::quote;
+use crate::error::{Error, Result};
+use crate::putter;
+use crate::tempauth::Access;
+use db::Timestamp;
+use http::{ClientConn, Headers, Request, Response};
+use std::io::{Read, Write};
+
+pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    let object = t.object.as_deref().unwrap_or_default();
+    let container = t.container.as_deref().unwrap_or_default();
+    ctx.conf.constraints.check_names(&t.account, Some(container), Some(object))?;
+    match req.method() {
+        "GET" | "HEAD" => get(ctx, req, resp, t),
+        "PUT" => put(ctx, req, resp, t),
+        "DELETE" => delete(ctx, req, resp, t),
+        "POST" => post(ctx, req, resp, t),
+        _ => Err(Error::MethodNotAllowed("GET, HEAD, PUT, POST, DELETE")),
+    }
+}
+
+/// Per-replica container placement (Swift's `_get_update_target` /
+/// `_backend_requests`): replica `i` tells container replica `i`.
+fn container_updates(ctx: &Context, t: &Target, replicas: usize) -> Result<Vec<Vec<(String, String)>>> {
+    let container = t.container.as_deref();
+    let (cpart, cnodes) = ctx
+        .container_ring
+        .nodes(&t.account, container, None)
+        .map_err(|e| Error::Unavailable(format!("container ring: {e}")))?;
+    if cnodes.is_empty() {
+        return Err(Error::Unavailable("container ring has no nodes".into()));
+    }
+    Ok((0..replicas)
+        .map(|i| {
+            let n = &cnodes[i % cnodes.len()];
+            vec![
+                ("X-Container-Host".to_string(), format!("{}:{}", n.ip, n.port)),
+                ("X-Container-Device".to_string(), n.device.clone()),
+                ("X-Container-Partition".to_string(), cpart.to_string()),
+            ]
+        })
+        .collect())
+}
+
+fn object_part(ctx: &Context, t: &Target) -> Result<u32> {
+    ctx.object_ring
+        .partition(&t.account, t.container.as_deref(), t.object.as_deref())
+        .map_err(|e| Error::bad_request(e.to_string()))
+}
+
+fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    let owner = authorize(ctx, req, t, false)? == Access::Owner;
+    let part = object_part(ctx, t)?;
+    let method = req.method().to_string();
+    let mut h = backend_headers(req, t);
+    h.remove("Connection");
+    let path = quote(&t.path());
+    let mut statuses = Vec::new();
+    for (node, handoff) in ctx.nodes(&ctx.object_ring, part) {
+        let attempt = (|| -> std::io::Result<Option<u16>> {
+            h.set("Host", format!("{}:{}", node.ip, node.port));
+            let mut conn = ClientConn::connect(node_addr(&node)?, ctx.conf.conn_timeout)?;
+            conn.send_head(&method, &format!("/{}/{part}{path}", quote(&node.device)), &h)?;
+            let mut r = conn.read_response(&method, ctx.conf.recoverable_node_timeout)?;
+            let status = r.status();
+            if status == 404 && handoff && r.header("X-Backend-Timestamp").is_none() {
+                return Ok(Some(503));
+            }
+            if status == 507 || status >= 500 || status == 404 {
+                return Ok(Some(status));
+            }
+            let out = client_headers(&r.head.headers, t, owner);
+            let len = r.header("Content-Length").and_then(|v| v.trim().parse().ok());
+            let len = if method == "HEAD" { len } else { len.or(r.body.remaining()) };
+            resp.start(status, &out, len)?;
+            if method == "GET" {
+                let mut buf = vec![0u8; ctx.conf.client_chunk_size];
+                loop {
+                    let n = r.body.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    resp.write_all(&buf[..n])?;
+                }
+            }
+            resp.finish()?;
+            Ok(None)
+        })();
+        match attempt {
+            Ok(None) => return Ok(()),
+            Ok(Some(507)) => ctx.error_limit(&node, "507 Insufficient Storage"),
+            Ok(Some(s)) => {
+                if s >= 500 {
+                    ctx.error_occurred(&node, &format!("{s} from object GET"));
+                }
+                statuses.push(s);
+            }
+            Err(e) if resp.started() => {
+                ctx.error_occurred(&node, &format!("object GET body: {e}"));
+                return Err(Error::ClientDisconnect);
+            }
+            Err(e) => ctx.error_occurred(&node, &format!("object GET: {e}")),
+        }
+    }
+    let replicas = ctx.object_ring.part_nodes(part).len();
+    match backend::best_status(&statuses, replicas) {
+        Some(404) => Err(Error::NotFound),
+        _ => Err(Error::Unavailable(format!("object GET: {statuses:?}"))),
+    }
+}
+
+/// Content-Type from the name's extension, for a PUT without one.
+pub fn guess_type(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "txt" => "text/plain",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "csv" => "text/csv",
+        "js" => "text/javascript",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `X-Delete-After` becomes `X-Delete-At`; both must be in the future.
+fn delete_at(h: &mut Headers, now: &Timestamp) -> Result<()> {
+    if let Some(after) = h.remove("X-Delete-After") {
+        let secs: u64 = after.trim().parse().map_err(|_| Error::bad_request("Non-integer X-Delete-After"))?;
+        h.set("X-Delete-At", (now.secs() + secs).to_string());
+    }
+    if let Some(at) = h.get("X-Delete-At") {
+        let at: u64 = at.trim().parse().map_err(|_| Error::bad_request("Non-integer X-Delete-At"))?;
+        if at <= now.secs() {
+            return Err(Error::bad_request("X-Delete-At in past"));
+        }
+    }
+    Ok(())
+}
+
+fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    authorize(ctx, req, t, true)?;
+    let c = &ctx.conf.constraints;
+    c.check_object_size(req.headers())?;
+    c.check_metadata(req.headers(), "object")?;
+    if container_info(ctx, t).status / 100 != 2 {
+        return Err(Error::NotFound);
+    }
+    let ts = Timestamp::now();
+    let mut h = backend_headers(req, t);
+    delete_at(&mut h, &ts)?;
+    let detect = h.remove("X-Detect-Content-Type").is_some_and(|v| crate::config::parse_bool(&v) == Some(true));
+    if detect || !h.contains("Content-Type") {
+        h.set("Content-Type", guess_type(t.object.as_deref().unwrap_or_default()));
+    }
+    h.set("X-Timestamp", ts.internal());
+    h.set("Expect", "100-continue");
+    match req.body.remaining() {
+        Some(n) if req.header("Transfer-Encoding").is_none() => h.set("Content-Length", n.to_string()),
+        _ => h.set("Transfer-Encoding", "chunked"),
+    }
+    let part = object_part(ctx, t)?;
+    let replicas = ctx.object_ring.part_nodes(part).len();
+    let updates = container_updates(ctx, t, replicas)?;
+    let answers = putter::put(ctx, part, &quote(&t.path()), &h, &updates, &mut req.body)?;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    let best = backend::best_status(&statuses, replicas)
+        .ok_or_else(|| Error::Unavailable(format!("object PUT: {statuses:?}")))?;
+    let mut out = Headers::new();
+    if let Some(a) = answers.iter().find(|a| a.status == best) {
+        if let Some(etag) = a.headers.get("ETag") {
+            out.set("Etag", etag.trim_matches('"'));
+        }
+    }
+    out.set("Last-Modified", http_date(ts.ceil_secs()));
+    out.set("Content-Type", "text/html; charset=UTF-8");
+    trans_headers(&mut out, &t.trans_id);
+    resp.send(best, &out, b"").map_err(|_| Error::ClientDisconnect)
+}
+
+fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    let owner = authorize(ctx, req, t, true)? == Access::Owner;
+    let part = object_part(ctx, t)?;
+    let replicas = ctx.object_ring.part_nodes(part).len();
+    let updates = container_updates(ctx, t, replicas)?;
+    let mut h = backend_headers(req, t);
+    h.set("X-Timestamp", Timestamp::now().internal());
+    let answers =
+        backend::make_requests(ctx, &ctx.object_ring, part, "DELETE", &quote(&t.path()), &h, &|i| updates[i].clone());
+    let a = best_answer(answers, replicas, "object DELETE")?;
+    relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
+}
+
+fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    let owner = authorize(ctx, req, t, true)? == Access::Owner;
+    ctx.conf.constraints.check_metadata(req.headers(), "object")?;
+    let part = object_part(ctx, t)?;
+    let replicas = ctx.object_ring.part_nodes(part).len();
+    let ts = Timestamp::now();
+    let mut h = backend_headers(req, t);
+    delete_at(&mut h, &ts)?;
+    h.set("X-Timestamp", ts.internal());
+    let updates = container_updates(ctx, t, replicas)?;
+    let answers =
+        backend::make_requests(ctx, &ctx.object_ring, part, "POST", &quote(&t.path()), &h, &|i| updates[i].clone());
+    let a = best_answer(answers, replicas, "object POST")?;
+    relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
+}
+
+/// An RFC 7231 date (`Last-Modified`).
+pub fn http_date(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let day = DAYS[((secs / 86400) % 7) as usize];
+    let dt = crate::log::log_datetime(secs);
+    let p: Vec<&str> = dt.split('/').collect();
+    format!("{day}, {} {} {} {}:{}:{} GMT", p[0], p[1], p[2], p[3], p[4], p[5])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guesses_types_and_dates() {
+        assert_eq!(guess_type("a/b.JPG"), "image/jpeg");
+        assert_eq!(guess_type("noext"), "application/octet-stream");
+        assert_eq!(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn delete_after_becomes_delete_at() {
+        let now = Timestamp::from_secs(1000);
+        let mut h = Headers::new();
+        h.set("X-Delete-After", "60");
+        delete_at(&mut h, &now).unwrap();
+        assert_eq!(h.get("X-Delete-At"), Some("1060"));
+        h.set("X-Delete-At", "999");
+        assert_eq!(delete_at(&mut h, &now).unwrap_err().status(), 400);
+    }
+}

@@ -1,0 +1,168 @@
+//! The object PUT fan-out (Swift's `Putter`s).
+//!
+//! 1. One green thread per replica connects and sends the head with
+//!    `Expect: 100-continue`; a node that fails, times out or answers
+//!    5xx/507 is replaced by the next node of the shared iterator
+//!    (primaries, then handoffs). Fewer than a quorum ready: 503.
+//! 2. One writer green thread per ready backend takes chunks from its own
+//!    bounded queue. The proxy reads the client body once, chunk by
+//!    chunk, and puts each chunk (shared, not copied) on every queue, so
+//!    memory is bounded by `QUEUE_DEPTH` chunks per backend whatever the
+//!    object's size. A backend that fails or stalls past `node_timeout`
+//!    is dropped (its writer keeps draining its queue, so it never holds
+//!    the others back); the rest go on.
+//! 3. Each writer ends the body and reads its backend's answer.
+
+use crate::backend::{node_addr, Answer, Context, SharedNodes};
+use crate::error::{Error, Result};
+use http::{BodyReader, ClientConn, Headers};
+use ring::Device;
+use std::cell::RefCell;
+use std::io::Read;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Chunks waiting per backend.
+pub const QUEUE_DEPTH: usize = 4;
+
+enum Start {
+    /// `100 Continue`: send the body.
+    Ready(ClientConn, Arc<Device>),
+    /// A final answer before the body (412 for `If-None-Match`, 4xx).
+    Final(Answer),
+    /// No node left.
+    Failed,
+}
+
+fn connect(ctx: &Context, node: &Device, part: u32, path: &str, h: &Headers) -> std::io::Result<Start> {
+    let mut h = h.clone();
+    h.set("Host", format!("{}:{}", node.ip, node.port));
+    let mut conn = ClientConn::connect(node_addr(node)?, ctx.conf.conn_timeout)?;
+    conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
+    conn.send_head("PUT", &format!("/{}/{part}{path}", crate::endpoint::quote(&node.device)), &h)?;
+    match conn.wait_continue(ctx.conf.node_timeout)? {
+        None => Ok(Start::Ready(conn, Arc::new(node.clone()))),
+        Some(head) => Ok(Start::Final(Answer { status: head.status, headers: head.headers, body: Vec::new() })),
+    }
+}
+
+/// Connects one replica's putter, trying nodes until one is ready.
+fn start(ctx: &Context, nodes: &SharedNodes, part: u32, path: &str, h: &Headers) -> Start {
+    loop {
+        let next = nodes.borrow_mut().next();
+        let Some((node, _)) = next else { return Start::Failed };
+        match connect(ctx, &node, part, path, h) {
+            Ok(Start::Final(a)) if a.status == 507 => ctx.error_limit(&node, "507 Insufficient Storage"),
+            Ok(Start::Final(a)) if a.status >= 500 => ctx.error_occurred(&node, &format!("{} to PUT", a.status)),
+            Ok(s) => return s,
+            Err(e) => ctx.error_occurred(&node, &format!("PUT connect: {e}")),
+        }
+    }
+}
+
+type Chunk = Option<Rc<Vec<u8>>>;
+
+/// A writer: sends the chunks of its queue, then reads the answer.
+fn write(ctx: &Context, mut conn: ClientConn, node: &Device, q: &hub::Queue<Chunk>) -> Option<Answer> {
+    let mut alive = true;
+    loop {
+        match q.get() {
+            Ok(Some(chunk)) if alive => {
+                if let Err(e) = conn.write_body(&chunk) {
+                    ctx.error_occurred(node, &format!("PUT body: {e}"));
+                    alive = false;
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => return None,
+        }
+    }
+    if !alive {
+        return None;
+    }
+    let answer = (|| {
+        conn.finish_body()?;
+        let mut r = conn.read_response("PUT", ctx.conf.node_timeout)?;
+        let body = r.read_all(64 * 1024)?;
+        Ok::<_, std::io::Error>(Answer { status: r.status(), headers: r.head.headers.clone(), body })
+    })();
+    match answer {
+        Ok(a) => Some(a),
+        Err(e) => {
+            ctx.error_occurred(node, &format!("PUT answer: {e}"));
+            None
+        }
+    }
+}
+
+/// Streams `body` to the replicas of `part` and returns their answers
+/// (one per replica that answered). `updates[i]` are replica `i`'s
+/// container-update headers. 503 if fewer than a quorum could start.
+pub fn put(
+    ctx: &Context,
+    part: u32,
+    path: &str,
+    headers: &Headers,
+    updates: &[Vec<(String, String)>],
+    body: &mut BodyReader<'_>,
+) -> Result<Vec<Answer>> {
+    let replicas = updates.len();
+    let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(&ctx.object_ring, part)));
+    let starters: Vec<_> = updates
+        .iter()
+        .map(|u| {
+            let mut h = headers.clone();
+            for (k, v) in u {
+                h.set(k.clone(), v.clone());
+            }
+            let (ctx, nodes, path) = (ctx.clone(), nodes.clone(), path.to_string());
+            hub::spawn(move || start(&ctx, &nodes, part, &path, &h))
+        })
+        .collect();
+    let mut finals = Vec::new();
+    let mut writers = Vec::new();
+    for s in starters {
+        match s.join() {
+            Ok(Start::Ready(conn, node)) => {
+                let q: hub::Queue<Chunk> = hub::Queue::new(QUEUE_DEPTH);
+                let (ctx, q2) = (ctx.clone(), q.clone());
+                writers.push((q, hub::spawn(move || write(&ctx, conn, &node, &q2))));
+            }
+            Ok(Start::Final(a)) => finals.push(a),
+            _ => {}
+        }
+    }
+    let quorum = crate::backend::quorum_size(replicas);
+    if writers.len() < quorum {
+        for (_, w) in &writers {
+            w.kill();
+        }
+        if finals.len() >= quorum {
+            return Ok(finals);
+        }
+        return Err(Error::Unavailable(format!("{} of {replicas} object servers ready", writers.len())));
+    }
+    let mut buf = vec![0u8; ctx.conf.client_chunk_size];
+    loop {
+        let n = match body.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                for (_, w) in &writers {
+                    w.kill();
+                }
+                return Err(Error::client_read(e));
+            }
+        };
+        let chunk: Chunk = if n == 0 { None } else { Some(Rc::new(buf[..n].to_vec())) };
+        for (q, _) in &writers {
+            let _ = q.put(chunk.clone());
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    let mut answers: Vec<Answer> = writers.into_iter().filter_map(|(_, w)| w.join().ok().flatten()).collect();
+    answers.extend(finals);
+    Ok(answers)
+}

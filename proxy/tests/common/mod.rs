@@ -1,0 +1,222 @@
+//! A real little cluster in a temp folder: swift.conf, account, container
+//! and object rings (3 replicas over 4 devices) built with the ring
+//! crate's `RingBuilder`, 4 `swiftlet-object-server` processes booted from
+//! `etc/object-server.conf-sample`, and the proxy booted from
+//! `etc/proxy-server.conf-sample`; plus a tiny HTTP/1.1 client on std::net.
+#![allow(dead_code)]
+
+use ring::{NewDevice, RingBuilder};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const PROXY_BIN: &str = env!("CARGO_BIN_EXE_swiftlet-proxy-server");
+
+/// `target/debug/swiftlet-object-server`, next to this test's `deps/`.
+/// `cargo test --workspace` builds it; `cargo test -p swiftlet-proxy` does
+/// not (binaries of dependencies are never built), so build it here once.
+pub fn object_server_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("swiftlet-object-server");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "swiftlet-object-server", "--bin", "swiftlet-object-server"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build of swiftlet-object-server");
+        assert!(status.success(), "cannot build swiftlet-object-server");
+    }
+    bin
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("swiftlet-proxy-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn wait_listening(port: u16, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(s)) = child.try_wait() {
+            panic!("{what} exited: {s}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not listen on {port}");
+}
+
+fn spawn(bin: &Path, conf: &Path, dir: &Path, name: &str) -> Child {
+    let log = |n: String| std::fs::File::create(dir.join(n)).unwrap();
+    Command::new(bin)
+        .arg("--config")
+        .arg(conf)
+        .stdout(Stdio::from(log(format!("{name}.out.log"))))
+        .stderr(Stdio::from(log(format!("{name}.err.log"))))
+        .spawn()
+        .unwrap()
+}
+
+pub struct Cluster {
+    pub dir: TempDir,
+    pub proxy_port: u16,
+    pub ports: Vec<u16>,
+    pub servers: Vec<Option<Child>>,
+    pub proxy: Child,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for c in self.servers.iter_mut().flatten().chain(std::iter::once(&mut self.proxy)) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn build_ring(path: &Path, ports: &[u16]) {
+    let mut b = RingBuilder::new(6, 3, 0).unwrap();
+    for (i, port) in ports.iter().enumerate() {
+        b.add_dev(NewDevice {
+            id: None,
+            region: 1,
+            zone: i as u32 + 1,
+            ip: "127.0.0.1".into(),
+            port: *port,
+            replication_ip: None,
+            replication_port: None,
+            device: "sda".into(),
+            weight: 100.0,
+            meta: String::new(),
+        })
+        .unwrap();
+    }
+    b.rebalance(1).unwrap();
+    b.get_ring().unwrap().save(path).unwrap();
+}
+
+impl Cluster {
+    pub fn start(name: &str, proxy_overrides: &str) -> Cluster {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let dir = TempDir::new(name);
+        let swift_dir = dir.0.join("swift");
+        std::fs::create_dir_all(&swift_dir).unwrap();
+        std::fs::write(swift_dir.join("swift.conf"), "[swift-hash]\nswift_hash_path_suffix = proxytest\n").unwrap();
+        let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
+        for ring in ["account", "container", "object"] {
+            build_ring(&swift_dir.join(format!("{ring}.ring")), &ports);
+        }
+        let os_sample = std::fs::read_to_string(format!("{root}/../etc/object-server.conf-sample")).unwrap();
+        let bin = object_server_bin();
+        let mut servers = Vec::new();
+        for (i, port) in ports.iter().enumerate() {
+            let devices = dir.0.join(format!("node{i}"));
+            std::fs::create_dir_all(devices.join("sda")).unwrap();
+            let conf = dir.0.join(format!("object-server{i}.conf"));
+            let text = format!(
+                "{os_sample}\n[app:object-server]\nbind_ip = 127.0.0.1\nbind_port = {port}\nworkers = 1\n\
+                 devices = {}\nmount_check = false\nswift_dir = {}\n\n[object-updater]\ninterval = 1\n",
+                devices.display(),
+                swift_dir.display()
+            );
+            std::fs::write(&conf, text).unwrap();
+            let mut child = spawn(&bin, &conf, &dir.0, &format!("node{i}"));
+            wait_listening(*port, &mut child, "object server");
+            servers.push(Some(child));
+        }
+        let proxy_port = free_port();
+        let sample = std::fs::read_to_string(format!("{root}/../etc/proxy-server.conf-sample")).unwrap();
+        let conf = dir.0.join("proxy-server.conf");
+        let text = format!(
+            "{sample}\n[app:proxy-server]\nbind_ip = 127.0.0.1\nbind_port = {proxy_port}\nworkers = 1\n\
+             swift_dir = {}\nnode_timeout = 2\nrecoverable_node_timeout = 2\n{proxy_overrides}\n",
+            swift_dir.display()
+        );
+        std::fs::write(&conf, text).unwrap();
+        let mut proxy = spawn(Path::new(PROXY_BIN), &conf, &dir.0, "proxy");
+        wait_listening(proxy_port, &mut proxy, "proxy");
+        Cluster { dir, proxy_port, ports, servers, proxy }
+    }
+
+    /// kill -9 of object server `i`.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.servers[i].take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    pub fn req(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        request(self.proxy_port, method, path, headers, body)
+    }
+
+    /// Logs in and returns (token, storage path like `/v1/AUTH_test`).
+    pub fn login(&self, user: &str, key: &str) -> (String, String) {
+        let r = self.req("GET", "/auth/v1.0", &[("X-Auth-User", user), ("X-Auth-Key", key)], b"");
+        assert_eq!(r.status, 200, "{}", r.text());
+        let url = r.header("x-storage-url").unwrap().to_string();
+        let path = url.split_once("://").unwrap().1.split_once('/').unwrap().1;
+        (r.header("x-auth-token").unwrap().to_string(), format!("/{path}"))
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One request on a fresh connection (`Connection: close`), read to EOF.
+pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding")) {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
+    let text = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = text.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    Resp { status, headers, body: raw[end + 4..].to_vec() }
+}
