@@ -373,10 +373,12 @@ fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<
                 duration: started.elapsed(),
             });
         }
-        if lingering {
-            linger(&stream);
-        }
         if !reusable || stop.is_set() {
+            // Closing with request bytes unread would reset the connection
+            // and could destroy the answer before the client reads it.
+            if lingering || !req.body.is_done() {
+                linger(&stream);
+            }
             return;
         }
     }

@@ -378,3 +378,28 @@ fn max_clients_bounds_concurrent_connections() {
         }
     });
 }
+
+#[test]
+fn an_answer_sent_before_the_body_was_read_is_not_lost_to_a_reset() {
+    // The handler refuses a 1 MiB upload without reading it, on a
+    // connection that closes afterwards: the server must read the leftover
+    // bytes before closing, or the client sees a reset instead of the 413.
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        for _ in 0..20 {
+            let s = Rc::new(connect(addr));
+            let s2 = s.clone();
+            let writer = hub::spawn(move || {
+                let body = vec![b'x'; 1 << 20];
+                let head =
+                    format!("PUT /reject HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n", body.len());
+                let _ = (&*s2).write_all(head.as_bytes());
+                let _ = (&*s2).write_all(&body);
+            });
+            let mut out = Vec::new();
+            (&*s).read_to_end(&mut out).expect("no reset");
+            assert!(out.starts_with(b"HTTP/1.1 413 "), "{}", String::from_utf8_lossy(&out));
+            writer.join().unwrap();
+        }
+    });
+}

@@ -273,3 +273,16 @@ impl Drop for UnixDatagram {
         hub::deregister_fd(self.inner.as_raw_fd());
     }
 }
+
+/// Sends `state` (`READY=1`, `STOPPING=1`, ...) to systemd's
+/// `$NOTIFY_SOCKET` (`@name`: abstract socket, as systemd passes it).
+/// `Ok(false)` if the variable is not set (not started by systemd).
+pub fn sd_notify(state: &str) -> io::Result<bool> {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else { return Ok(false) };
+    let path = path.to_string_lossy().into_owned();
+    if path.is_empty() {
+        return Ok(false);
+    }
+    UnixDatagram::unbound()?.send_to(state.as_bytes(), &path)?;
+    Ok(true)
+}
