@@ -1,0 +1,4 @@
+//! `swiftlet-aio [--data DIR] [--bind IP] [--port PORT] [--nodes N] [--replicas R]`
+fn main() -> std::process::ExitCode {
+    aio::run(std::env::args_os())
+}
