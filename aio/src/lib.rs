@@ -146,6 +146,44 @@ pub fn find_bin(name: &str) -> Result<PathBuf, String> {
     ))
 }
 
+/// Under `cargo run --bin swiftlet-aio` (cargo sets `CARGO` and
+/// `CARGO_PKG_NAME` for the program it runs), builds the server binaries
+/// with the same profile first: cargo never builds the binaries of other
+/// packages for `cargo run`, and this way they are never stale either.
+fn build_servers_under_cargo_run() -> Result<(), String> {
+    let (Some(cargo), Some(pkg)) = (std::env::var_os("CARGO"), std::env::var_os("CARGO_PKG_NAME")) else {
+        return Ok(());
+    };
+    if pkg != "swiftlet-aio" {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?;
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "-p", "swiftlet-object-server", "-p", "swiftlet-proxy", "--bins"]);
+    match exe.parent().and_then(Path::file_name).and_then(|n| n.to_str()) {
+        Some("debug") | None => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(profile) => {
+            cmd.args(["--profile", profile]);
+        }
+    }
+    if let Some(dir) = exe.parent().and_then(Path::parent) {
+        cmd.arg("--target-dir").arg(dir);
+    }
+    if let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        cmd.current_dir(manifest);
+    }
+    eprintln!("swiftlet-aio: building the object server and the proxy (started by cargo run)");
+    let status = cmd.stdout(std::process::Stdio::null()).status();
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("cargo build of the object server and the proxy failed ({s})")),
+        Err(e) => Err(format!("cannot run cargo to build the object server and the proxy: {e}")),
+    }
+}
+
 /// Checks that `ip:port` can be listened on (the listener is closed again).
 fn check_port(ip: &str, port: u16, what: &str, layout: &Layout) -> Result<(), String> {
     match TcpListener::bind(supervise::addr(ip, port)?) {
@@ -243,12 +281,13 @@ fn main_loop(args: &Args) -> Result<(), String> {
         Err(e) => return Err(format!("cannot read {}: {e}", layout.settings().display())),
     };
     let s = resolve_settings(args, stored)?;
-    let object_bin = find_bin("swiftlet-object-server")?;
-    let proxy_bin = find_bin("swiftlet-proxy-server")?;
     check_port(&s.bind, s.port, "the proxy", &layout)?;
     for i in 1..=s.nodes {
         check_port(s.node_ip(), s.node_port(i), &format!("object server {i}"), &layout)?;
     }
+    build_servers_under_cargo_run()?;
+    let object_bin = find_bin("swiftlet-object-server")?;
+    let proxy_bin = find_bin("swiftlet-proxy-server")?;
     setup::create(&layout, &s)?;
     let proxy_conf = std::fs::read_to_string(layout.proxy_conf())
         .map_err(|e| format!("cannot read {}: {e}", layout.proxy_conf().display()))?;

@@ -101,6 +101,7 @@ impl Aio {
         static RUNS: AtomicUsize = AtomicUsize::new(0);
         let stderr = data.with_extension(format!("stderr-{}", RUNS.fetch_add(1, Ordering::SeqCst)));
         let mut child = Command::new(AIO)
+            .env_remove("CARGO") // the servers are built above
             .arg("--data")
             .arg(data)
             .args(args)
@@ -208,6 +209,17 @@ fn curl_round_trip_restarts_and_supervision() {
     assert_eq!(cmds.len(), 4, "{cmds:?}");
     assert!(cmds.iter().all(|c| c.contains("curl")));
     assert_eq!(run_lines(&cmds), "Hello, swiftlet!\n");
+    // The README's commands (for port 8080) work too, and match the banner's.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme.split_once("## Start a server").unwrap().1.split("\n## ").next().unwrap();
+    let blocks: Vec<&str> = section.split("```sh\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    assert_eq!(blocks[0].trim(), "cargo run --release --bin swiftlet-aio");
+    let lines: Vec<String> =
+        blocks[1].lines().map(|l| l.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))).collect();
+    assert_eq!(run_lines(&lines), "Hello, swiftlet!\n");
+    for (readme_line, printed) in lines.iter().zip(&cmds) {
+        assert!(readme_line.starts_with(printed.as_str()), "README: {readme_line}\nprinted: {printed}");
+    }
     let swift_conf = std::fs::read_to_string(data.join("etc/swift.conf")).unwrap();
     assert!(swift_conf.contains("swift_hash_path_prefix = ") && swift_conf.contains("swift_hash_path_suffix = "));
     let log = std::fs::read_to_string(data.join("logs/proxy-server.log")).unwrap();
@@ -257,7 +269,7 @@ fn curl_round_trip_restarts_and_supervision() {
     drop(aio);
 
     // Other settings on the same folder are refused, before starting anything.
-    let out = Command::new(AIO).arg("--data").arg(&data).args(["--nodes", "3"]).output().unwrap();
+    let out = Command::new(AIO).env_remove("CARGO").arg("--data").arg(&data).args(["--nodes", "3"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("--nodes 4"), "{err}");
@@ -269,7 +281,7 @@ fn busy_port_unwritable_folder_and_missing_binaries_are_clear_errors() {
     let tmp = TempDir::new("errors");
     let run = |bin: &Path, args: &[&str]| {
         let start = Instant::now();
-        let out = Command::new(bin).args(args).output().unwrap();
+        let out = Command::new(bin).env_remove("CARGO").args(args).output().unwrap();
         assert!(start.elapsed() < Duration::from_secs(10));
         assert!(!out.status.success(), "{args:?} succeeded");
         String::from_utf8_lossy(&out.stderr).into_owned()
@@ -302,7 +314,8 @@ fn busy_port_unwritable_folder_and_missing_binaries_are_clear_errors() {
     let lonely = tmp.0.join("bin");
     std::fs::create_dir_all(&lonely).unwrap();
     std::fs::copy(AIO, lonely.join("swiftlet-aio")).unwrap();
-    let err = run(&lonely.join("swiftlet-aio"), &["--data", data.to_str().unwrap()]);
+    let port = free_ports(4).to_string();
+    let err = run(&lonely.join("swiftlet-aio"), &["--data", data.to_str().unwrap(), "--port", &port]);
     assert!(err.contains("swiftlet-object-server not found"), "{err}");
     assert!(err.contains("cargo build"), "{err}");
 }
