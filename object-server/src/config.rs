@@ -5,13 +5,16 @@
 //! `[object-updater]`, then `[DEFAULT]`. Unknown keys are ignored (Swift's
 //! files carry many we do not implement). A malformed value is an error
 //! that names its section and key. `etc/object-server.conf-sample` lists
-//! every key read here, at its default.
+//! every key read here, at its default. The typed getters are
+//! `swiftlet_server::Section`'s.
 
 use crate::error::{Error, Result};
 use ring::conf::Ini;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+pub use swiftlet_server::config::{parse_bool, LogLevel};
+use swiftlet_server::Section;
 
 pub const APP_SECTION: &str = "app:object-server";
 pub const UPDATER_SECTION: &str = "object-updater";
@@ -22,15 +25,6 @@ pub enum Reserve {
     Bytes(u64),
     /// A percentage of the filesystem's size.
     Percent(f64),
-}
-
-/// How much a process logs (`log_level`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    Debug,
-    Info,
-    Warning,
-    Error,
 }
 
 /// The object-updater's settings (`[object-updater]`).
@@ -81,74 +75,11 @@ pub struct Config {
     pub updater: UpdaterConfig,
 }
 
-/// A view of the INI file for one section with `[DEFAULT]` behind it.
-struct Section<'a> {
-    ini: &'a Ini,
-    name: &'a str,
-}
-
-impl Section<'_> {
-    fn raw(&self, key: &str) -> Option<(String, &str)> {
-        if let Some(v) = self.ini.get(self.name, key) {
-            return Some((String::from_utf8_lossy(v).into_owned(), self.name));
-        }
-        self.ini.get("DEFAULT", key).map(|v| (String::from_utf8_lossy(v).into_owned(), "DEFAULT"))
-    }
-
-    fn parse<T>(&self, key: &str, default: T, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
-        match self.raw(key) {
-            None => Ok(default),
-            Some((v, section)) => f(v.trim()).ok_or_else(|| Error::Config {
-                section: section.to_string(),
-                key: key.to_string(),
-                reason: format!("{what} expected, got {v:?}"),
-            }),
-        }
-    }
-
-    fn string(&self, key: &str, default: &str) -> String {
-        self.raw(key).map(|(v, _)| v).unwrap_or_else(|| default.to_string())
-    }
-
-    fn bool(&self, key: &str, default: bool) -> Result<bool> {
-        self.parse(key, default, "a boolean (true/false)", parse_bool)
-    }
-
-    fn positive<T: std::str::FromStr + PartialOrd + Default>(&self, key: &str, default: T) -> Result<T> {
-        self.parse(key, default, "a positive number", |v| v.parse().ok().filter(|n| *n > T::default()))
-    }
-
-    fn seconds(&self, key: &str, default: f64) -> Result<Duration> {
-        self.parse(key, Duration::from_secs_f64(default), "a number of seconds", |v| {
-            v.parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9).map(Duration::from_secs_f64)
-        })
-    }
-}
-
-/// Swift's `config_true_value` / false values.
-pub fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
-        "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
-        _ => None,
-    }
-}
-
 /// Swift's `config_fallocate_value`: `1%`, `2.5%` or bytes.
 pub fn parse_reserve(v: &str) -> Option<Reserve> {
     match v.strip_suffix('%') {
         Some(p) => p.trim().parse::<f64>().ok().filter(|p| (0.0..=100.0).contains(p)).map(Reserve::Percent),
         None => v.parse::<u64>().ok().map(Reserve::Bytes),
-    }
-}
-
-fn parse_log_level(v: &str) -> Option<LogLevel> {
-    match v.to_ascii_uppercase().as_str() {
-        "DEBUG" => Some(LogLevel::Debug),
-        "INFO" | "NOTICE" => Some(LogLevel::Info),
-        "WARNING" | "WARN" => Some(LogLevel::Warning),
-        "ERROR" | "CRITICAL" => Some(LogLevel::Error),
-        _ => None,
     }
 }
 
@@ -202,7 +133,7 @@ impl Config {
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
                 .collect(),
-            log_level: app.parse("log_level", LogLevel::Info, "DEBUG, INFO, WARNING or ERROR", parse_log_level)?,
+            log_level: app.log_level("log_level", LogLevel::Info)?,
             log_requests: app.bool("log_requests", true)?,
             updater: UpdaterConfig {
                 enabled: upd.bool("enabled", true)?,

@@ -10,12 +10,13 @@ use crate::timestamp::Timestamp;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use swiftlet_server::ConfigError;
 
 /// Everything that can go wrong in the object server.
 #[derive(Debug)]
 pub enum Error {
     /// A config value is missing or malformed (startup only).
-    Config { section: String, key: String, reason: String },
+    Config(ConfigError),
     /// A file the process needs at startup cannot be read.
     Startup { path: PathBuf, reason: String },
     /// The request is malformed (bad path, header, timestamp...): 400.
@@ -71,7 +72,7 @@ impl Error {
             Error::ClientDisconnect(_) => 499,
             Error::NotImplemented(_) => 501,
             Error::InsufficientStorage(_) => 507,
-            Error::Config { .. } | Error::Startup { .. } | Error::Io { .. } => 500,
+            Error::Config(_) | Error::Startup { .. } | Error::Io { .. } => 500,
         }
     }
 
@@ -117,10 +118,16 @@ pub fn is_no_space(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(28) | Some(122)) || e.kind() == io::ErrorKind::StorageFull
 }
 
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Error {
+        Error::Config(e)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Config { section, key, reason } => write!(f, "config [{section}] {key}: {reason}"),
+            Error::Config(e) => write!(f, "{e}"),
             Error::Startup { path, reason } => write!(f, "{}: {reason}", path.display()),
             Error::BadRequest(why) => write!(f, "{why}"),
             Error::NotFound(_) => write!(f, "not found"),

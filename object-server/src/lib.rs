@@ -10,7 +10,8 @@
 //! * [`ranges`], [`conditional`], [`timestamp`]: Swift's HTTP rules;
 //! * [`container_update`], [`async_pending`], [`updater`]: container
 //!   listings kept up to date, now or later;
-//! * [`server`]: the process (workers, sd_notify, access log);
+//! * [`server`]: the process (workers, access log; start-up shared via
+//!   `swiftlet_server`);
 //! * [`error`]: the one error type and its HTTP status.
 //!
 //! On-disk format, durability and status codes: docs/object-server.md.
@@ -26,7 +27,6 @@ pub mod context;
 pub mod diskfile;
 pub mod error;
 pub mod log;
-pub mod notify;
 pub mod object;
 pub mod path;
 pub mod ranges;

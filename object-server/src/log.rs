@@ -9,49 +9,35 @@
 //!   "{referer}" "{txn_id}" "{user_agent}" {trans_time:.4f} "{additional_info}" {pid} {policy_index}
 //! ```
 
-use crate::config::LogLevel;
-use crate::timestamp::Civil;
 use http::AccessRecord;
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+use swiftlet_server::config::LogLevel;
+use swiftlet_server::date::Civil;
+use swiftlet_server::Logger;
 
-static LEVEL: AtomicU8 = AtomicU8::new(1);
-
-fn rank(l: LogLevel) -> u8 {
-    match l {
-        LogLevel::Debug => 0,
-        LogLevel::Info => 1,
-        LogLevel::Warning => 2,
-        LogLevel::Error => 3,
-    }
-}
+/// The object server's stderr logger (`object-server: LEVEL: message`).
+pub static LOG: Logger = Logger::new("object-server");
 
 /// Sets the level below which messages are dropped.
 pub fn set_level(l: LogLevel) {
-    LEVEL.store(rank(l), Ordering::Relaxed);
-}
-
-fn emit(l: LogLevel, tag: &str, msg: &str) {
-    if rank(l) >= LEVEL.load(Ordering::Relaxed) {
-        let _ = writeln!(std::io::stderr().lock(), "object-server: {tag}: {msg}");
-    }
+    LOG.set_level(l)
 }
 
 pub fn error(msg: &str) {
-    emit(LogLevel::Error, "ERROR", msg)
+    LOG.error(msg)
 }
 
 pub fn warn(msg: &str) {
-    emit(LogLevel::Warning, "WARNING", msg)
+    LOG.warn(msg)
 }
 
 pub fn info(msg: &str) {
-    emit(LogLevel::Info, "INFO", msg)
+    LOG.info(msg)
 }
 
 pub fn debug(msg: &str) {
-    emit(LogLevel::Debug, "DEBUG", msg)
+    LOG.debug(msg)
 }
 
 fn or_dash(v: Option<&str>) -> String {

@@ -8,13 +8,13 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::path::{self, Route};
-use crate::{account, container, container_update, diskfile, log, notify, object, updater};
-use http::{Headers, Request, Response, Server, ServerConfig};
+use crate::{account, container, container_update, diskfile, log, object, updater};
+use http::{AccessRecord, Headers, Request, Response, Server};
 use ring::PathHasher;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use swiftlet_server::worker;
 
 /// Runs the object server until SIGTERM/SIGINT; `Err` for a startup
 /// failure (bad config, swift.conf missing, port in use).
@@ -30,63 +30,32 @@ pub fn run(conf: Config) -> Result<()> {
     if swept > 0 {
         log::info(&format!("removed {swept} temp files left by a previous run"));
     }
-    // Bind once here so that a port in use fails before any thread starts.
-    drop(std::net::TcpListener::bind(addr).map_err(|e| Error::Startup {
+    worker::check_port(addr).map_err(|e| Error::Startup {
         path: format!("{addr}").into(),
         reason: format!("cannot listen (bind_ip/bind_port): {e}"),
-    })?);
-    let listening = Arc::new(AtomicUsize::new(0));
-    let result = hub::workers::run(
-        workers,
-        hub::Config::default(),
-        |sig| log::info(&format!("signal {sig} received: stopping")),
-        move |i| worker(&ctx, i, addr, workers, &listening),
-    );
-    result.map(|_| ()).map_err(|e| Error::io("running the workers", e))
+    })?;
+    worker::run(&log::LOG, workers, move |i, listening| worker(&ctx, i, addr, workers, listening))
+        .map_err(|e| Error::io("running the workers", e))
 }
 
-/// One worker hub: listen, tell systemd when all listen, serve.
+/// One worker hub: listen, tell systemd when all listen, serve; worker 0
+/// also runs the updaters.
 fn worker(ctx: &Context, i: usize, addr: SocketAddr, workers: usize, listening: &AtomicUsize) {
-    let listener = match hub::TcpListener::bind_with(addr, 1024, true) {
-        Ok(l) => l,
-        Err(e) => {
-            log::error(&format!("worker {i}: cannot listen on {addr}: {e}"));
-            return;
-        }
+    let Some(listener) = worker::listen(&log::LOG, i, addr, workers, listening) else {
+        return;
     };
-    if listening.fetch_add(1, Ordering::SeqCst) + 1 == workers {
-        log::info(&format!("listening on {addr} with {workers} workers"));
-        notify::notify_or_log("READY=1");
-    }
-    if i == 0 {
-        hub::spawn(|| {
-            if hub::stop_event().wait().is_ok() {
-                notify::notify_or_log("STOPPING=1");
-            }
-        });
-        if ctx.conf().updater.enabled {
-            let c = ctx.clone();
-            hub::spawn(move || updater::run(c));
-            let c = ctx.clone();
-            hub::spawn(move || crate::account::run_updater(c));
-        }
+    if i == 0 && ctx.conf().updater.enabled {
+        let c = ctx.clone();
+        hub::spawn(move || updater::run(c));
+        let c = ctx.clone();
+        hub::spawn(move || crate::account::run_updater(c));
     }
     let conf = ctx.conf();
-    let cfg = ServerConfig {
-        max_clients: conf.max_clients,
-        client_timeout: conf.client_timeout,
-        header_timeout: conf.client_timeout,
-        keepalive_timeout: conf.keep_idle,
-        ..ServerConfig::default()
-    };
+    let cfg = worker::server_config(conf.max_clients, conf.client_timeout, conf.keep_idle);
     let c = ctx.clone();
-    let mut server = Server::new(cfg, move |req, resp| handle(&c, req, resp));
-    if conf.log_requests {
-        server = server.access_log(log::access);
-    }
-    if let Err(e) = server.serve(listener) {
-        log::error(&format!("worker {i}: {e}"));
-    }
+    let server = Server::new(cfg, move |req, resp| handle(&c, req, resp));
+    let access: fn(&AccessRecord<'_>) = log::access;
+    worker::serve(&log::LOG, i, listener, server, conf.log_requests.then_some(access));
 }
 
 /// Routes one request and answers its error, if any.

@@ -1,56 +1,10 @@
 //! Swift's timestamps (re-exported from `db`, which stores them) and the
-//! HTTP dates derived from them.
+//! HTTP dates derived from them (calendar arithmetic: `swiftlet_server::date`).
 
 /// Swift's timestamp, shared with the container and account databases.
 pub use db::Timestamp;
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/// A UTC calendar time, enough for HTTP dates and log lines.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Civil {
-    pub year: i64,
-    /// 1..=12
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
-    /// 0 = Thursday (the epoch's weekday); index into `DAYS`.
-    weekday: usize,
-}
-
-impl Civil {
-    /// Seconds since the epoch to a UTC date (Howard Hinnant's algorithm).
-    pub fn from_secs(secs: u64) -> Civil {
-        let days = (secs / 86_400) as i64;
-        let rem = secs % 86_400;
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        Civil {
-            year,
-            month,
-            day,
-            hour: (rem / 3600) as u32,
-            minute: (rem / 60 % 60) as u32,
-            second: (rem % 60) as u32,
-            weekday: (days.rem_euclid(7)) as usize,
-        }
-    }
-
-    /// The month's English abbreviation (`Jan`).
-    pub fn month_name(&self) -> &'static str {
-        MONTHS[(self.month - 1) as usize]
-    }
-}
+use swiftlet_server::date::{Civil, MONTHS};
 
 /// Days since the epoch of a UTC date.
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -68,7 +22,7 @@ pub fn http_date(secs: u64) -> String {
     let c = Civil::from_secs(secs);
     format!(
         "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        DAYS[c.weekday],
+        c.weekday_name(),
         c.day,
         c.month_name(),
         c.year,

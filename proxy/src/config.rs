@@ -5,7 +5,8 @@
 //! `[filter:tempauth]`, and from `swift_dir/swift.conf` the hash secrets
 //! and `[swift-constraints]`. Unknown keys are ignored; a malformed value
 //! is an error naming its section and key. `etc/proxy-server.conf-sample`
-//! lists every key read here at its default.
+//! lists every key read here at its default. The typed getters are
+//! `swiftlet_server::Section`'s.
 
 use crate::constraints::Constraints;
 use crate::error::{Error, Result};
@@ -13,6 +14,9 @@ use ring::conf::Ini;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+pub use swiftlet_server::config::{parse_bool, LogLevel};
+use swiftlet_server::ConfigError;
+pub use swiftlet_server::Section;
 
 pub const APP_SECTION: &str = "app:proxy-server";
 pub const AUTH_SECTION: &str = "filter:tempauth";
@@ -41,15 +45,6 @@ pub struct AuthConfig {
     /// hash secrets in swift.conf, which every node of a cluster shares.
     pub token_secret: String,
     pub users: Vec<UserConf>,
-}
-
-/// How much the proxy logs (`log_level`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    Debug,
-    Info,
-    Warning,
-    Error,
 }
 
 /// Everything the proxy reads from its config files.
@@ -104,69 +99,6 @@ impl RequestNodeCount {
             [n] => n.parse().ok().filter(|n| *n > 0).map(RequestNodeCount::Fixed),
             _ => None,
         }
-    }
-}
-
-/// A view of one section with `[DEFAULT]` behind it.
-pub(crate) struct Section<'a> {
-    pub ini: &'a Ini,
-    pub name: &'a str,
-}
-
-impl Section<'_> {
-    fn raw(&self, key: &str) -> Option<(String, &str)> {
-        if let Some(v) = self.ini.get(self.name, key) {
-            return Some((String::from_utf8_lossy(v).into_owned(), self.name));
-        }
-        self.ini.get("DEFAULT", key).map(|v| (String::from_utf8_lossy(v).into_owned(), "DEFAULT"))
-    }
-
-    pub fn parse<T>(&self, key: &str, default: T, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
-        match self.raw(key) {
-            None => Ok(default),
-            Some((v, section)) => f(v.trim()).ok_or_else(|| Error::Config {
-                section: section.to_string(),
-                key: key.to_string(),
-                reason: format!("{what} expected, got {v:?}"),
-            }),
-        }
-    }
-
-    fn string(&self, key: &str, default: &str) -> String {
-        self.raw(key).map(|(v, _)| v).unwrap_or_else(|| default.to_string())
-    }
-
-    fn bool(&self, key: &str, default: bool) -> Result<bool> {
-        self.parse(key, default, "a boolean (true/false)", parse_bool)
-    }
-
-    pub fn positive<T: std::str::FromStr + PartialOrd + Default>(&self, key: &str, default: T) -> Result<T> {
-        self.parse(key, default, "a positive number", |v| v.parse().ok().filter(|n| *n > T::default()))
-    }
-
-    fn seconds(&self, key: &str, default: f64) -> Result<Duration> {
-        self.parse(key, Duration::from_secs_f64(default), "a number of seconds", |v| {
-            v.parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9).map(Duration::from_secs_f64)
-        })
-    }
-}
-
-/// Swift's `config_true_value` and its false values.
-pub fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
-        "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
-        _ => None,
-    }
-}
-
-fn parse_log_level(v: &str) -> Option<LogLevel> {
-    match v.to_ascii_uppercase().as_str() {
-        "DEBUG" => Some(LogLevel::Debug),
-        "INFO" | "NOTICE" => Some(LogLevel::Info),
-        "WARNING" | "WARN" => Some(LogLevel::Warning),
-        "ERROR" | "CRITICAL" => Some(LogLevel::Error),
-        _ => None,
     }
 }
 
@@ -241,7 +173,7 @@ impl Config {
         let mut users = Vec::new();
         for key in section_keys(text, AUTH_SECTION).into_iter().filter(|k| k.starts_with("user_")) {
             let value = String::from_utf8_lossy(ini.get(AUTH_SECTION, &key).unwrap_or_default()).into_owned();
-            users.push(parse_user(&key, &value).ok_or_else(|| Error::Config {
+            users.push(parse_user(&key, &value).ok_or_else(|| ConfigError {
                 section: AUTH_SECTION.into(),
                 key: key.clone(),
                 reason: "user_<account>_<user> = <key> [.admin] [.reseller_admin] [url] expected".into(),
@@ -275,7 +207,7 @@ impl Config {
                 "a number or '<n> * replicas'",
                 RequestNodeCount::parse,
             )?,
-            log_level: app.parse("log_level", LogLevel::Info, "DEBUG, INFO, WARNING or ERROR", parse_log_level)?,
+            log_level: app.log_level("log_level", LogLevel::Info)?,
             log_requests: app.bool("log_requests", true)?,
             auth: AuthConfig {
                 reseller_prefix: if prefix.is_empty() { String::new() } else { format!("{prefix}_") },

@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::io;
+use swiftlet_server::ConfigError;
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 #[derive(Debug)]
 pub enum Error {
     /// A bad value in a config file, naming its section and key.
-    Config { section: String, key: String, reason: String },
+    Config(ConfigError),
     /// The process cannot start (swift.conf, rings, port).
     Startup { what: String, reason: String },
     /// 400: a malformed request (bad ACL, bad header value, bad name).
@@ -40,7 +41,7 @@ impl Error {
     /// The one mapping from an error to Swift's status.
     pub fn status(&self) -> u16 {
         match self {
-            Error::Config { .. } | Error::Startup { .. } => 500,
+            Error::Config(_) | Error::Startup { .. } => 500,
             Error::BadRequest(_) => 400,
             Error::Unauthorized { .. } => 401,
             Error::Forbidden => 403,
@@ -78,10 +79,16 @@ impl Error {
     }
 }
 
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Error {
+        Error::Config(e)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Config { section, key, reason } => write!(f, "config [{section}] {key}: {reason}"),
+            Error::Config(e) => write!(f, "{e}"),
             Error::Startup { what, reason } => write!(f, "{what}: {reason}"),
             Error::BadRequest(why) => write!(f, "{why}"),
             Error::Unauthorized { .. } => write!(f, "Unauthorized. This server could not verify that you are authorized to access the document you requested."),

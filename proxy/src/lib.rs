@@ -7,7 +7,7 @@
 //! * [`controller`]: what the controllers share (header filtering,
 //!   container info, authorization);
 //! * [`account`], [`container`], [`obj`], [`putter`]: the controllers;
-//! * [`server`], [`log`], [`notify`]: the process;
+//! * [`server`], [`log`]: the process (start-up shared via `swiftlet_server`);
 //! * [`error`]: the one error type and its HTTP status.
 //!
 //! Design: docs/proxy.md.
@@ -23,7 +23,6 @@ pub mod controller;
 pub mod endpoint;
 pub mod error;
 pub mod log;
-pub mod notify;
 pub mod obj;
 pub mod putter;
 pub mod server;

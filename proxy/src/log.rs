@@ -11,37 +11,34 @@
 //! `reveal_sensitive_prefix`); empty fields are `-`; spaces and quotes in
 //! values are %-escaped so a line always splits on spaces.
 
-use crate::config::LogLevel;
 use http::AccessRecord;
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+use swiftlet_server::config::LogLevel;
+use swiftlet_server::date::Civil;
+use swiftlet_server::Logger;
 
-static LEVEL: AtomicU8 = AtomicU8::new(1);
+/// The proxy's stderr logger (`proxy-server: LEVEL: message`).
+pub static LOG: Logger = Logger::new("proxy-server");
 
 /// Shown of a token in the log.
 pub const REVEAL_SENSITIVE_PREFIX: usize = 16;
 
+/// Sets the level below which messages are dropped.
 pub fn set_level(l: LogLevel) {
-    LEVEL.store(l as u8, Ordering::Relaxed);
-}
-
-fn emit(l: LogLevel, tag: &str, msg: &str) {
-    if l as u8 >= LEVEL.load(Ordering::Relaxed) {
-        let _ = writeln!(std::io::stderr().lock(), "proxy-server: {tag}: {msg}");
-    }
+    LOG.set_level(l)
 }
 
 pub fn error(msg: &str) {
-    emit(LogLevel::Error, "ERROR", msg)
+    LOG.error(msg)
 }
 
 pub fn warn(msg: &str) {
-    emit(LogLevel::Warning, "WARNING", msg)
+    LOG.warn(msg)
 }
 
 pub fn info(msg: &str) {
-    emit(LogLevel::Info, "INFO", msg)
+    LOG.info(msg)
 }
 
 fn field(v: Option<&str>) -> String {
@@ -66,26 +63,10 @@ fn token(v: Option<&str>) -> String {
     }
 }
 
-/// `(year, month 1-12, day)` of days since 1970-01-01 (Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z.rem_euclid(146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
 /// Swift's `%d/%b/%Y/%H/%M/%S` in UTC.
 pub fn log_datetime(secs: u64) -> String {
-    let (y, m, d) = civil((secs / 86400) as i64);
-    let s = secs % 86400;
-    format!("{d:02}/{}/{y}/{:02}/{:02}/{:02}", MONTHS[(m - 1) as usize], s / 3600, s / 60 % 60, s % 60)
+    let t = Civil::from_secs(secs);
+    format!("{:02}/{}/{}/{:02}/{:02}/{:02}", t.day, t.month_name(), t.year, t.hour, t.minute, t.second)
 }
 
 /// The access line of a request ended at `end` (unix seconds, float).

@@ -9,16 +9,16 @@ use crate::config::Config;
 use crate::controller::{answer_error, trans_headers, Target};
 use crate::endpoint::{self, Endpoint};
 use crate::error::{Error, Result};
-use crate::{account, container, log, notify, obj};
-use http::{Headers, Request, Response, Server, ServerConfig};
+use crate::{account, container, log, obj};
+use http::{AccessRecord, Headers, Request, Response, Server};
 use md5::{Digest, Md5};
 use ring::{PathHasher, Ring};
 use std::cell::Cell;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::{SystemTime, UNIX_EPOCH};
+use swiftlet_server::worker;
 
 fn startup(what: impl std::fmt::Display, e: impl std::fmt::Display) -> Error {
     Error::Startup { what: what.to_string(), reason: e.to_string() }
@@ -47,49 +47,22 @@ pub fn run(conf: Config) -> Result<()> {
     let addr = SocketAddr::new(conf.bind_ip, conf.bind_port);
     let workers = conf.workers.resolve();
     let ctx = context(conf)?;
-    drop(std::net::TcpListener::bind(addr).map_err(|e| startup(format!("{addr} (bind_ip/bind_port)"), e))?);
-    let listening = Arc::new(AtomicUsize::new(0));
-    let result = hub::workers::run(
-        workers,
-        hub::Config::default(),
-        |sig| log::info(&format!("signal {sig} received: stopping")),
-        move |i| worker(&ctx, i, addr, workers, &listening),
-    );
-    result.map(|_| ()).map_err(|e| startup("running the workers", e))
+    worker::check_port(addr).map_err(|e| startup(format!("{addr} (bind_ip/bind_port)"), e))?;
+    worker::run(&log::LOG, workers, move |i, listening| worker(&ctx, i, addr, workers, listening))
+        .map_err(|e| startup("running the workers", e))
 }
 
+/// One worker hub: listen, tell systemd when all listen, serve.
 fn worker(ctx: &Context, i: usize, addr: SocketAddr, workers: usize, listening: &AtomicUsize) {
-    let listener = match hub::TcpListener::bind_with(addr, 1024, true) {
-        Ok(l) => l,
-        Err(e) => return log::error(&format!("worker {i}: cannot listen on {addr}: {e}")),
+    let Some(listener) = worker::listen(&log::LOG, i, addr, workers, listening) else {
+        return;
     };
-    if listening.fetch_add(1, Ordering::SeqCst) + 1 == workers {
-        log::info(&format!("listening on {addr} with {workers} workers"));
-        notify::notify_or_log("READY=1");
-    }
-    if i == 0 {
-        hub::spawn(|| {
-            if hub::stop_event().wait().is_ok() {
-                notify::notify_or_log("STOPPING=1");
-            }
-        });
-    }
     let conf = &ctx.conf;
-    let cfg = ServerConfig {
-        max_clients: conf.max_clients,
-        client_timeout: conf.client_timeout,
-        header_timeout: conf.client_timeout,
-        keepalive_timeout: conf.keep_idle,
-        ..ServerConfig::default()
-    };
+    let cfg = worker::server_config(conf.max_clients, conf.client_timeout, conf.keep_idle);
     let c = ctx.clone();
-    let mut server = Server::new(cfg, move |req, resp| handle(&c, req, resp));
-    if conf.log_requests {
-        server = server.access_log(log::access);
-    }
-    if let Err(e) = server.serve(listener) {
-        log::error(&format!("worker {i}: {e}"));
-    }
+    let server = Server::new(cfg, move |req, resp| handle(&c, req, resp));
+    let access: fn(&AccessRecord<'_>) = log::access;
+    worker::serve(&log::LOG, i, listener, server, conf.log_requests.then_some(access));
 }
 
 thread_local! {

@@ -1,0 +1,106 @@
+//! A server's workers, the same for every swiftlet server: N hubs on one
+//! port until SIGTERM/SIGINT; each worker's start-up: listen on
+//! the shared port, tell systemd `READY=1` once every worker listens and
+//! `STOPPING=1` when the stop signal comes, the http `ServerConfig`
+//! built from Swift's keys, and the serving loop with its access log.
+
+use crate::log::Logger;
+use http::{AccessRecord, Server, ServerConfig};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Binds `addr` once and lets it go, so that a port in use fails the
+/// start-up before any worker thread starts.
+pub fn check_port(addr: SocketAddr) -> io::Result<()> {
+    drop(std::net::TcpListener::bind(addr)?);
+    Ok(())
+}
+
+/// Runs `f(i, listening)` as the main green thread of each of `workers`
+/// hubs (`hub::workers::run`) until SIGTERM/SIGINT, which is logged;
+/// `listening` is the counter [`listen`] wants, shared by all workers.
+pub fn run<F>(log: &'static Logger, workers: usize, f: F) -> io::Result<()>
+where
+    F: Fn(usize, &AtomicUsize) + Send + Sync + 'static,
+{
+    let listening = AtomicUsize::new(0);
+    hub::workers::run(
+        workers,
+        hub::Config::default(),
+        |sig| log.info(&format!("signal {sig} received: stopping")),
+        move |i| f(i, &listening),
+    )
+    .map(|_| ())
+}
+
+/// Sends `state` to systemd if it started us; a failure is logged, not
+/// fatal.
+pub fn notify_or_log(log: &Logger, state: &str) {
+    if let Err(e) = hub::sd_notify(state) {
+        log.error(&format!("sd_notify {state:?} failed: {e}"));
+    }
+}
+
+/// Worker `i` of `workers` binds `addr` (with `SO_REUSEPORT`, backlog
+/// 1024); `listening` counts the workers that did, and the last one sends
+/// `READY=1`. Worker 0 also spawns the green thread that sends
+/// `STOPPING=1` on stop. `None` (after logging why) if the bind failed.
+pub fn listen(
+    log: &'static Logger,
+    i: usize,
+    addr: SocketAddr,
+    workers: usize,
+    listening: &AtomicUsize,
+) -> Option<hub::TcpListener> {
+    let listener = match hub::TcpListener::bind_with(addr, 1024, true) {
+        Ok(l) => l,
+        Err(e) => {
+            log.error(&format!("worker {i}: cannot listen on {addr}: {e}"));
+            return None;
+        }
+    };
+    if listening.fetch_add(1, Ordering::SeqCst) + 1 == workers {
+        log.info(&format!("listening on {addr} with {workers} workers"));
+        notify_or_log(log, "READY=1");
+    }
+    if i == 0 {
+        hub::spawn(move || {
+            if hub::stop_event().wait().is_ok() {
+                notify_or_log(log, "STOPPING=1");
+            }
+        });
+    }
+    Some(listener)
+}
+
+/// Worker `i` serves `listener` with `server` until the stop, writing an
+/// access line per request with `access` if given (`log_requests`); an
+/// error that ends the accept loop is logged.
+pub fn serve(
+    log: &Logger,
+    i: usize,
+    listener: hub::TcpListener,
+    mut server: Server,
+    access: Option<fn(&AccessRecord<'_>)>,
+) {
+    if let Some(f) = access {
+        server = server.access_log(f);
+    }
+    if let Err(e) = server.serve(listener) {
+        log.error(&format!("worker {i}: {e}"));
+    }
+}
+
+/// The http server's settings from `max_clients`, `client_timeout` (also
+/// the header timeout) and `keep_idle`.
+pub fn server_config(max_clients: usize, client_timeout: Duration, keep_idle: Duration) -> ServerConfig {
+    ServerConfig {
+        max_clients,
+        client_timeout,
+        header_timeout: client_timeout,
+        keepalive_timeout: keep_idle,
+        ..ServerConfig::default()
+    }
+}
