@@ -174,9 +174,15 @@ pub fn container_info(ctx: &Context, t: &Target) -> ContainerInfo {
 /// Authorizes `method` on the target; container ACLs are fetched only
 /// when ownership does not already allow it. `write` picks the write ACL.
 pub fn authorize(ctx: &Context, req: &Request<'_>, t: &Target, write: bool) -> Result<Access> {
+    authorize_as(ctx, req, t, req.method(), write)
+}
+
+/// `authorize` for `method` rather than the request's own (a copy reads
+/// its source as a GET and writes its destination as a PUT).
+pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, write: bool) -> Result<Access> {
     let mut ar = AuthRequest {
         identity: t.identity.as_ref(),
-        method: req.method(),
+        method,
         account: &t.account,
         container: t.container.as_deref(),
         object: t.object.as_deref(),
@@ -184,7 +190,7 @@ pub fn authorize(ctx: &Context, req: &Request<'_>, t: &Target, write: bool) -> R
         referrer: req.header("Referer"),
     };
     let first = ctx.auth.authorize(&ar);
-    let acl_applies = t.container.is_some() && (t.object.is_some() || matches!(req.method(), "GET" | "HEAD"));
+    let acl_applies = t.container.is_some() && (t.object.is_some() || matches!(method, "GET" | "HEAD"));
     if first.is_ok() || !acl_applies {
         return first;
     }

@@ -20,6 +20,7 @@ pub mod config;
 pub mod constraints;
 pub mod container;
 pub mod controller;
+pub mod copy;
 pub mod endpoint;
 pub mod error;
 pub mod log;

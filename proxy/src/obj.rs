@@ -8,16 +8,22 @@
 //!   body to all of them through one green thread and a bounded queue per
 //!   backend ([`crate::putter`]), and succeeds on a quorum.
 //! * DELETE and POST go to every primary at once (`make_requests`).
+//! * `X-Newest` on GET/HEAD HEADs every primary first and reads from the
+//!   one with the newest `X-Timestamp`.
+//! * Server-side copy (`X-Copy-From`, `COPY`) is in [`crate::copy`].
 
 use crate::backend::{self, best_answer, node_addr, Context};
 use crate::controller::{authorize, backend_headers, client_headers, container_info, relay, trans_headers, Target};
+use crate::copy;
 use crate::endpoint::quote;
 use crate::error::{Error, Result};
 use crate::putter;
 use crate::tempauth::Access;
 use db::Timestamp;
-use http::{ClientConn, Headers, Request, Response};
+use http::{ClientConn, ClientResponse, Headers, Request, Response};
+use ring::Device;
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     let object = t.object.as_deref().unwrap_or_default();
@@ -25,10 +31,12 @@ pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: 
     ctx.conf.constraints.check_names(&t.account, Some(container), Some(object))?;
     match req.method() {
         "GET" | "HEAD" => get(ctx, req, resp, t),
+        "PUT" if req.header("X-Copy-From").is_some_and(|v| !v.is_empty()) => copy::put_from(ctx, req, resp, t),
         "PUT" => put(ctx, req, resp, t),
+        "COPY" => copy::copy(ctx, req, resp, t),
         "DELETE" => delete(ctx, req, resp, t),
         "POST" => post(ctx, req, resp, t),
-        _ => Err(Error::MethodNotAllowed("GET, HEAD, PUT, POST, DELETE")),
+        _ => Err(Error::MethodNotAllowed("GET, HEAD, PUT, POST, DELETE, COPY")),
     }
 }
 
@@ -61,33 +69,122 @@ fn object_part(ctx: &Context, t: &Target) -> Result<u32> {
         .map_err(|e| Error::bad_request(e.to_string()))
 }
 
+/// Swift's `X-Newest`: a true value asks every primary and reads the newest.
+pub fn wants_newest(h: &Headers) -> bool {
+    h.get("X-Newest").is_some_and(|v| crate::config::parse_bool(v) == Some(true))
+}
+
+/// A backend `X-Timestamp` as a number to order by (`None` if absent or bad).
+fn timestamp_of(h: &Headers) -> Option<f64> {
+    let v = h.get("X-Timestamp").or_else(|| h.get("X-Backend-Timestamp"))?;
+    v.split('_').next()?.trim().parse().ok()
+}
+
+/// For `X-Newest` (Swift's `newest` in `GETorHEAD_base`): HEADs every
+/// primary and moves the ones holding the newest object (by
+/// `X-Timestamp`) to the front; nodes without the object keep their order
+/// after them.
+fn newest_first(ctx: &Context, part: u32, path: &str, h: &Headers, nodes: &mut [(Arc<Device>, bool)]) {
+    let mut h = h.clone();
+    for k in ["Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"] {
+        h.remove(k);
+    }
+    let stamps: Vec<Option<f64>> = nodes
+        .iter()
+        .map(|(node, handoff)| {
+            if *handoff {
+                return None;
+            }
+            backend::request_node(ctx, node, part, "HEAD", path, &h, b"")
+                .filter(|a| a.status / 100 == 2)
+                .and_then(|a| timestamp_of(&a.headers))
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    order.sort_by(|&a, &b| {
+        let key = |i: usize| stamps[i].unwrap_or(f64::NEG_INFINITY);
+        key(b).total_cmp(&key(a))
+    });
+    let sorted: Vec<_> = order.iter().map(|&i| nodes[i].clone()).collect();
+    nodes.clone_from_slice(&sorted);
+}
+
+/// Swift's `GETorHEAD_base` for objects: tries the nodes in order
+/// (newest first with `newest`) and hands the first answer that is not
+/// 404 or 5xx to `f`; a 404 from a handoff that never held the object
+/// counts as unavailable. No good answer: 404 by quorum, else 503.
+pub fn fetch<T>(
+    ctx: &Context,
+    t: &Target,
+    method: &str,
+    h: &Headers,
+    newest: bool,
+    f: impl FnOnce(&Device, ClientResponse<'_>) -> Result<T>,
+) -> Result<T> {
+    let part = object_part(ctx, t)?;
+    let path = quote(&t.path());
+    let mut nodes: Vec<(Arc<Device>, bool)> = ctx.nodes(&ctx.object_ring, part).collect();
+    if newest {
+        newest_first(ctx, part, &path, h, &mut nodes);
+    }
+    let mut h = h.clone();
+    h.remove("Connection");
+    let mut statuses = Vec::new();
+    for (node, handoff) in nodes {
+        h.set("Host", format!("{}:{}", node.ip, node.port));
+        let opened = (|| -> std::io::Result<ClientConn> {
+            let mut conn = ClientConn::connect(node_addr(&node)?, ctx.conf.conn_timeout)?;
+            conn.send_head(method, &format!("/{}/{part}{path}", quote(&node.device)), &h)?;
+            Ok(conn)
+        })();
+        let mut conn = match opened {
+            Ok(c) => c,
+            Err(e) => {
+                ctx.error_occurred(&node, &format!("object {method}: {e}"));
+                continue;
+            }
+        };
+        let r = match conn.read_response(method, ctx.conf.recoverable_node_timeout) {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.error_occurred(&node, &format!("object {method}: {e}"));
+                continue;
+            }
+        };
+        let status = r.status();
+        if status == 404 && handoff && r.header("X-Backend-Timestamp").is_none() {
+            statuses.push(503);
+        } else if status == 507 {
+            ctx.error_limit(&node, "507 Insufficient Storage");
+        } else if status >= 500 {
+            ctx.error_occurred(&node, &format!("{status} from object {method}"));
+            statuses.push(status);
+        } else if status == 404 {
+            statuses.push(status);
+        } else {
+            return f(&node, r);
+        }
+    }
+    let replicas = ctx.object_ring.part_nodes(part).len();
+    match backend::best_status(&statuses, replicas) {
+        Some(404) => Err(Error::NotFound),
+        _ => Err(Error::Unavailable(format!("object {method}: {statuses:?}"))),
+    }
+}
+
 fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     let owner = authorize(ctx, req, t, false)? == Access::Owner;
-    let part = object_part(ctx, t)?;
     let method = req.method().to_string();
-    let mut h = backend_headers(req, t);
-    h.remove("Connection");
-    let path = quote(&t.path());
-    let mut statuses = Vec::new();
-    for (node, handoff) in ctx.nodes(&ctx.object_ring, part) {
-        let attempt = (|| -> std::io::Result<Option<u16>> {
-            h.set("Host", format!("{}:{}", node.ip, node.port));
-            let mut conn = ClientConn::connect(node_addr(&node)?, ctx.conf.conn_timeout)?;
-            conn.send_head(&method, &format!("/{}/{part}{path}", quote(&node.device)), &h)?;
-            let mut r = conn.read_response(&method, ctx.conf.recoverable_node_timeout)?;
-            let status = r.status();
-            if status == 404 && handoff && r.header("X-Backend-Timestamp").is_none() {
-                return Ok(Some(503));
-            }
-            if status == 507 || status >= 500 || status == 404 {
-                return Ok(Some(status));
-            }
-            let out = client_headers(&r.head.headers, t, owner);
-            let len = r.header("Content-Length").and_then(|v| v.trim().parse().ok());
-            let len = if method == "HEAD" { len } else { len.or(r.body.remaining()) };
-            resp.start(status, &out, len)?;
+    let h = backend_headers(req, t);
+    let chunk = ctx.conf.client_chunk_size;
+    fetch(ctx, t, &method, &h, wants_newest(&h), |node, mut r| {
+        let out = client_headers(&r.head.headers, t, owner);
+        let len = r.header("Content-Length").and_then(|v| v.trim().parse().ok());
+        let len = if method == "HEAD" { len } else { len.or(r.body.remaining()) };
+        let sent = (|| -> std::io::Result<()> {
+            resp.start(r.status(), &out, len)?;
             if method == "GET" {
-                let mut buf = vec![0u8; ctx.conf.client_chunk_size];
+                let mut buf = vec![0u8; chunk];
                 loop {
                     let n = r.body.read(&mut buf)?;
                     if n == 0 {
@@ -96,30 +193,13 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
                     resp.write_all(&buf[..n])?;
                 }
             }
-            resp.finish()?;
-            Ok(None)
+            resp.finish()
         })();
-        match attempt {
-            Ok(None) => return Ok(()),
-            Ok(Some(507)) => ctx.error_limit(&node, "507 Insufficient Storage"),
-            Ok(Some(s)) => {
-                if s >= 500 {
-                    ctx.error_occurred(&node, &format!("{s} from object GET"));
-                }
-                statuses.push(s);
-            }
-            Err(e) if resp.started() => {
-                ctx.error_occurred(&node, &format!("object GET body: {e}"));
-                return Err(Error::ClientDisconnect);
-            }
-            Err(e) => ctx.error_occurred(&node, &format!("object GET: {e}")),
-        }
-    }
-    let replicas = ctx.object_ring.part_nodes(part).len();
-    match backend::best_status(&statuses, replicas) {
-        Some(404) => Err(Error::NotFound),
-        _ => Err(Error::Unavailable(format!("object GET: {statuses:?}"))),
-    }
+        sent.map_err(|e| {
+            ctx.error_occurred(node, &format!("object GET body: {e}"));
+            Error::ClientDisconnect
+        })
+    })
 }
 
 /// Content-Type from the name's extension, for a PUT without one.
@@ -167,11 +247,30 @@ fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
     let c = &ctx.conf.constraints;
     c.check_object_size(req.headers())?;
     c.check_metadata(req.headers(), "object")?;
+    let h = backend_headers(req, t);
+    let len = match req.body.remaining() {
+        Some(n) if req.header("Transfer-Encoding").is_none() => Some(n),
+        _ => None,
+    };
+    let (status, out) = store(ctx, t, h, len, &mut req.body, Error::client_read)?;
+    resp.send(status, &out, b"").map_err(|_| Error::ClientDisconnect)
+}
+
+/// The replicated PUT of `t`: backend headers `h` (framing is set here
+/// from `len`, chunked when `None`), the body read from `body`. Returns
+/// the status by quorum and the client's headers (ETag, Last-Modified).
+pub fn store(
+    ctx: &Context,
+    t: &Target,
+    mut h: Headers,
+    len: Option<u64>,
+    body: &mut dyn Read,
+    read_err: fn(std::io::Error) -> Error,
+) -> Result<(u16, Headers)> {
     if container_info(ctx, t).status / 100 != 2 {
         return Err(Error::NotFound);
     }
     let ts = Timestamp::now();
-    let mut h = backend_headers(req, t);
     delete_at(&mut h, &ts)?;
     let detect = h.remove("X-Detect-Content-Type").is_some_and(|v| crate::config::parse_bool(&v) == Some(true));
     if detect || !h.contains("Content-Type") {
@@ -179,14 +278,16 @@ fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
     }
     h.set("X-Timestamp", ts.internal());
     h.set("Expect", "100-continue");
-    match req.body.remaining() {
-        Some(n) if req.header("Transfer-Encoding").is_none() => h.set("Content-Length", n.to_string()),
-        _ => h.set("Transfer-Encoding", "chunked"),
+    h.remove("Content-Length");
+    h.remove("Transfer-Encoding");
+    match len {
+        Some(n) => h.set("Content-Length", n.to_string()),
+        None => h.set("Transfer-Encoding", "chunked"),
     }
     let part = object_part(ctx, t)?;
     let replicas = ctx.object_ring.part_nodes(part).len();
     let updates = container_updates(ctx, t, replicas)?;
-    let answers = putter::put(ctx, part, &quote(&t.path()), &h, &updates, &mut req.body)?;
+    let answers = putter::put(ctx, part, &quote(&t.path()), &h, &updates, body, read_err)?;
     let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
     let best = backend::best_status(&statuses, replicas)
         .ok_or_else(|| Error::Unavailable(format!("object PUT: {statuses:?}")))?;
@@ -199,7 +300,7 @@ fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
     out.set("Last-Modified", http_date(ts.ceil_secs()));
     out.set("Content-Type", "text/html; charset=UTF-8");
     trans_headers(&mut out, &t.trans_id);
-    resp.send(best, &out, b"").map_err(|_| Error::ClientDisconnect)
+    Ok((best, out))
 }
 
 fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {

@@ -15,7 +15,7 @@
 
 use crate::backend::{node_addr, Answer, Context, SharedNodes};
 use crate::error::{Error, Result};
-use http::{BodyReader, ClientConn, Headers};
+use http::{ClientConn, Headers};
 use ring::Device;
 use std::cell::RefCell;
 use std::io::Read;
@@ -99,13 +99,16 @@ fn write(ctx: &Context, mut conn: ClientConn, node: &Device, q: &hub::Queue<Chun
 /// Streams `body` to the replicas of `part` and returns their answers
 /// (one per replica that answered). `updates[i]` are replica `i`'s
 /// container-update headers. 503 if fewer than a quorum could start.
+/// `body` is the client's body or, for a copy, the source's; `read_err`
+/// maps its read errors.
 pub fn put(
     ctx: &Context,
     part: u32,
     path: &str,
     headers: &Headers,
     updates: &[Vec<(String, String)>],
-    body: &mut BodyReader<'_>,
+    body: &mut dyn Read,
+    read_err: fn(std::io::Error) -> Error,
 ) -> Result<Vec<Answer>> {
     let replicas = updates.len();
     let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(&ctx.object_ring, part)));
@@ -151,7 +154,7 @@ pub fn put(
                 for (_, w) in &writers {
                     w.kill();
                 }
-                return Err(Error::client_read(e));
+                return Err(read_err(e));
             }
         };
         let chunk: Chunk = if n == 0 { None } else { Some(Rc::new(buf[..n].to_vec())) };

@@ -1,0 +1,240 @@
+//! Server-side copy (Swift's `copy` middleware, core in Swift's proxy).
+//!
+//! * `PUT` with `X-Copy-From: [/]container/object` (and optionally
+//!   `X-Copy-From-Account`) reads the source and streams it into a normal
+//!   replicated PUT of the request's object.
+//! * `COPY` with `Destination: [/]container/object` (and optionally
+//!   `Destination-Account`) is the same PUT to the destination, with the
+//!   request's object as the source.
+//!
+//! The caller must be allowed to GET the source and PUT the destination.
+//! The destination gets the source's user metadata (unless
+//! `X-Fresh-Metadata: true`), sysmeta, `X-Delete-At` and Content-Type,
+//! each overridden by the request's own headers, and the source's ETag
+//! (so the object servers verify the copied bytes). The answer carries
+//! `X-Copied-From`, `X-Copied-From-Account` and
+//! `X-Copied-From-Last-Modified`. A bad header is 412, a body 400, a
+//! missing source 404.
+
+use crate::config::parse_bool;
+use crate::controller::{authorize_as, backend_headers, Target};
+use crate::endpoint::{quote, unquote};
+use crate::error::{Error, Result};
+use crate::obj;
+use http::{Headers, Request, Response};
+
+/// Swift's `_check_path_header`: `[/]container/object`, %-decoded (the
+/// object may hold more slashes); anything else is 412.
+pub fn parse_path(value: &str, header: &str) -> Result<(String, String)> {
+    let path = unquote(value)?;
+    let path = path.strip_prefix('/').unwrap_or(&path);
+    match path.split_once('/') {
+        Some((c, o)) if !c.is_empty() && !o.is_empty() => Ok((c.to_string(), o.to_string())),
+        _ => Err(Error::PreconditionFailed(format!(
+            "{header} header must be of the form <container name>/<object name>"
+        ))),
+    }
+}
+
+/// Swift's `check_account_format` for `X-Copy-From-Account` and
+/// `Destination-Account`.
+pub fn parse_account(value: &str) -> Result<String> {
+    let account = unquote(value)?;
+    if account.is_empty() {
+        return Err(Error::PreconditionFailed("Account name is required".into()));
+    }
+    if account.contains('/') {
+        return Err(Error::PreconditionFailed("Account name cannot contain slashes".into()));
+    }
+    Ok(account)
+}
+
+/// Headers of the copy request that are about the copy, not the object.
+const COPY_HEADERS: [&str; 8] = [
+    "X-Copy-From",
+    "X-Copy-From-Account",
+    "Destination",
+    "Destination-Account",
+    "X-Fresh-Metadata",
+    "X-Newest",
+    "Range",
+    "Etag",
+];
+
+/// The destination's headers: the request's (`request`, already filtered
+/// for the backend), plus what the source (`source`, its backend answer)
+/// carries over where the request does not set it: user metadata unless
+/// `fresh`, sysmeta, `X-Delete-At` unless `fresh`, and Content-Type.
+pub fn sink_headers(request: &Headers, source: &Headers, fresh: bool) -> Headers {
+    let mut h = request.clone();
+    for k in COPY_HEADERS {
+        h.remove(k);
+    }
+    for (k, v) in source.iter() {
+        let n = k.to_ascii_lowercase();
+        let user = n.starts_with("x-object-meta-") || n == "x-delete-at";
+        let always =
+            n.starts_with("x-object-sysmeta-") || n.starts_with("x-object-transient-sysmeta-") || n == "content-type";
+        if ((user && !fresh) || always) && !request.contains(k) {
+            h.set(k, v);
+        }
+    }
+    h
+}
+
+fn target_for(
+    ctx: &crate::backend::Context,
+    req: &Request<'_>,
+    t: &Target,
+    account: String,
+    c: String,
+    o: String,
+) -> Result<Target> {
+    ctx.conf.constraints.check_names(&account, Some(&c), Some(&o))?;
+    let token = req.header("X-Auth-Token").or_else(|| req.header("X-Storage-Token"));
+    let identity = ctx.auth.identify(token, &account)?;
+    Ok(Target {
+        account,
+        container: Some(c),
+        object: Some(o),
+        query: String::new(),
+        identity,
+        trans_id: t.trans_id.clone(),
+    })
+}
+
+/// `PUT` with `X-Copy-From`: `t` is the destination.
+pub fn put_from(
+    ctx: &crate::backend::Context,
+    req: &mut Request<'_>,
+    resp: &mut Response<'_>,
+    t: &Target,
+) -> Result<()> {
+    let (c, o) = parse_path(req.header("X-Copy-From").unwrap_or_default(), "X-Copy-From")?;
+    let account = match req.header("X-Copy-From-Account") {
+        Some(a) => parse_account(a)?,
+        None => t.account.clone(),
+    };
+    let src = target_for(ctx, req, t, account, c, o)?;
+    run(ctx, req, resp, &src, t)
+}
+
+/// `COPY` with `Destination`: `t` is the source.
+pub fn copy(ctx: &crate::backend::Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    let dest = req.header("Destination").filter(|v| !v.is_empty());
+    let dest = dest.ok_or_else(|| Error::PreconditionFailed("You must specify a Destination header".into()))?;
+    let (c, o) = parse_path(dest, "Destination")?;
+    let account = match req.header("Destination-Account") {
+        Some(a) => parse_account(a)?,
+        None => t.account.clone(),
+    };
+    let dst = target_for(ctx, req, t, account, c, o)?;
+    run(ctx, req, resp, t, &dst)
+}
+
+fn source_read(e: std::io::Error) -> Error {
+    Error::Unavailable(format!("copy source read: {e}"))
+}
+
+fn run(
+    ctx: &crate::backend::Context,
+    req: &mut Request<'_>,
+    resp: &mut Response<'_>,
+    src: &Target,
+    dst: &Target,
+) -> Result<()> {
+    if req.body.remaining().is_some_and(|n| n > 0) {
+        return Err(Error::bad_request("Copy requests require a zero byte body"));
+    }
+    authorize_as(ctx, req, dst, "PUT", true)?;
+    authorize_as(ctx, req, src, "GET", false)?;
+    let request = backend_headers(req, dst);
+    let fresh = request.get("X-Fresh-Metadata").is_some_and(|v| parse_bool(v) == Some(true));
+    let mut sh = Headers::new();
+    for k in ["X-Trans-Id", "User-Agent", "Connection", "X-Newest"] {
+        if let Some(v) = request.get(k) {
+            sh.set(k, v);
+        }
+    }
+    let max = ctx.conf.constraints.max_file_size;
+    let (status, out) = obj::fetch(ctx, src, "GET", &sh, obj::wants_newest(&request), |_, mut r| {
+        if r.status() != 200 {
+            return Err(Error::Unavailable(format!("copy source answered {}", r.status())));
+        }
+        let len: Option<u64> = r.header("Content-Length").and_then(|v| v.trim().parse().ok()).or(r.body.remaining());
+        if len.is_some_and(|n| n > max) {
+            return Err(Error::TooLarge("Source object too large".into()));
+        }
+        let mut h = sink_headers(&request, &r.head.headers, fresh);
+        if let Some(etag) = r.header("ETag") {
+            h.set("Etag", etag.trim_matches('"'));
+        }
+        ctx.conf.constraints.check_metadata(&h, "object")?;
+        let last_modified = r.header("Last-Modified").map(String::from);
+        let (status, mut out) = obj::store(ctx, dst, h, len, &mut r.body, source_read)?;
+        let (c, o) = (src.container.as_deref().unwrap_or_default(), src.object.as_deref().unwrap_or_default());
+        out.set("X-Copied-From", quote(&format!("{c}/{o}")));
+        out.set("X-Copied-From-Account", quote(&src.account));
+        if let Some(lm) = last_modified {
+            out.set("X-Copied-From-Last-Modified", lm);
+        }
+        Ok((status, out))
+    })?;
+    resp.send(status, &out, b"").map_err(|_| Error::ClientDisconnect)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> Headers {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn paths_are_container_slash_object() {
+        assert_eq!(parse_path("/c/o", "X-Copy-From").unwrap(), ("c".into(), "o".into()));
+        assert_eq!(parse_path("c/a/b%20c", "X-Copy-From").unwrap(), ("c".into(), "a/b c".into()));
+        for bad in ["", "/", "c", "/c", "/c/", "//o"] {
+            let e = parse_path(bad, "Destination").unwrap_err();
+            assert_eq!(e.status(), 412, "{bad}");
+            assert!(e.to_string().contains("Destination header must be of the form"), "{e}");
+        }
+        assert_eq!(parse_path("/c/%FF", "X-Copy-From").unwrap_err().status(), 412);
+        assert_eq!(parse_account("AUTH_x").unwrap(), "AUTH_x");
+        assert_eq!(parse_account("a/b").unwrap_err().status(), 412);
+        assert_eq!(parse_account("").unwrap_err().status(), 412);
+    }
+
+    #[test]
+    fn metadata_is_carried_and_overridden() {
+        let source = headers(&[
+            ("Content-Type", "image/png"),
+            ("X-Object-Meta-Color", "blue"),
+            ("X-Object-Meta-Size", "big"),
+            ("X-Object-Sysmeta-Crypto", "k"),
+            ("X-Delete-At", "9999999999"),
+            ("X-Backend-Timestamp", "1.00000"),
+            ("Etag", "\"abc\""),
+            ("Content-Length", "5"),
+        ]);
+        let request = headers(&[("X-Object-Meta-Color", "red"), ("X-Copy-From", "/c/o"), ("X-Newest", "true")]);
+        let h = sink_headers(&request, &source, false);
+        assert_eq!(h.get("x-object-meta-color"), Some("red"));
+        assert_eq!(h.get("x-object-meta-size"), Some("big"));
+        assert_eq!(h.get("content-type"), Some("image/png"));
+        assert_eq!(h.get("x-object-sysmeta-crypto"), Some("k"));
+        assert_eq!(h.get("x-delete-at"), Some("9999999999"));
+        for gone in ["x-backend-timestamp", "etag", "content-length", "x-copy-from", "x-newest"] {
+            assert_eq!(h.get(gone), None, "{gone}");
+        }
+
+        let request = headers(&[("Content-Type", "text/plain"), ("X-Object-Meta-New", "1")]);
+        let h = sink_headers(&request, &source, true);
+        assert_eq!((h.get("x-object-meta-size"), h.get("x-object-meta-color")), (None, None));
+        assert_eq!(h.get("x-object-meta-new"), Some("1"));
+        assert_eq!(h.get("content-type"), Some("text/plain"));
+        assert_eq!(h.get("x-object-sysmeta-crypto"), Some("k"));
+        assert_eq!(h.get("x-delete-at"), None);
+    }
+}
