@@ -265,6 +265,15 @@ impl ContainerBroker {
         })
     }
 
+    /// Swift's `update_put_timestamp` (a container POST): moves the
+    /// put timestamp forward, never back.
+    pub fn update_put_timestamp(&self, ts: Timestamp) -> Result<()> {
+        self.db.write(|tx| {
+            tx.execute("UPDATE container_info SET put_timestamp = ?1 WHERE put_timestamp < ?1", [ts.internal()])?;
+            Ok(())
+        })
+    }
+
     /// A container DELETE: refused while objects remain; clears the
     /// metadata (as Swift's `delete_db`).
     pub fn delete(&self, ts: Timestamp) -> Result<DeleteOutcome> {

@@ -301,3 +301,13 @@ fn a_write_lock_held_elsewhere_is_busy_not_a_wait() {
     other.execute_batch("COMMIT").unwrap();
     assert_eq!(put(&b, "o", "1", 1), Applied::Stored);
 }
+
+#[test]
+fn update_put_timestamp_only_moves_forward() {
+    let dev = TempDevice::new();
+    let b = broker(&dev);
+    b.update_put_timestamp(ts("150")).unwrap();
+    assert_eq!(b.info().unwrap().put_timestamp, ts("150"));
+    b.update_put_timestamp(ts("120")).unwrap();
+    assert_eq!(b.info().unwrap().put_timestamp, ts("150"));
+}

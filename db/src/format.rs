@@ -5,6 +5,10 @@ use crate::account::ContainerRow;
 use crate::container::ObjectRow;
 use crate::listing::Entry;
 
+/// The storage policy every container is in (swiftlet has one), named in
+/// account listings as Swift's `storage_policy`.
+pub const POLICY_NAME: &str = "Policy-0";
+
 /// A listing's output format, with the media type Swift answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -216,10 +220,11 @@ pub fn account_listing(format: Format, account: &str, entries: &[Entry<Container
                         out.push_str("{\"name\": ");
                         json_str(&r.name, &mut out);
                         out.push_str(&format!(
-                            ", \"count\": {}, \"bytes\": {}, \"last_modified\": \"{}\"}}",
+                            ", \"count\": {}, \"bytes\": {}, \"last_modified\": \"{}\", \"storage_policy\": \"{}\"}}",
                             r.object_count,
                             r.bytes_used,
-                            r.put_timestamp.isoformat()
+                            r.put_timestamp.isoformat(),
+                            POLICY_NAME
                         ));
                     }
                 }
@@ -237,10 +242,11 @@ pub fn account_listing(format: Format, account: &str, entries: &[Entry<Container
                         out.push_str("<container><name>");
                         xml_escape(&r.name, &mut out);
                         out.push_str(&format!(
-                            "</name><count>{}</count><bytes>{}</bytes><last_modified>{}</last_modified></container>",
+                            "</name><count>{}</count><bytes>{}</bytes><last_modified>{}</last_modified><storage_policy>{}</storage_policy></container>",
                             r.object_count,
                             r.bytes_used,
-                            r.put_timestamp.isoformat()
+                            r.put_timestamp.isoformat(),
+                            POLICY_NAME
                         ));
                     }
                 }
@@ -328,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn account_json_items_are_name_count_bytes_last_modified() {
+    fn account_items_are_name_count_bytes_last_modified_storage_policy() {
         let r = ContainerRow {
             name: "c1".into(),
             put_timestamp: Timestamp::parse("1700000000.5").unwrap(),
@@ -336,12 +342,15 @@ mod tests {
             object_count: 2,
             bytes_used: 10,
         };
+        let r2 = r.clone();
         let body = account_listing(Format::Json, "a", &[Entry::Row(r)]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             v,
-            serde_json::json!([{"name": "c1", "count": 2, "bytes": 10, "last_modified": "2023-11-14T22:13:20.500000"}])
+            serde_json::json!([{"name": "c1", "count": 2, "bytes": 10, "last_modified": "2023-11-14T22:13:20.500000", "storage_policy": "Policy-0"}])
         );
+        let x = String::from_utf8(account_listing(Format::Xml, "a", &[Entry::Row(r2)]).unwrap()).unwrap();
+        assert!(x.contains("<last_modified>2023-11-14T22:13:20.500000</last_modified><storage_policy>Policy-0</storage_policy></container>"), "{x}");
         let plain = account_listing(Format::Plain, "a", &[Entry::Subdir("x/".into())]).unwrap();
         assert_eq!(plain, b"x/\n");
     }

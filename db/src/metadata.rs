@@ -27,6 +27,35 @@ pub fn merge(meta: &mut Metadata, updates: &Metadata) -> bool {
     changed
 }
 
+/// Swift's `MAX_META_COUNT` and `MAX_META_OVERALL_SIZE` (swift.conf defaults).
+pub const MAX_META_COUNT: usize = 90;
+pub const MAX_META_OVERALL_SIZE: usize = 4096;
+
+/// Swift's `DatabaseBroker.validate_metadata`: the user metadata that
+/// `updates` merged into `meta` would leave (keys with a value, the
+/// `X-*-Meta-` prefix not counted) must stay within the aggregate limits.
+/// The error is Swift's 400 body.
+pub fn check_aggregate(meta: &Metadata, updates: &Metadata) -> std::result::Result<(), String> {
+    let mut merged = meta.clone();
+    merge(&mut merged, updates);
+    let (mut count, mut size) = (0, 0);
+    for (k, (v, _)) in &merged {
+        let lower = k.to_ascii_lowercase();
+        let key = lower.strip_prefix("x-account-meta-").or_else(|| lower.strip_prefix("x-container-meta-"));
+        if let Some(key) = key.filter(|_| !v.is_empty()) {
+            count += 1;
+            size += key.len() + v.len();
+        }
+    }
+    if count > MAX_META_COUNT {
+        return Err(format!("Too many metadata items; max {MAX_META_COUNT}"));
+    }
+    if size > MAX_META_OVERALL_SIZE {
+        return Err(format!("Total metadata too large; max {MAX_META_OVERALL_SIZE}"));
+    }
+    Ok(())
+}
+
 /// Drops removal tombstones (empty values) older than `age`.
 pub fn reclaim(meta: &mut Metadata, age: Timestamp) -> bool {
     let before = meta.len();
@@ -73,6 +102,25 @@ mod tests {
 
     fn m(items: &[(&str, &str, &str)]) -> Metadata {
         items.iter().map(|(k, v, t)| (k.to_string(), (v.to_string(), ts(t)))).collect()
+    }
+
+    #[test]
+    fn aggregate_metadata_over_the_limit_is_refused_after_merging() {
+        let big = "x".repeat(MAX_META_OVERALL_SIZE - 11);
+        let meta = m(&[("X-Container-Meta-A", &big, "10")]);
+        assert_eq!(check_aggregate(&meta, &m(&[("X-Container-Meta-Bb", "12345678", "20")])), Ok(()));
+        assert_eq!(
+            check_aggregate(&meta, &m(&[("X-Container-Meta-Bb", "123456789", "20")])),
+            Err(format!("Total metadata too large; max {MAX_META_OVERALL_SIZE}"))
+        );
+        // Replacing or removing a key frees its share.
+        assert_eq!(
+            check_aggregate(&meta, &m(&[("X-Container-Meta-A", "", "20"), ("X-Account-Meta-C", "y", "20")])),
+            Ok(())
+        );
+        let many: Metadata =
+            (0..=MAX_META_COUNT).map(|i| (format!("X-Account-Meta-{i}"), ("v".into(), ts("1")))).collect();
+        assert!(check_aggregate(&Metadata::new(), &many).unwrap_err().starts_with("Too many metadata items"));
     }
 
     #[test]

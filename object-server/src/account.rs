@@ -102,9 +102,11 @@ fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backen
     db_call(move || {
         let (dbp, _) = paths(&c, &p)?;
         let b = account_brokers().get(&dbp).map_err(db_error)?;
-        if b.info().map_err(db_error)?.is_deleted() {
+        let info = b.info().map_err(db_error)?;
+        if info.is_deleted() {
             return Err(Error::NotFound(None));
         }
+        db::metadata::check_aggregate(&info.metadata, &meta).map_err(Error::BadRequest)?;
         b.update_metadata(&meta).map_err(db_error)?;
         Ok(())
     })?;

@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::object::client_gone;
 use crate::path::BackendPath;
+use crate::timestamp::http_date;
 use db::{
     Applied, ContainerBroker, DeleteOutcome, Entry, Format, Kind, ListParams, Metadata, ObjectRecord, PutOutcome,
 };
@@ -221,12 +222,21 @@ fn delete(
 fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &BackendPath, container: &str) -> Result<()> {
     let ts = req_timestamp(req)?;
     let meta = metadata_from(req, "container", SAVE_HEADERS, ts);
+    // Swift's POST moves the put timestamp (Last-Modified) unless told not to.
+    let no_ts_update = req
+        .header("X-Backend-No-Timestamp-Update")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on" | "t" | "y"));
     let (c, p, cont) = (ctx.clone(), path.clone(), container.to_string());
     db_call(move || {
         let (dbp, _, _) = paths(&c, &p, &cont)?;
         let b = brokers().get(&dbp).map_err(db_error)?;
-        if b.info().map_err(db_error)?.is_deleted() {
+        let info = b.info().map_err(db_error)?;
+        if info.is_deleted() {
             return Err(Error::NotFound(None));
+        }
+        db::metadata::check_aggregate(&info.metadata, &meta).map_err(Error::BadRequest)?;
+        if !no_ts_update {
+            b.update_put_timestamp(ts).map_err(db_error)?;
         }
         b.update_metadata(&meta).map_err(db_error)?;
         Ok(())
@@ -295,6 +305,7 @@ fn get(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
     h.set("X-Container-Bytes-Used", info.bytes_used.to_string());
     h.set("X-Timestamp", info.created_at.normal());
     h.set("X-PUT-Timestamp", info.put_timestamp.normal());
+    h.set("Last-Modified", http_date(info.put_timestamp.ceil_secs()));
     for (k, v) in db::metadata::visible(&info.metadata) {
         h.set(k, v);
     }

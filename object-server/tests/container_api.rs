@@ -112,6 +112,28 @@ fn listings_take_swifts_parameters_and_formats() {
 }
 
 #[test]
+fn head_has_last_modified_and_aggregate_metadata_is_limited() {
+    let s = ObjectServer::start("cont-lm");
+    assert_eq!(s.request("PUT", C, &[("X-Timestamp", "1700000000.00001")], b"").status, 201);
+    let h = s.request("HEAD", C, &[], b"");
+    assert_eq!(h.header("Last-Modified"), Some("Tue, 14 Nov 2023 22:13:21 GMT"), "the PUT time rounded up");
+    let big = "x".repeat(4000);
+    let post = [("X-Timestamp", "1700000001.00000"), ("X-Container-Meta-A", big.as_str())];
+    assert_eq!(s.request("POST", C, &post, b"").status, 204);
+    let post = [("X-Timestamp", "1700000002.00000"), ("X-Container-Meta-B", big.as_str())];
+    let r = s.request("POST", C, &post, b"");
+    assert_eq!((r.status, String::from_utf8_lossy(&r.body).trim_end()), (400, "Total metadata too large; max 4096"));
+    assert_eq!(s.request("HEAD", C, &[], b"").header("X-Container-Meta-B"), None);
+    // A POST moves Last-Modified, unless X-Backend-No-Timestamp-Update.
+    assert_eq!(s.request("HEAD", C, &[], b"").header("Last-Modified"), Some("Tue, 14 Nov 2023 22:13:21 GMT"));
+    let post = [("X-Timestamp", "1700000010.00000"), ("X-Backend-No-Timestamp-Update", "true")];
+    assert_eq!(s.request("POST", C, &post, b"").status, 204);
+    assert_eq!(s.request("HEAD", C, &[], b"").header("Last-Modified"), Some("Tue, 14 Nov 2023 22:13:21 GMT"));
+    assert_eq!(s.request("POST", C, &[("X-Timestamp", "1700000020.00000")], b"").status, 204);
+    assert_eq!(s.request("HEAD", C, &[], b"").header("Last-Modified"), Some("Tue, 14 Nov 2023 22:13:40 GMT"));
+}
+
+#[test]
 fn metadata_newest_per_key_wins_and_empty_removes() {
     let s = ObjectServer::start("cont-meta");
     let t0 = ts();

@@ -3,7 +3,7 @@
 //! when `allow_account_management` is on, and `account_autocreate`.
 
 use crate::backend::{self, best_answer, Answer, Context};
-use crate::controller::{authorize, backend_headers, relay, Target};
+use crate::controller::{authorize, backend_headers, relay, relay_listing, Target};
 use crate::endpoint::{query_param, quote};
 use crate::error::{Error, Result};
 use crate::tempauth::Access;
@@ -91,7 +91,7 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
         Err(Error::NotFound) if ctx.conf.account_autocreate => empty_listing(t, req.method() == "HEAD"),
         other => other?,
     };
-    relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
+    relay_listing(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
 }
 
 fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {

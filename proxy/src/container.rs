@@ -7,7 +7,7 @@
 use crate::account;
 use crate::acl;
 use crate::backend::{self, best_answer, Context};
-use crate::controller::{authorize, backend_headers, relay, Target};
+use crate::controller::{authorize, backend_headers, relay, relay_listing, Target};
 use crate::endpoint::{query_param, quote};
 use crate::error::{Error, Result};
 use crate::tempauth::Access;
@@ -38,8 +38,25 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
     if !t.query.is_empty() {
         path = format!("{path}?{}", t.query);
     }
-    let a = backend::read_first(ctx, &ctx.container_ring, part, req.method(), &path, &backend_headers(req, t))?;
-    relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
+    let mut a = backend::read_first(ctx, &ctx.container_ring, part, req.method(), &path, &backend_headers(req, t))?;
+    if a.status < 300 {
+        a.headers.set("X-Storage-Policy", POLICY_NAME);
+    }
+    relay_listing(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
+}
+
+/// The one storage policy swiftlet has (see `/info`).
+pub const POLICY_NAME: &str = db::format::POLICY_NAME;
+
+/// A PUT naming a storage policy must name ours (Swift: 400
+/// "Invalid X-Storage-Policy").
+fn check_policy(h: &Headers) -> Result<()> {
+    match h.get("X-Storage-Policy") {
+        Some(p) if !p.trim().is_empty() && !p.trim().eq_ignore_ascii_case(POLICY_NAME) => {
+            Err(Error::bad_request(format!("Invalid X-Storage-Policy '{}'", p.trim())))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// ACL headers cleaned (400 for a bad one); metadata within limits.
@@ -60,6 +77,9 @@ fn write(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targ
     }
     check_headers(ctx, &mut h)?;
     let method = req.method();
+    if method == "PUT" {
+        check_policy(&h)?;
+    }
     if method != "DELETE" && !account::exists(ctx, t)? {
         return Err(Error::NotFound);
     }
@@ -82,4 +102,22 @@ fn write(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targ
     let answers = backend::make_requests(ctx, &ctx.container_ring, part, method, &quote(&t.path()), &h, &per_replica);
     let a = best_answer(answers, replicas, "container write")?;
     relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_may_name_only_our_storage_policy() {
+        let mut h = Headers::new();
+        assert!(check_policy(&h).is_ok());
+        for ok in ["", "Policy-0", "policy-0"] {
+            h.set("X-Storage-Policy", ok);
+            assert!(check_policy(&h).is_ok(), "{ok}");
+        }
+        h.set("X-Storage-Policy", "gold");
+        let e = check_policy(&h).unwrap_err();
+        assert_eq!((e.status(), e.to_string()), (400, "Invalid X-Storage-Policy 'gold'".to_string()));
+    }
 }

@@ -137,6 +137,16 @@ pub fn relay(resp: &mut Response<'_>, a: &Answer, t: &Target, owner: bool) -> io
     resp.send(a.status, &h, &a.body)
 }
 
+/// Sends an account or container HEAD/GET answer; a 204 says
+/// `Content-Length: 0` as Swift's does.
+pub fn relay_listing(resp: &mut Response<'_>, a: &Answer, t: &Target, owner: bool) -> io::Result<()> {
+    let mut h = client_headers(&a.headers, t, owner);
+    if a.status == 204 {
+        h.set("Content-Length", "0");
+    }
+    resp.send(a.status, &h, &a.body)
+}
+
 /// What the proxy needs to know of a container (Swift's `container_info`).
 #[derive(Debug, Default)]
 pub struct ContainerInfo {
@@ -200,6 +210,19 @@ pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, 
     ctx.auth.authorize(&ar)
 }
 
+/// The body Swift sends for an error: the message itself when the
+/// handler gave one (`HTTPBadRequest(body=...)`), swob's default HTML
+/// page otherwise, and nothing for a 404.
+pub fn error_body(e: &Error) -> String {
+    match e {
+        Error::BadRequest(why) | Error::PreconditionFailed(why) | Error::TooLarge(why) => why.clone(),
+        _ => match e.status() {
+            404 | 499 => String::new(),
+            s => format!("<html><h1>{}</h1><p>{e}</p></html>", http::head::reason_phrase(s)),
+        },
+    }
+}
+
 /// Answers the status of an error with Swift's short body.
 pub fn answer_error(resp: &mut Response<'_>, e: &Error, trans_id: &str, head_only: bool) -> io::Result<()> {
     let mut h = Headers::new();
@@ -208,10 +231,19 @@ pub fn answer_error(resp: &mut Response<'_>, e: &Error, trans_id: &str, head_onl
     }
     trans_headers(&mut h, trans_id);
     h.set("Content-Type", "text/html; charset=UTF-8");
-    let body = match e.status() {
-        404 | 499 => String::new(),
-        s => format!("<html><h1>{}</h1><p>{e}</p></html>", http::head::reason_phrase(s)),
-    };
-    let body = if head_only { String::new() } else { body };
+    let body = if head_only { String::new() } else { error_body(e) };
     resp.send(e.status(), &h, body.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_with_a_message_have_it_as_the_body_others_swobs_page() {
+        assert_eq!(error_body(&Error::bad_request("Non-integer X-Delete-At")), "Non-integer X-Delete-At");
+        assert_eq!(error_body(&Error::PreconditionFailed("Bad URL".into())), "Bad URL");
+        assert_eq!(error_body(&Error::NotFound), "");
+        assert!(error_body(&Error::Forbidden).starts_with("<html><h1>Forbidden</h1>"));
+    }
 }

@@ -4,7 +4,8 @@
 //! `/healthcheck`, `/info`, TempAuth's `/auth/v1.0`, `/auth/v1` and
 //! `/v1.0`, and the API `/{v1|v1.0}/{account}[/{container}[/{object}]]`.
 //! Names are %-decoded and must be UTF-8 without NUL (else 412, as
-//! Swift's `check_utf8`); anything else is 404.
+//! Swift's `check_utf8`); a path without an account is 412 "Bad URL",
+//! anything else 404.
 
 use crate::error::{Error, Result};
 
@@ -44,15 +45,22 @@ pub fn parse(target: &str) -> Result<(Endpoint, String)> {
 
 fn api(path: &str) -> Result<Endpoint> {
     let rest = path.strip_prefix('/').ok_or(Error::NotFound)?;
-    let (version, rest) = rest.split_once('/').ok_or(Error::NotFound)?;
-    if version != "v1" && version != "v1.0" {
+    let (version, rest) = rest.split_once('/').unwrap_or((rest, ""));
+    if version.is_empty() {
         return Err(Error::NotFound);
     }
     let mut parts = rest.splitn(3, '/');
     let account = parts.next().unwrap_or_default().to_string();
     let container = parts.next().map(String::from);
     let object = parts.next().map(String::from);
+    if account.is_empty() && rest.is_empty() {
+        // Swift finds no controller for a path that ends before the account.
+        return Err(Error::PreconditionFailed("Bad URL".into()));
+    }
     if account.is_empty() {
+        return Err(Error::NotFound);
+    }
+    if version != "v1" && version != "v1.0" {
         return Err(Error::NotFound);
     }
     Ok(match (container, object) {
@@ -148,8 +156,16 @@ mod tests {
 
     #[test]
     fn unknown_and_bad_paths() {
-        for p in ["/", "/v2/AUTH_test", "/v1", "/v1/", "/v1//c", "/nope"] {
+        for p in ["/", "//v1/AUTH_test", "/v2/AUTH_test", "/v1//c", "/v1//c/o", "/v1///o"] {
             assert_eq!(ep(p).unwrap_err().status(), 404, "{p}");
+        }
+    }
+
+    #[test]
+    fn a_path_without_an_account_is_a_bad_url() {
+        for p in ["/v1", "/v1/", "/nope", "/info%20asdf"] {
+            let e = ep(p).unwrap_err();
+            assert_eq!((e.status(), e.to_string()), (412, "Bad URL".to_string()), "{p}");
         }
         assert_eq!(ep("/v1/AUTH_test/c/%FF").unwrap_err().status(), 412);
         assert_eq!(ep("/v1/AUTH_test/c/%00").unwrap_err().status(), 412);

@@ -244,6 +244,7 @@ fn delete_at(h: &mut Headers, now: &Timestamp) -> Result<()> {
 
 fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     authorize(ctx, req, t, true)?;
+    check_if_none_match(req.header("If-None-Match"))?;
     let c = &ctx.conf.constraints;
     c.check_object_size(req.headers())?;
     c.check_metadata(req.headers(), "object")?;
@@ -254,6 +255,14 @@ fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
     };
     let (status, out) = store(ctx, t, h, len, &mut req.body, Error::client_read)?;
     resp.send(status, &out, b"").map_err(|_| Error::ClientDisconnect)
+}
+
+/// A PUT's `If-None-Match` may only be `*` (Swift: 400 otherwise).
+fn check_if_none_match(v: Option<&str>) -> Result<()> {
+    match v {
+        Some(v) if !v.split(',').any(|e| e.trim() == "*") => Err(Error::bad_request("If-None-Match only supports *")),
+        _ => Ok(()),
+    }
 }
 
 /// The replicated PUT of `t`: backend headers `h` (framing is set here
@@ -350,6 +359,14 @@ mod tests {
         assert_eq!(guess_type("a/b.JPG"), "image/jpeg");
         assert_eq!(guess_type("noext"), "application/octet-stream");
         assert_eq!(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn put_if_none_match_supports_only_star() {
+        assert!(check_if_none_match(None).is_ok());
+        assert!(check_if_none_match(Some("*")).is_ok());
+        let e = check_if_none_match(Some("somethingelse")).unwrap_err();
+        assert_eq!((e.status(), e.to_string()), (400, "If-None-Match only supports *".to_string()));
     }
 
     #[test]

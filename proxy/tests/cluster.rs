@@ -79,3 +79,51 @@ fn api_round_trips_through_a_real_cluster() {
     let r = c.req("PUT", &format!("{acct}/nope/o"), &auth, b"x");
     assert_eq!(r.status, 404);
 }
+
+#[test]
+fn account_and_container_heads_carry_swifts_headers_and_errors_have_plain_bodies() {
+    let c = Cluster::start("heads", "account_autocreate = true");
+    let (token, acct) = c.login("test:tester", "testing");
+    let auth = [("X-Auth-Token", token.as_str())];
+    let cont = format!("{acct}/c");
+    let empty = |c: &Cluster, method: &str, path: &str| {
+        let r = c.req(method, path, &auth, b"");
+        assert_eq!((r.status, r.header("content-length")), (204, Some("0")), "{method} {path}");
+    };
+    empty(&c, "GET", &acct);
+    assert_eq!(c.req("PUT", &cont, &auth, b"").status, 201);
+    for (method, path) in [("HEAD", &acct), ("HEAD", &cont), ("GET", &cont)] {
+        empty(&c, method, path);
+    }
+    let r = c.req("HEAD", &format!("{acct}/c"), &auth, b"");
+    assert!(r.header("last-modified").is_some_and(|v| v.ends_with(" GMT")), "{:?}", r.headers);
+    assert_eq!(r.header("x-storage-policy"), Some("Policy-0"));
+
+    // A policy we do not have: 400; ours by name: fine.
+    let r = c.req("PUT", &format!("{acct}/c2"), &[auth[0], ("X-Storage-Policy", "gold")], b"");
+    assert_eq!((r.status, r.text().as_str()), (400, "Invalid X-Storage-Policy 'gold'"));
+    assert_eq!(c.req("PUT", &format!("{acct}/c2"), &[auth[0], ("X-Storage-Policy", "Policy-0")], b"").status, 201);
+
+    // Metadata adding up over the limit across POSTs (each within it): 400.
+    let v = "x".repeat(250);
+    let meta = |kind: &str, prefix: &str, n: usize| -> Vec<(String, String)> {
+        (0..n).map(|i| (format!("X-{kind}-Meta-{prefix}{i:02}"), v.clone())).collect()
+    };
+    for (kind, path) in [("Container", &cont), ("Account", &acct)] {
+        for (prefix, n, status) in [("a", 15, 204), ("b", 2, 400)] {
+            let m = meta(kind, prefix, n);
+            let mut h: Vec<(&str, &str)> = m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            h.push(auth[0]);
+            let r = c.req("POST", path, &h, b"");
+            assert_eq!(r.status, status, "{kind} {prefix}: {}", r.text());
+            if status == 400 {
+                assert_eq!(r.text().trim_end(), "Total metadata too large; max 4096");
+            }
+        }
+    }
+
+    // Account listings name each container's storage policy.
+    let r = c.req("GET", &format!("{acct}?format=json"), &auth, b"");
+    let listing: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(listing[0]["storage_policy"], "Policy-0", "{}", r.text());
+}
