@@ -257,6 +257,14 @@ fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
     resp.send(status, &out, b"").map_err(|_| Error::ClientDisconnect)
 }
 
+/// A DELETE's `X-If-Delete-At` must be an integer (Swift: 400).
+fn check_if_delete_at(v: Option<&str>) -> Result<()> {
+    match v {
+        Some(v) if v.trim().parse::<i64>().is_err() => Err(Error::bad_request("Bad X-If-Delete-At header value")),
+        _ => Ok(()),
+    }
+}
+
 /// A PUT's `If-None-Match` may only be `*` (Swift: 400 otherwise).
 fn check_if_none_match(v: Option<&str>) -> Result<()> {
     match v {
@@ -314,6 +322,7 @@ pub fn store(
 
 fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     let owner = authorize(ctx, req, t, true)? == Access::Owner;
+    check_if_delete_at(req.header("X-If-Delete-At"))?;
     let part = object_part(ctx, t)?;
     let replicas = ctx.object_ring.part_nodes(part).len();
     let updates = container_updates(ctx, t, replicas)?;
@@ -321,7 +330,11 @@ fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Tar
     h.set("X-Timestamp", Timestamp::now().internal());
     let answers =
         backend::make_requests(ctx, &ctx.object_ring, part, "DELETE", &quote(&t.path()), &h, &|i| updates[i].clone());
-    let a = best_answer(answers, replicas, "object DELETE")?;
+    let mut a = best_answer(answers, replicas, "object DELETE")?;
+    if a.headers.get("Content-Type").is_none() {
+        // swob's default, which Swift's DELETE answers carry.
+        a.headers.set("Content-Type", "text/html; charset=UTF-8");
+    }
     relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
 }
 
@@ -359,6 +372,14 @@ mod tests {
         assert_eq!(guess_type("a/b.JPG"), "image/jpeg");
         assert_eq!(guess_type("noext"), "application/octet-stream");
         assert_eq!(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn delete_if_delete_at_must_be_an_integer() {
+        assert!(check_if_delete_at(None).is_ok());
+        assert!(check_if_delete_at(Some("1700000000")).is_ok());
+        let e = check_if_delete_at(Some("bad")).unwrap_err();
+        assert_eq!((e.status(), e.to_string()), (400, "Bad X-If-Delete-At header value".to_string()));
     }
 
     #[test]

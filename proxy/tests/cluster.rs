@@ -122,6 +122,13 @@ fn account_and_container_heads_carry_swifts_headers_and_errors_have_plain_bodies
         }
     }
 
+    // Object DELETE: swob's Content-Type; a bad X-If-Delete-At is 400.
+    assert_eq!(c.req("PUT", &format!("{cont}/o"), &auth, b"x").status, 201);
+    let r = c.req("DELETE", &format!("{cont}/o"), &[auth[0], ("X-If-Delete-At", "bad")], b"");
+    assert_eq!((r.status, r.text().as_str()), (400, "Bad X-If-Delete-At header value"));
+    let r = c.req("DELETE", &format!("{cont}/o"), &auth, b"");
+    assert_eq!((r.status, r.header("content-type")), (204, Some("text/html; charset=UTF-8")));
+
     // Account listings name each container's storage policy.
     let r = c.req("GET", &format!("{acct}?format=json"), &auth, b"");
     let listing: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
