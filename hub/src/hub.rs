@@ -227,8 +227,11 @@ impl Hub {
 /// runnable. `body` receives the first wake reason (`Killed` if it was
 /// killed before it ever ran).
 pub(crate) fn spawn_raw(body: impl FnOnce(Wake) + 'static) -> GreenId {
-    let (id, stack) = with(|h| {
+    with(|h| {
         let stack = h.stacks.get().expect("cannot allocate a green thread stack");
+        // Building the coroutine only moves `body` onto its stack; no user
+        // code runs (or is dropped) inside this borrow.
+        let co = switcher::coroutine(stack, body);
         let idx = match h.free.pop() {
             Some(i) => i,
             None => {
@@ -238,16 +241,12 @@ pub(crate) fn spawn_raw(body: impl FnOnce(Wake) + 'static) -> GreenId {
         };
         let slot = &mut h.slots[idx as usize];
         slot.gen = slot.gen.wrapping_add(1);
-        slot.green = Some(Green { co: None, seq: 0, parked: false, kill: false, deadlines: Vec::new() });
+        slot.green = Some(Green { co: Some(co), seq: 0, parked: false, kill: false, deadlines: Vec::new() });
         h.live += 1;
-        (GreenId { idx, gen: slot.gen }, stack)
-    });
-    let co = switcher::coroutine(stack, body);
-    with(|h| {
-        h.green(id).expect("green slot").co = Some(co);
+        let id = GreenId { idx, gen: slot.gen };
         h.runq.push_back((id, Wake::Ready));
-    });
-    id
+        id
+    })
 }
 
 fn resume(id: GreenId, why: Wake) {
