@@ -3,7 +3,7 @@
 
 use crate::account::ContainerRow;
 use crate::container::ObjectRow;
-use crate::listing::Entry;
+use crate::listing::{Entry, Named};
 
 /// The storage policy every container is in (swiftlet has one), named in
 /// account listings as Swift's `storage_policy`.
@@ -29,10 +29,6 @@ impl Format {
             Format::Xml => "application/xml; charset=utf-8",
             Format::TextXml => "text/xml; charset=utf-8",
         }
-    }
-
-    fn is_xml(self) -> bool {
-        matches!(self, Format::Xml | Format::TextXml)
     }
 
     /// Picks the format: `format=json|xml|plain` wins (an unknown value
@@ -123,10 +119,23 @@ fn json_str(s: &str, out: &mut String) {
     out.push_str(&serde_json::Value::from(s).to_string());
 }
 
-/// A container listing body; `None` when the plain listing is empty
-/// (Swift answers 204 with no body).
-pub fn container_listing(format: Format, container: &str, entries: &[Entry<ObjectRow>]) -> Option<Vec<u8>> {
-    let mut out = String::with_capacity(64 + entries.len() * 160);
+/// How one kind of row is written in a listing.
+struct RowFormat<R> {
+    /// The XML root element (`container` or `account`).
+    root: &'static str,
+    /// Bytes per row to reserve.
+    size_hint: usize,
+    /// The JSON object of a row, after `{"name": ...`.
+    json: fn(&R, &mut String),
+    /// The XML element of a row.
+    xml: fn(&R, &mut String),
+}
+
+/// The scaffold both listings share: plain names, a JSON array, an XML
+/// document; `subdir` entries; `None` for an empty plain listing (Swift
+/// answers 204 with no body).
+fn listing<R: Named>(format: Format, root_name: &str, entries: &[Entry<R>], rows: RowFormat<R>) -> Option<Vec<u8>> {
+    let mut out = String::with_capacity(64 + entries.len() * rows.size_hint);
     match format {
         Format::Plain => {
             if entries.is_empty() {
@@ -151,110 +160,94 @@ pub fn container_listing(format: Format, container: &str, entries: &[Entry<Objec
                     }
                     Entry::Row(r) => {
                         out.push_str("{\"name\": ");
-                        json_str(&r.name, &mut out);
-                        out.push_str(", \"hash\": ");
-                        json_str(&r.etag, &mut out);
-                        out.push_str(&format!(", \"bytes\": {}, \"content_type\": ", r.size));
-                        json_str(&r.content_type, &mut out);
-                        out.push_str(", \"last_modified\": \"");
-                        out.push_str(&r.created_at.isoformat());
-                        out.push_str("\"}");
+                        json_str(r.name(), &mut out);
+                        (rows.json)(r, &mut out);
+                        out.push('}');
                     }
                 }
             }
             out.push(']');
         }
-        f if f.is_xml() => {
-            out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<container name=\"");
-            xml_escape(container, &mut out);
+        Format::Xml | Format::TextXml => {
+            out.push_str(&format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{} name=\"", rows.root));
+            xml_escape(root_name, &mut out);
             out.push_str("\">");
             for e in entries {
                 match e {
                     Entry::Subdir(s) => subdir_xml(s, &mut out),
-                    Entry::Row(r) => {
-                        out.push_str("<object><name>");
-                        xml_escape(&r.name, &mut out);
-                        out.push_str("</name><hash>");
-                        xml_escape(&r.etag, &mut out);
-                        out.push_str(&format!("</hash><bytes>{}</bytes><content_type>", r.size));
-                        xml_escape(&r.content_type, &mut out);
-                        out.push_str("</content_type><last_modified>");
-                        out.push_str(&r.created_at.isoformat());
-                        out.push_str("</last_modified></object>");
-                    }
+                    Entry::Row(r) => (rows.xml)(r, &mut out),
                 }
             }
-            out.push_str("</container>");
+            out.push_str(&format!("</{}>", rows.root));
         }
-        _ => unreachable!("all formats handled"),
     }
     Some(out.into_bytes())
 }
 
+/// A container listing body; `None` when the plain listing is empty.
+pub fn container_listing(format: Format, container: &str, entries: &[Entry<ObjectRow>]) -> Option<Vec<u8>> {
+    listing(
+        format,
+        container,
+        entries,
+        RowFormat {
+            root: "container",
+            size_hint: 160,
+            json: |r, out| {
+                out.push_str(", \"hash\": ");
+                json_str(&r.etag, out);
+                out.push_str(&format!(", \"bytes\": {}, \"content_type\": ", r.size));
+                json_str(&r.content_type, out);
+                out.push_str(", \"last_modified\": \"");
+                out.push_str(&r.created_at.isoformat());
+                out.push('"');
+            },
+            xml: |r, out| {
+                out.push_str("<object><name>");
+                xml_escape(&r.name, out);
+                out.push_str("</name><hash>");
+                xml_escape(&r.etag, out);
+                out.push_str(&format!("</hash><bytes>{}</bytes><content_type>", r.size));
+                xml_escape(&r.content_type, out);
+                out.push_str("</content_type><last_modified>");
+                out.push_str(&r.created_at.isoformat());
+                out.push_str("</last_modified></object>");
+            },
+        },
+    )
+}
+
 /// An account listing body; `None` when the plain listing is empty.
 pub fn account_listing(format: Format, account: &str, entries: &[Entry<ContainerRow>]) -> Option<Vec<u8>> {
-    let mut out = String::with_capacity(64 + entries.len() * 100);
-    match format {
-        Format::Plain => {
-            if entries.is_empty() {
-                return None;
-            }
-            for e in entries {
-                out.push_str(e.name());
-                out.push('\n');
-            }
-        }
-        Format::Json => {
-            out.push('[');
-            for (i, e) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                match e {
-                    Entry::Subdir(s) => {
-                        out.push_str("{\"subdir\": ");
-                        json_str(s, &mut out);
-                        out.push('}');
-                    }
-                    Entry::Row(r) => {
-                        out.push_str("{\"name\": ");
-                        json_str(&r.name, &mut out);
-                        out.push_str(&format!(
-                            ", \"count\": {}, \"bytes\": {}, \"last_modified\": \"{}\", \"storage_policy\": \"{}\"}}",
-                            r.object_count,
-                            r.bytes_used,
-                            r.put_timestamp.isoformat(),
-                            POLICY_NAME
-                        ));
-                    }
-                }
-            }
-            out.push(']');
-        }
-        _ => {
-            out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<account name=\"");
-            xml_escape(account, &mut out);
-            out.push_str("\">");
-            for e in entries {
-                match e {
-                    Entry::Subdir(s) => subdir_xml(s, &mut out),
-                    Entry::Row(r) => {
-                        out.push_str("<container><name>");
-                        xml_escape(&r.name, &mut out);
-                        out.push_str(&format!(
-                            "</name><count>{}</count><bytes>{}</bytes><last_modified>{}</last_modified><storage_policy>{}</storage_policy></container>",
-                            r.object_count,
-                            r.bytes_used,
-                            r.put_timestamp.isoformat(),
-                            POLICY_NAME
-                        ));
-                    }
-                }
-            }
-            out.push_str("</account>");
-        }
-    }
-    Some(out.into_bytes())
+    listing(
+        format,
+        account,
+        entries,
+        RowFormat {
+            root: "account",
+            size_hint: 100,
+            json: |r, out| {
+                out.push_str(&format!(
+                    ", \"count\": {}, \"bytes\": {}, \"last_modified\": \"{}\", \"storage_policy\": \"{}\"",
+                    r.object_count,
+                    r.bytes_used,
+                    r.put_timestamp.isoformat(),
+                    POLICY_NAME
+                ));
+            },
+            xml: |r, out| {
+                out.push_str("<container><name>");
+                xml_escape(&r.name, out);
+                out.push_str(&format!(
+                    "</name><count>{}</count><bytes>{}</bytes><last_modified>{}</last_modified><storage_policy>{}</storage_policy></container>",
+                    r.object_count,
+                    r.bytes_used,
+                    r.put_timestamp.isoformat(),
+                    POLICY_NAME
+                ));
+            },
+        },
+    )
 }
 
 fn subdir_xml(s: &str, out: &mut String) {

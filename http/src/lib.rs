@@ -12,6 +12,7 @@ pub mod chunked;
 pub mod client;
 pub mod head;
 pub mod headers;
+pub mod percent;
 mod response;
 pub mod server;
 

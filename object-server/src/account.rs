@@ -24,8 +24,9 @@ use crate::container::{
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::object::client_gone;
-use crate::path::{quote, BackendPath};
+use crate::path::BackendPath;
 use db::{AccountBroker, AccountPut, ContainerInfo, ContainerUpdate, Kind, RowOutcome};
+use http::percent::quote;
 use http::{ClientConn, Headers, Request, Response};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

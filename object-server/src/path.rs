@@ -100,19 +100,6 @@ pub fn percent_decode(s: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// %-encodes a path for a backend request (Swift's `quote(path, safe='/')`).
-pub fn quote(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn check_device(d: &str) -> Result<()> {
     if d.is_empty() || d == "." || d == ".." || d.len() > MAX_DEVICE_LEN || d.contains(['/', '\0']) {
         return Err(Error::bad_request(format!("Invalid device: {d:?}")));
@@ -200,6 +187,7 @@ pub fn route(method: &str, target: &str, container_update: bool) -> Result<Route
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::percent::quote;
 
     fn obj(d: &str, p: u32, a: &str, c: &str, o: &str) -> Route {
         Route::Object(ObjectPath {

@@ -2,9 +2,9 @@
 //! limiting, one backend request, and Swift's quorum rules.
 
 use crate::config::Config;
-use crate::endpoint::quote;
 use crate::error::{Error, Result};
 use crate::tempauth::TempAuth;
+use http::percent::quote;
 use http::{ClientConn, Headers};
 use ring::{Device, Ring};
 use std::cell::RefCell;

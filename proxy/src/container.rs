@@ -8,10 +8,11 @@ use crate::account;
 use crate::acl;
 use crate::backend::{self, best_answer, Context};
 use crate::controller::{authorize, backend_headers, relay, relay_listing, Target};
-use crate::endpoint::{query_param, quote};
+use crate::endpoint::query_param;
 use crate::error::{Error, Result};
 use crate::tempauth::Access;
 use db::Timestamp;
+use http::percent::quote;
 use http::{Headers, Request, Response};
 
 pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {

@@ -158,7 +158,7 @@ pub struct ContainerInfo {
 /// HEADs the container's replicas in order until one answers.
 pub fn container_info(ctx: &Context, t: &Target) -> ContainerInfo {
     let Some(container) = &t.container else { return ContainerInfo::default() };
-    let path = crate::endpoint::quote(&format!("/{}/{container}", t.account));
+    let path = http::percent::quote(&format!("/{}/{container}", t.account));
     let Ok(part) = ctx.container_ring.partition(&t.account, Some(container), None) else {
         return ContainerInfo::default();
     };

@@ -18,9 +18,10 @@
 
 use crate::config::parse_bool;
 use crate::controller::{authorize_as, backend_headers, Target};
-use crate::endpoint::{quote, unquote};
+use crate::endpoint::unquote;
 use crate::error::{Error, Result};
 use crate::obj;
+use http::percent::quote;
 use http::{Headers, Request, Response};
 
 /// Swift's `_check_path_header`: `[/]container/object`, %-decoded (the

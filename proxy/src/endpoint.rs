@@ -99,19 +99,6 @@ pub fn unquote(s: &str) -> Result<String> {
     Ok(s)
 }
 
-/// %-encodes a path for a backend request (Swift's `quote(path, safe='/')`).
-pub fn quote(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The value of `key` in a raw query string, %-decoded (`+` is a space).
 pub fn query_param(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
@@ -123,6 +110,7 @@ pub fn query_param(query: &str, key: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::percent::quote;
 
     fn ep(t: &str) -> Result<Endpoint> {
         parse(t).map(|(e, _)| e)

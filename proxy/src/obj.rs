@@ -15,11 +15,11 @@
 use crate::backend::{self, best_answer, node_addr, Context};
 use crate::controller::{authorize, backend_headers, client_headers, container_info, relay, trans_headers, Target};
 use crate::copy;
-use crate::endpoint::quote;
 use crate::error::{Error, Result};
 use crate::putter;
 use crate::tempauth::Access;
 use db::Timestamp;
+use http::percent::quote;
 use http::{ClientConn, ClientResponse, Headers, Request, Response};
 use ring::Device;
 use std::io::{Read, Write};

@@ -39,7 +39,7 @@ fn connect(ctx: &Context, node: &Device, part: u32, path: &str, h: &Headers) -> 
     h.set("Host", format!("{}:{}", node.ip, node.port));
     let mut conn = ClientConn::connect(node_addr(node)?, ctx.conf.conn_timeout)?;
     conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
-    conn.send_head("PUT", &format!("/{}/{part}{path}", crate::endpoint::quote(&node.device)), &h)?;
+    conn.send_head("PUT", &format!("/{}/{part}{path}", http::percent::quote(&node.device)), &h)?;
     match conn.wait_continue(ctx.conf.node_timeout)? {
         None => Ok(Start::Ready(conn, Arc::new(node.clone()))),
         Some(head) => Ok(Start::Final(Answer { status: head.status, headers: head.headers, body: Vec::new() })),
