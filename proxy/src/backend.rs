@@ -95,6 +95,12 @@ impl Context {
         ERRORS.with(|e| e.borrow_mut().insert(node_key(d), (n, Instant::now())));
     }
 
+    /// Errors counted against a node (tests).
+    #[cfg(test)]
+    pub fn error_count(&self, d: &Device) -> u32 {
+        ERRORS.with(|e| e.borrow().get(&node_key(d)).map_or(0, |&(n, _)| n))
+    }
+
     /// Whether a node is skipped now (Swift's `error_limited`).
     pub fn error_limited(&self, d: &Device) -> bool {
         ERRORS.with(|e| {

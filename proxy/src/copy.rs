@@ -20,7 +20,7 @@ use crate::config::parse_bool;
 use crate::controller::{authorize_as, backend_headers, Target};
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
-use crate::obj;
+use crate::{getter, obj};
 use http::percent::quote;
 use http::{Headers, Request, Response};
 
@@ -158,7 +158,7 @@ fn run(
         }
     }
     let max = ctx.conf.constraints.max_file_size;
-    let (status, out) = obj::fetch(ctx, src, "GET", &sh, obj::wants_newest(&request), |_, mut r| {
+    let (status, out) = getter::fetch(ctx, src, "GET", &sh, obj::wants_newest(&request), |_, mut r, _| {
         if r.status() != 200 {
             return Err(Error::Unavailable(format!("copy source answered {}", r.status())));
         }

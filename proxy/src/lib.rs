@@ -7,6 +7,7 @@
 //! * [`controller`]: what the controllers share (header filtering,
 //!   container info, authorization);
 //! * [`account`], [`container`], [`obj`], [`putter`]: the controllers;
+//! * [`getter`]: reading an object from its nodes, resuming mid-body;
 //! * [`server`], [`log`]: the process (start-up shared via `swiftlet_server`);
 //! * [`error`]: the one error type and its HTTP status.
 //!
@@ -23,11 +24,14 @@ pub mod controller;
 pub mod copy;
 pub mod endpoint;
 pub mod error;
+pub mod getter;
 pub mod log;
 pub mod obj;
 pub mod putter;
 pub mod server;
 pub mod tempauth;
+#[cfg(test)]
+mod testkit;
 
 pub use config::Config;
 pub use error::{Error, Result};

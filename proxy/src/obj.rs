@@ -2,28 +2,29 @@
 //!
 //! * GET/HEAD try the nodes in order (primaries, then handoffs) and
 //!   stream the first good answer; a 404 from a handoff that never held
-//!   the object counts as "unavailable", so missing primaries give 503.
+//!   the object counts as "unavailable", so missing primaries give 503;
+//!   a body that breaks mid-way resumes on the next node
+//!   ([`crate::getter`]).
 //! * PUT connects to every primary at once with `Expect: 100-continue`
 //!   (a failed primary is replaced by the next handoff), then streams the
 //!   body to all of them through one green thread and a bounded queue per
 //!   backend ([`crate::putter`]), and succeeds on a quorum.
 //! * DELETE and POST go to every primary at once (`make_requests`).
 //! * `X-Newest` on GET/HEAD HEADs every primary first and reads from the
-//!   one with the newest `X-Timestamp`.
+//!   one with the newest `X-Timestamp` ([`crate::getter`]).
 //! * Server-side copy (`X-Copy-From`, `COPY`) is in [`crate::copy`].
 
-use crate::backend::{self, best_answer, node_addr, Context};
+use crate::backend::{self, best_answer, Context};
 use crate::controller::{authorize, backend_headers, client_headers, container_info, relay, trans_headers, Target};
 use crate::copy;
 use crate::error::{Error, Result};
+use crate::getter;
 use crate::putter;
 use crate::tempauth::Access;
 use db::Timestamp;
 use http::percent::quote;
-use http::{ClientConn, ClientResponse, Headers, Request, Response};
-use ring::Device;
-use std::io::{Read, Write};
-use std::sync::Arc;
+use http::{Headers, Request, Response};
+use std::io::Read;
 
 pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     let object = t.object.as_deref().unwrap_or_default();
@@ -74,131 +75,20 @@ pub fn wants_newest(h: &Headers) -> bool {
     h.get("X-Newest").is_some_and(|v| crate::config::parse_bool(v) == Some(true))
 }
 
-/// A backend `X-Timestamp` as a number to order by (`None` if absent or bad).
-fn timestamp_of(h: &Headers) -> Option<f64> {
-    let v = h.get("X-Timestamp").or_else(|| h.get("X-Backend-Timestamp"))?;
-    v.split('_').next()?.trim().parse().ok()
-}
-
-/// For `X-Newest` (Swift's `newest` in `GETorHEAD_base`): HEADs every
-/// primary and moves the ones holding the newest object (by
-/// `X-Timestamp`) to the front; nodes without the object keep their order
-/// after them.
-fn newest_first(ctx: &Context, part: u32, path: &str, h: &Headers, nodes: &mut [(Arc<Device>, bool)]) {
-    let mut h = h.clone();
-    for k in ["Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"] {
-        h.remove(k);
-    }
-    let stamps: Vec<Option<f64>> = nodes
-        .iter()
-        .map(|(node, handoff)| {
-            if *handoff {
-                return None;
-            }
-            backend::request_node(ctx, node, part, "HEAD", path, &h, b"")
-                .filter(|a| a.status / 100 == 2)
-                .and_then(|a| timestamp_of(&a.headers))
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..nodes.len()).collect();
-    order.sort_by(|&a, &b| {
-        let key = |i: usize| stamps[i].unwrap_or(f64::NEG_INFINITY);
-        key(b).total_cmp(&key(a))
-    });
-    let sorted: Vec<_> = order.iter().map(|&i| nodes[i].clone()).collect();
-    nodes.clone_from_slice(&sorted);
-}
-
-/// Swift's `GETorHEAD_base` for objects: tries the nodes in order
-/// (newest first with `newest`) and hands the first answer that is not
-/// 404 or 5xx to `f`; a 404 from a handoff that never held the object
-/// counts as unavailable. No good answer: 404 by quorum, else 503.
-pub fn fetch<T>(
-    ctx: &Context,
-    t: &Target,
-    method: &str,
-    h: &Headers,
-    newest: bool,
-    f: impl FnOnce(&Device, ClientResponse<'_>) -> Result<T>,
-) -> Result<T> {
-    let part = object_part(ctx, t)?;
-    let path = quote(&t.path());
-    let mut nodes: Vec<(Arc<Device>, bool)> = ctx.nodes(&ctx.object_ring, part).collect();
-    if newest {
-        newest_first(ctx, part, &path, h, &mut nodes);
-    }
-    let mut h = h.clone();
-    h.remove("Connection");
-    let mut statuses = Vec::new();
-    for (node, handoff) in nodes {
-        h.set("Host", format!("{}:{}", node.ip, node.port));
-        let opened = (|| -> std::io::Result<ClientConn> {
-            let mut conn = ClientConn::connect(node_addr(&node)?, ctx.conf.conn_timeout)?;
-            conn.send_head(method, &format!("/{}/{part}{path}", quote(&node.device)), &h)?;
-            Ok(conn)
-        })();
-        let mut conn = match opened {
-            Ok(c) => c,
-            Err(e) => {
-                ctx.error_occurred(&node, &format!("object {method}: {e}"));
-                continue;
-            }
-        };
-        let r = match conn.read_response(method, ctx.conf.recoverable_node_timeout) {
-            Ok(r) => r,
-            Err(e) => {
-                ctx.error_occurred(&node, &format!("object {method}: {e}"));
-                continue;
-            }
-        };
-        let status = r.status();
-        if status == 404 && handoff && r.header("X-Backend-Timestamp").is_none() {
-            statuses.push(503);
-        } else if status == 507 {
-            ctx.error_limit(&node, "507 Insufficient Storage");
-        } else if status >= 500 {
-            ctx.error_occurred(&node, &format!("{status} from object {method}"));
-            statuses.push(status);
-        } else if status == 404 {
-            statuses.push(status);
-        } else {
-            return f(&node, r);
-        }
-    }
-    let replicas = ctx.object_ring.part_nodes(part).len();
-    match backend::best_status(&statuses, replicas) {
-        Some(404) => Err(Error::NotFound),
-        _ => Err(Error::Unavailable(format!("object {method}: {statuses:?}"))),
-    }
-}
-
 fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     let owner = authorize(ctx, req, t, false)? == Access::Owner;
     let method = req.method().to_string();
     let h = backend_headers(req, t);
     let chunk = ctx.conf.client_chunk_size;
-    fetch(ctx, t, &method, &h, wants_newest(&h), |node, mut r| {
+    getter::fetch(ctx, t, &method, &h, wants_newest(&h), |node, r, mut g| {
         let out = client_headers(&r.head.headers, t, owner);
         let len = r.header("Content-Length").and_then(|v| v.trim().parse().ok());
         let len = if method == "HEAD" { len } else { len.or(r.body.remaining()) };
-        let sent = (|| -> std::io::Result<()> {
-            resp.start(r.status(), &out, len)?;
-            if method == "GET" {
-                let mut buf = vec![0u8; chunk];
-                loop {
-                    let n = r.body.read(&mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    resp.write_all(&buf[..n])?;
-                }
-            }
-            resp.finish()
-        })();
-        sent.map_err(|e| {
-            ctx.error_occurred(node, &format!("object GET body: {e}"));
-            Error::ClientDisconnect
-        })
+        resp.start(r.status(), &out, len).map_err(|_| Error::ClientDisconnect)?;
+        if method == "GET" {
+            getter::relay_body(&mut g, node, r, resp, chunk)?;
+        }
+        resp.finish().map_err(|_| Error::ClientDisconnect)
     })
 }
 

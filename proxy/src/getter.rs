@@ -1,0 +1,468 @@
+//! Reading an object from its nodes (Swift's `GetOrHeadHandler`).
+//!
+//! [`fetch`] tries the nodes in order (primaries, then handoffs; newest
+//! first with `X-Newest`) and hands the first answer that is not 404 or
+//! 5xx to its caller, with the [`Getter`] holding the nodes not tried yet.
+//!
+//! [`relay_body`] streams that answer's body and, when the backend fails
+//! mid-body (an error, an early close, or no byte for
+//! `recoverable_node_timeout`), resumes on the next of those nodes:
+//!
+//! ```text
+//! first answer   200, or 206 "Content-Range: bytes s-e/len"
+//! sent so far    k bytes: the object's bytes [s, s+k)
+//! resume request Range: bytes=(s+k)-e, If-Match: <etag of the first answer>
+//! accepted if    206, same ETag, same X-Timestamp, Content-Range starting at s+k
+//! ```
+//!
+//! An answer that is not the same object is skipped (a node holding
+//! another version answers 412 to the `If-Match`; one that ignored it is
+//! caught by the ETag and timestamp check). With no node left the
+//! response is cut (the connection closes short of its length): the
+//! client never gets bytes of another version. A multipart/byteranges
+//! answer is not resumed.
+
+use crate::backend::{self, node_addr, Context};
+use crate::controller::Target;
+use crate::error::{Error, Result};
+use http::percent::quote;
+use http::{ClientConn, ClientResponse, Headers};
+use ring::Device;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+
+/// One object read: the request sent to each node and the nodes left.
+pub struct Getter {
+    ctx: Context,
+    part: u32,
+    /// The backend path, %-encoded.
+    path: String,
+    method: String,
+    headers: Headers,
+    nodes: std::vec::IntoIter<(Arc<Device>, bool)>,
+    /// Statuses of the answers that were not sources (for 404 vs 503).
+    statuses: Vec<u16>,
+}
+
+/// A backend `X-Timestamp` as a number to order by (`None` if absent or bad).
+fn timestamp_of(h: &Headers) -> Option<f64> {
+    let v = h.get("X-Timestamp").or_else(|| h.get("X-Backend-Timestamp"))?;
+    v.split('_').next()?.trim().parse().ok()
+}
+
+/// For `X-Newest` (Swift's `newest` in `GETorHEAD_base`): HEADs every
+/// primary and moves the ones holding the newest object (by
+/// `X-Timestamp`) to the front; nodes without the object keep their order
+/// after them.
+fn newest_first(ctx: &Context, part: u32, path: &str, h: &Headers, nodes: &mut [(Arc<Device>, bool)]) {
+    let mut h = h.clone();
+    for k in ["Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"] {
+        h.remove(k);
+    }
+    let stamps: Vec<Option<f64>> = nodes
+        .iter()
+        .map(|(node, handoff)| {
+            if *handoff {
+                return None;
+            }
+            backend::request_node(ctx, node, part, "HEAD", path, &h, b"")
+                .filter(|a| a.status / 100 == 2)
+                .and_then(|a| timestamp_of(&a.headers))
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    order.sort_by(|&a, &b| {
+        let key = |i: usize| stamps[i].unwrap_or(f64::NEG_INFINITY);
+        key(b).total_cmp(&key(a))
+    });
+    let sorted: Vec<_> = order.iter().map(|&i| nodes[i].clone()).collect();
+    nodes.clone_from_slice(&sorted);
+}
+
+impl Getter {
+    fn new(ctx: &Context, t: &Target, method: &str, h: &Headers, newest: bool) -> Result<Getter> {
+        let part = ctx
+            .object_ring
+            .partition(&t.account, t.container.as_deref(), t.object.as_deref())
+            .map_err(|e| Error::bad_request(e.to_string()))?;
+        let path = quote(&t.path());
+        let mut nodes: Vec<(Arc<Device>, bool)> = ctx.nodes(&ctx.object_ring, part).collect();
+        if newest {
+            newest_first(ctx, part, &path, h, &mut nodes);
+        }
+        let mut headers = h.clone();
+        headers.remove("Connection");
+        Ok(Getter {
+            ctx: ctx.clone(),
+            part,
+            path,
+            method: method.to_string(),
+            headers,
+            nodes: nodes.into_iter(),
+            statuses: Vec::new(),
+        })
+    }
+
+    /// Connects to the next node and sends the request; a node that
+    /// cannot be reached counts an error and the next one is tried.
+    fn next_conn(&mut self) -> Option<(Arc<Device>, bool, ClientConn)> {
+        for (node, handoff) in self.nodes.by_ref() {
+            self.headers.set("Host", format!("{}:{}", node.ip, node.port));
+            let target = format!("/{}/{}{}", quote(&node.device), self.part, self.path);
+            let opened = (|| -> io::Result<ClientConn> {
+                let mut conn = ClientConn::connect(node_addr(&node)?, self.ctx.conf.conn_timeout)?;
+                conn.send_head(&self.method, &target, &self.headers)?;
+                Ok(conn)
+            })();
+            match opened {
+                Ok(conn) => return Some((node, handoff, conn)),
+                Err(e) => self.ctx.error_occurred(&node, &format!("object {}: {e}", self.method)),
+            }
+        }
+        None
+    }
+
+    /// Whether an answer is a source (below 500, not 404); records the
+    /// others for [`Getter::failure`] and counts 5xx against the node.
+    fn is_source(&mut self, node: &Device, handoff: bool, r: &ClientResponse<'_>) -> bool {
+        let status = r.status();
+        if status == 404 && handoff && r.header("X-Backend-Timestamp").is_none() {
+            // A handoff that never held the object knows nothing.
+            self.statuses.push(503);
+        } else if status == 507 {
+            self.ctx.error_limit(node, "507 Insufficient Storage");
+        } else if status >= 500 {
+            self.ctx.error_occurred(node, &format!("{status} from object {}", self.method));
+            self.statuses.push(status);
+        } else if status == 404 {
+            self.statuses.push(status);
+        } else {
+            return true;
+        }
+        false
+    }
+
+    /// No node gave a source: 404 by quorum, else 503.
+    fn failure(&self) -> Error {
+        let replicas = self.ctx.object_ring.part_nodes(self.part).len();
+        match backend::best_status(&self.statuses, replicas) {
+            Some(404) => Error::NotFound,
+            _ => Error::Unavailable(format!("object {}: {:?}", self.method, self.statuses)),
+        }
+    }
+
+    /// The request for the rest of a body: its bytes from `pos.next`, of
+    /// the same object only.
+    fn resume_at(&mut self, pos: &Position) {
+        for k in ["If-None-Match", "If-Modified-Since", "If-Unmodified-Since"] {
+            self.headers.remove(k);
+        }
+        self.headers.set("If-Match", format!("\"{}\"", pos.etag));
+        let end = pos.end.map(|e| e.to_string()).unwrap_or_default();
+        self.headers.set("Range", format!("bytes={}-{end}", pos.next));
+    }
+}
+
+/// Swift's `GETorHEAD_base` for objects: the first answer that is not
+/// 404 or 5xx goes to `f` with the node it came from and the [`Getter`]
+/// (the nodes left, for [`relay_body`]). No such answer: 404 by quorum,
+/// else 503.
+pub fn fetch<T>(
+    ctx: &Context,
+    t: &Target,
+    method: &str,
+    h: &Headers,
+    newest: bool,
+    f: impl FnOnce(&Device, ClientResponse<'_>, Getter) -> Result<T>,
+) -> Result<T> {
+    let mut g = Getter::new(ctx, t, method, h, newest)?;
+    while let Some((node, handoff, mut conn)) = g.next_conn() {
+        let r = match conn.read_response(method, ctx.conf.recoverable_node_timeout) {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.error_occurred(&node, &format!("object {method}: {e}"));
+                continue;
+            }
+        };
+        if g.is_source(&node, handoff, &r) {
+            return f(&node, r, g);
+        }
+    }
+    Err(g.failure())
+}
+
+/// `bytes s-e/len` of a `Content-Range` as `(s, e)`.
+fn content_range(v: &str) -> Option<(u64, u64)> {
+    let (range, _len) = v.trim().strip_prefix("bytes")?.trim().split_once('/')?;
+    let (s, e) = range.split_once('-')?;
+    Some((s.trim().parse().ok()?, e.trim().parse().ok()?))
+}
+
+fn normalize_etag(v: &str) -> &str {
+    v.trim().trim_matches('"')
+}
+
+/// Where the body being relayed stands in the object.
+#[derive(Debug, PartialEq, Eq)]
+struct Position {
+    etag: String,
+    timestamp: Option<String>,
+    /// The object offset of the next byte to send.
+    next: u64,
+    /// The object offset of the last byte to send, if known.
+    end: Option<u64>,
+}
+
+impl Position {
+    /// From the first answer; `None` if it cannot be resumed (not a 200
+    /// or single-range 206, no ETag, or an empty body).
+    fn of(h: &Headers, status: u16) -> Option<Position> {
+        let etag = normalize_etag(h.get("ETag")?).to_string();
+        let timestamp = h.get("X-Timestamp").map(String::from);
+        let (next, end) = match status {
+            200 => {
+                let len: Option<u64> = h.get("Content-Length").and_then(|v| v.trim().parse().ok());
+                match len {
+                    Some(0) => return None,
+                    Some(n) => (0, Some(n - 1)),
+                    None => (0, None),
+                }
+            }
+            206 => {
+                let (s, e) = content_range(h.get("Content-Range")?)?;
+                (s, Some(e))
+            }
+            _ => return None,
+        };
+        Some(Position { etag, timestamp, next, end })
+    }
+
+    /// Whether a resumed answer is the rest of the same object.
+    fn matches(&self, r: &ClientResponse<'_>) -> std::result::Result<(), String> {
+        if r.status() != 206 {
+            return Err(format!("answered {}", r.status()));
+        }
+        let etag = r.header("ETag").map(normalize_etag).unwrap_or_default();
+        if etag != self.etag {
+            return Err(format!("ETag {etag:?}, not {:?}", self.etag));
+        }
+        if self.timestamp.is_some() && r.header("X-Timestamp") != self.timestamp.as_deref() {
+            return Err(format!("X-Timestamp {:?}, not {:?}", r.header("X-Timestamp"), self.timestamp));
+        }
+        match r.header("Content-Range").and_then(content_range) {
+            Some((s, e)) if s == self.next && self.end.is_none_or(|end| end == e) => Ok(()),
+            other => Err(format!("Content-Range {other:?} for bytes {}-{:?}", self.next, self.end)),
+        }
+    }
+}
+
+/// Why copying a body stopped early.
+enum Broken {
+    Backend(io::Error),
+    Client,
+}
+
+/// Copies `body` to `out` until it ends, advancing `pos` (if resumable).
+fn pump(
+    body: &mut dyn Read,
+    out: &mut dyn Write,
+    buf: &mut [u8],
+    pos: &mut Option<Position>,
+) -> std::result::Result<(), Broken> {
+    loop {
+        let n = body.read(buf).map_err(Broken::Backend)?;
+        if n == 0 {
+            return Ok(());
+        }
+        out.write_all(&buf[..n]).map_err(|_| Broken::Client)?;
+        if let Some(p) = pos {
+            p.next += n as u64;
+        }
+    }
+}
+
+/// Streams the body of `first` (from `node`) to `out`, resuming on the
+/// nodes left in `g` if the backend fails mid-body (module docs). `Err`
+/// once nothing can complete it; bytes already written stay written, so
+/// the caller must cut the response.
+pub fn relay_body(
+    g: &mut Getter,
+    node: &Device,
+    mut first: ClientResponse<'_>,
+    out: &mut dyn Write,
+    chunk: usize,
+) -> Result<()> {
+    let multipart = first.header("Content-Type").is_some_and(|ct| ct.trim_start().starts_with("multipart/byteranges"));
+    let mut pos = if multipart { None } else { Position::of(&first.head.headers, first.status()) };
+    let mut buf = vec![0u8; chunk];
+    let path = g.path.clone();
+    let what = |e: &io::Error| format!("object GET body of {path}: {e}");
+    let mut why = match pump(&mut first.body, out, &mut buf, &mut pos) {
+        Ok(()) => return Ok(()),
+        Err(Broken::Client) => return Err(Error::ClientDisconnect),
+        Err(Broken::Backend(e)) => {
+            g.ctx.error_occurred(node, &what(&e));
+            e.to_string()
+        }
+    };
+    drop(first);
+    let Some(mut pos) = pos else {
+        return Err(Error::Unavailable(format!("object GET body broke, not resumable: {why}")));
+    };
+    loop {
+        g.resume_at(&pos);
+        let Some((node, handoff, mut conn)) = g.next_conn() else {
+            return Err(Error::Unavailable(format!("object GET body broke at byte {}, no node left: {why}", pos.next)));
+        };
+        let mut r = match conn.read_response("GET", g.ctx.conf.recoverable_node_timeout) {
+            Ok(r) => r,
+            Err(e) => {
+                g.ctx.error_occurred(&node, &format!("object GET resume: {e}"));
+                continue;
+            }
+        };
+        if !g.is_source(&node, handoff, &r) {
+            continue;
+        }
+        if let Err(differs) = pos.matches(&r) {
+            crate::log::warn(&format!("not resuming object GET of {path} on {}: {differs}", node.ip));
+            continue;
+        }
+        let mut p = Some(pos);
+        match pump(&mut r.body, out, &mut buf, &mut p) {
+            Ok(()) => return Ok(()),
+            Err(Broken::Client) => return Err(Error::ClientDisconnect),
+            Err(Broken::Backend(e)) => {
+                g.ctx.error_occurred(&node, &what(&e));
+                why = e.to_string();
+            }
+        }
+        pos = p.expect("the position stays set");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{call, End, FakeObject, FakeReq, Fakes, Reply};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// Fakes whose answer depends on the node's place in the object's
+    /// node order (`c/o` of `AUTH_test`): `script(place, request)`.
+    fn fakes_by_place(name: &str, script: impl Fn(usize, &FakeReq) -> Reply + Send + Sync + 'static) -> Fakes {
+        let order: Arc<Mutex<Vec<u16>>> = Arc::default();
+        let o = order.clone();
+        let f = Fakes::start(
+            name,
+            4,
+            "",
+            Arc::new(move |req: &FakeReq| {
+                let place = o.lock().unwrap().iter().position(|&p| p == req.port).unwrap();
+                script(place, req)
+            }),
+        );
+        *order.lock().unwrap() = f.order("AUTH_test", "c", "o");
+        f
+    }
+
+    fn pattern(n: usize, seed: u8) -> Vec<u8> {
+        (0..n).map(|i| (i % 251) as u8 ^ seed).collect()
+    }
+
+    fn gets_to(f: &Fakes, place: usize) -> Vec<FakeReq> {
+        let port = f.order("AUTH_test", "c", "o")[place];
+        f.seen().into_iter().filter(|r| r.port == port && r.method == "GET").collect()
+    }
+
+    #[test]
+    fn get_resumes_on_the_next_nodes_when_a_body_stalls_or_closes() {
+        let obj = FakeObject::new(&pattern(200_000, 0), "1700000000.00000");
+        let o = obj.clone();
+        let f = fakes_by_place("resume", move |place, req| match place {
+            0 => o.answer(req).cut(50_000, End::Stall(Duration::from_secs(3))),
+            1 => o.answer(req).cut(30_000, End::Close),
+            _ => o.answer(req),
+        });
+        let token = f.token("tester");
+        let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
+        assert_eq!((got.status, got.complete), (200, true));
+        assert_eq!(got.headers.get("Content-Length"), Some("200000"));
+        assert_eq!(got.headers.get("Etag"), Some(obj.etag.as_str()));
+        assert!(got.body == obj.body, "the client got the whole, correct body");
+        let etag = format!("\"{}\"", obj.etag);
+        let second = gets_to(&f, 1);
+        assert_eq!(second[0].header("Range"), Some("bytes=50000-199999"));
+        assert_eq!(second[0].header("If-Match"), Some(etag.as_str()));
+        assert_eq!(gets_to(&f, 2)[0].header("Range"), Some("bytes=80000-199999"));
+        assert!(gets_to(&f, 3).is_empty(), "the handoff was not needed");
+        let nodes: Vec<_> =
+            f.ctx.object_ring.part_nodes(f.ctx.object_ring.partition("AUTH_test", Some("c"), Some("o")).unwrap());
+        assert_eq!(nodes.iter().map(|d| f.ctx.error_count(d)).collect::<Vec<_>>(), [1, 1, 0]);
+    }
+
+    #[test]
+    fn a_resumed_node_with_another_etag_cuts_the_response() {
+        let v1 = FakeObject::new(&pattern(100_000, 0), "1700000000.00000");
+        let v2 = FakeObject::new(&pattern(100_000, 7), "1700000001.00000");
+        let (a, b) = (v1.clone(), v2.clone());
+        let f = fakes_by_place("etag", move |place, req| match place {
+            0 => a.answer(req).cut(10_000, End::Close),
+            // Another version: 412 to the If-Match...
+            1 => b.answer(req),
+            // ...or, ignoring If-Match, a 206 of other bytes.
+            2 => {
+                let mut r = req.clone();
+                r.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("If-Match"));
+                b.answer(&r)
+            }
+            _ => Reply::status(404),
+        });
+        let token = f.token("tester");
+        let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
+        assert_eq!(got.status, 200);
+        assert!(!got.complete, "the response is cut, not completed with other bytes");
+        assert!(got.body == v1.body[..10_000], "only the first version's bytes were sent");
+        assert_eq!(gets_to(&f, 2)[0].header("Range"), Some("bytes=10000-99999"));
+    }
+
+    #[test]
+    fn client_ranges_resume_inside_the_range() {
+        let obj = FakeObject::new(&pattern(20_000, 3), "1700000000.00000");
+        let o = obj.clone();
+        let f = fakes_by_place("range", move |place, req| match place {
+            0 => o.answer(req).cut(3_000, End::Close),
+            _ => o.answer(req),
+        });
+        let token = f.token("tester");
+        let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token), ("Range", "bytes=1000-9999")]);
+        assert_eq!((got.status, got.complete), (206, true));
+        assert_eq!(got.headers.get("Content-Range"), Some("bytes 1000-9999/20000"));
+        assert!(got.body == obj.body[1000..10_000]);
+        assert_eq!(gets_to(&f, 1)[0].header("Range"), Some("bytes=4000-9999"));
+
+        let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token), ("Range", "bytes=-5000")]);
+        assert_eq!((got.status, got.complete), (206, true));
+        assert!(got.body == obj.body[15_000..]);
+        assert_eq!(gets_to(&f, 1)[1].header("Range"), Some("bytes=18000-19999"));
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> Headers {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn positions_come_from_length_or_content_range() {
+        let h = headers(&[("ETag", "\"abc\""), ("Content-Length", "100"), ("X-Timestamp", "1.00000")]);
+        let p = Position::of(&h, 200).unwrap();
+        assert_eq!((p.etag.as_str(), p.next, p.end, p.timestamp.as_deref()), ("abc", 0, Some(99), Some("1.00000")));
+        let h = headers(&[("ETag", "abc"), ("Content-Range", "bytes 70-99/100")]);
+        let p = Position::of(&h, 206).unwrap();
+        assert_eq!((p.next, p.end), (70, Some(99)));
+        assert_eq!(Position::of(&headers(&[("Content-Length", "5")]), 200), None, "no ETag");
+        assert_eq!(Position::of(&headers(&[("ETag", "a"), ("Content-Length", "0")]), 200), None);
+        assert_eq!(Position::of(&headers(&[("ETag", "a"), ("Content-Length", "5")]), 304), None);
+        assert_eq!(content_range("bytes 1-2/3"), Some((1, 2)));
+        assert_eq!(content_range("bytes */3"), None);
+    }
+}

@@ -1,0 +1,273 @@
+//! Test helpers for the controllers: a [`Context`] whose rings point at
+//! scripted fake backends (std threads on std::net, each connection
+//! answered by a script that may cut a body short or stall), and one
+//! request through the real proxy handler on a hub.
+
+use crate::backend::Context;
+use crate::config::Config;
+use http::{ClientConn, Headers, Server, ServerConfig};
+use ring::{NewDevice, RingBuilder};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A request as a fake backend saw it.
+#[derive(Clone, Debug)]
+pub struct FakeReq {
+    pub port: u16,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl FakeReq {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// How a fake answer ends after `send` bytes of its body.
+#[derive(Clone, Copy, Debug)]
+pub enum End {
+    Close,
+    Stall(Duration),
+}
+
+/// A fake backend's answer: the head, then `send` bytes of `body` (all
+/// of it if `None`), then `end`.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub send: Option<usize>,
+    pub end: End,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Reply {
+        Reply { status, headers: Vec::new(), body: Vec::new(), send: None, end: End::Close }
+    }
+
+    /// Sends only the first `n` body bytes, then `end`.
+    pub fn cut(mut self, n: usize, end: End) -> Reply {
+        self.send = Some(n);
+        self.end = end;
+        self
+    }
+}
+
+/// One stored object of a fake backend.
+#[derive(Clone, Debug)]
+pub struct FakeObject {
+    pub body: Vec<u8>,
+    pub etag: String,
+    pub timestamp: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl FakeObject {
+    pub fn new(body: &[u8], timestamp: &str) -> FakeObject {
+        let etag = ring::hash::hex(&<md5::Md5 as md5::Digest>::digest(body));
+        FakeObject { body: body.to_vec(), etag, timestamp: timestamp.into(), headers: Vec::new() }
+    }
+
+    /// What an object server answers to `req` for this object: If-Match
+    /// (412), one `Range` (206), or the whole body.
+    pub fn answer(&self, req: &FakeReq) -> Reply {
+        let mut headers = vec![
+            ("ETag".to_string(), format!("\"{}\"", self.etag)),
+            ("X-Timestamp".to_string(), self.timestamp.clone()),
+            ("X-Backend-Timestamp".to_string(), self.timestamp.clone()),
+            ("Content-Type".to_string(), "application/octet-stream".to_string()),
+        ];
+        headers.extend(self.headers.iter().cloned());
+        if let Some(m) = req.header("If-Match") {
+            if !m.split(',').any(|t| t.trim().trim_matches('"') == self.etag || t.trim() == "*") {
+                return Reply { headers, ..Reply::status(412) };
+            }
+        }
+        let len = self.body.len() as u64;
+        let range = req.header("Range").and_then(|r| r.strip_prefix("bytes=")).and_then(|r| r.split_once('-'));
+        let (status, body) = match range {
+            Some((s, e)) => {
+                let (s, e) = match (s.parse::<u64>().ok(), e.parse::<u64>().ok()) {
+                    (Some(s), e) => (s, e.unwrap_or(len - 1).min(len - 1)),
+                    (None, Some(n)) => (len.saturating_sub(n), len - 1),
+                    (None, None) => return Reply::status(400),
+                };
+                headers.push(("Content-Range".into(), format!("bytes {s}-{e}/{len}")));
+                (206, self.body[s as usize..=e as usize].to_vec())
+            }
+            None => (200, self.body.clone()),
+        };
+        Reply { status, headers, body, send: None, end: End::Close }
+    }
+}
+
+/// A script: the answer of the backend on `port` to a request.
+pub type Script = dyn Fn(&FakeReq) -> Reply + Send + Sync;
+
+/// Fake backends and the rings pointing at them.
+pub struct Fakes {
+    pub seen: Arc<Mutex<Vec<FakeReq>>>,
+    pub ctx: Context,
+    dir: PathBuf,
+}
+
+impl Drop for Fakes {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn read_head(s: &mut TcpStream) -> Option<String> {
+    let mut raw = Vec::new();
+    let mut b = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        if s.read(&mut b).ok()? == 0 {
+            return None;
+        }
+        raw.push(b[0]);
+    }
+    Some(String::from_utf8_lossy(&raw).into_owned())
+}
+
+fn parse_req(port: u16, head: &str) -> FakeReq {
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let method = first.next().unwrap_or_default().to_string();
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    FakeReq { port, method, headers }
+}
+
+fn serve_one(mut s: TcpStream, port: u16, script: &Script, seen: &Mutex<Vec<FakeReq>>) {
+    let Some(head) = read_head(&mut s) else { return };
+    let req = parse_req(port, &head);
+    seen.lock().unwrap().push(req.clone());
+    let r = script(&req);
+    let mut out = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n", r.status, r.body.len());
+    for (k, v) in &r.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    if req.method != "HEAD" {
+        bytes.extend_from_slice(&r.body[..r.send.unwrap_or(r.body.len()).min(r.body.len())]);
+    }
+    if s.write_all(&bytes).is_err() {
+        return;
+    }
+    if let End::Stall(d) = r.end {
+        std::thread::sleep(d);
+    }
+}
+
+fn build_ring(path: &std::path::Path, ports: &[u16]) {
+    let mut b = RingBuilder::new(4, 3, 0).unwrap();
+    for (i, port) in ports.iter().enumerate() {
+        b.add_dev(NewDevice {
+            id: None,
+            region: 1,
+            zone: i as u32 + 1,
+            ip: "127.0.0.1".into(),
+            port: *port,
+            replication_ip: None,
+            replication_port: None,
+            device: "sda".into(),
+            weight: 100.0,
+            meta: String::new(),
+        })
+        .unwrap();
+    }
+    b.rebalance(1).unwrap();
+    b.get_ring().unwrap().save(path).unwrap();
+}
+
+impl Fakes {
+    /// `n` fake backends (3 replicas) answering with `script`, and a
+    /// context with `conf` added to `[app:proxy-server]`.
+    pub fn start(name: &str, n: usize, conf: &str, script: Arc<Script>) -> Fakes {
+        let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+        let ports: Vec<u16> = listeners.iter().map(|l| l.local_addr().unwrap().port()).collect();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        for (l, port) in listeners.into_iter().zip(ports.clone()) {
+            let (script, seen) = (script.clone(), seen.clone());
+            std::thread::spawn(move || {
+                for s in l.incoming().flatten() {
+                    let (script, seen) = (script.clone(), seen.clone());
+                    std::thread::spawn(move || serve_one(s, port, &*script, &seen));
+                }
+            });
+        }
+        let dir = std::env::temp_dir().join(format!("swiftlet-proxy-unit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("swift.conf"), "[swift-hash]\nswift_hash_path_suffix = unit\n").unwrap();
+        for ring in ["account", "container", "object"] {
+            build_ring(&dir.join(format!("{ring}.ring")), &ports);
+        }
+        let text = format!(
+            "[app:proxy-server]\nswift_dir = {}\nconn_timeout = 0.5\nnode_timeout = 1\n\
+             recoverable_node_timeout = 0.3\nlog_requests = false\n{conf}\n\
+             [filter:tempauth]\nuser_test_tester = testing .admin\nuser_test_tester3 = testing3\n",
+            dir.display()
+        );
+        let conf = Config::from_text(text.as_bytes()).unwrap();
+        let ctx = crate::server::context(conf).unwrap();
+        Fakes { seen, ctx, dir }
+    }
+
+    /// The ports of an object's nodes in the order the proxy tries them.
+    pub fn order(&self, account: &str, container: &str, object: &str) -> Vec<u16> {
+        let part = self.ctx.object_ring.partition(account, Some(container), Some(object)).unwrap();
+        self.ctx.nodes(&self.ctx.object_ring, part).map(|(d, _)| d.port).collect()
+    }
+
+    /// A token of `test:tester` (owner of `AUTH_test`) or `test:tester3`.
+    pub fn token(&self, user: &str) -> String {
+        let u = self.ctx.conf.auth.users.iter().find(|u| u.user == user).unwrap();
+        self.ctx.auth.issue(u, 4_000_000_000)
+    }
+
+    /// The requests seen so far.
+    pub fn seen(&self) -> Vec<FakeReq> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// What the test client got.
+#[derive(Debug)]
+pub struct Got {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    /// The body ended as framed (false: the connection was cut).
+    pub complete: bool,
+}
+
+/// One request through the proxy's handler, served on a hub in this
+/// thread, read by a client on the same hub.
+pub fn call(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str)]) -> Got {
+    let (ctx, method, path) = (ctx.clone(), method.to_string(), path.to_string());
+    let mut h = Headers::new();
+    for (k, v) in headers {
+        h.set(*k, *v);
+    }
+    hub::run(move || {
+        let l = hub::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = Server::new(ServerConfig::default(), move |req, resp| crate::server::handle(&ctx, req, resp));
+        let _serving = hub::spawn(move || server.serve(l));
+        let mut conn = ClientConn::connect(addr, Duration::from_secs(1)).unwrap();
+        h.set("Host", addr.to_string());
+        h.set("Content-Length", "0");
+        conn.send_head(&method, &path, &h).unwrap();
+        let mut r = conn.read_response(&method, Duration::from_secs(20)).unwrap();
+        let mut body = Vec::new();
+        let complete = r.body.read_to_end(&mut body).is_ok();
+        Got { status: r.status(), headers: r.head.headers.clone(), body, complete }
+    })
+}
