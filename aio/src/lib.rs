@@ -59,6 +59,9 @@ pub struct Args {
     /// Copies of each account, container and object [default: 3].
     #[arg(long, value_name = "R")]
     pub replicas: Option<u32>,
+    /// Stop the cluster (as on SIGTERM) when the process that started swiftlet-aio exits: for test harnesses.
+    #[arg(long)]
+    pub exit_with_parent: bool,
 }
 
 /// The whole program: parses `args` (program name first), runs the
@@ -270,7 +273,22 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
+/// Asks the kernel for a SIGTERM when our parent exits (strictly: when the
+/// parent's thread that started us exits), which stops the cluster like
+/// Ctrl-C. A parent that already exited left us with init's pid as parent.
+fn exit_with_parent() -> Result<(), String> {
+    use rustix::process::{getppid, set_parent_process_death_signal, Signal};
+    set_parent_process_death_signal(Some(Signal::TERM)).map_err(|e| format!("--exit-with-parent: prctl: {e}"))?;
+    match getppid() {
+        Some(p) if !p.is_init() => Ok(()),
+        _ => Err("--exit-with-parent: the parent process has already exited".into()),
+    }
+}
+
 fn main_loop(args: &Args) -> Result<(), String> {
+    if args.exit_with_parent {
+        exit_with_parent()?;
+    }
     let data = prepare_data(&args.data)?;
     let layout = Layout::new(&data);
     let stored = match std::fs::read_to_string(layout.settings()) {

@@ -319,3 +319,40 @@ fn busy_port_unwritable_folder_and_missing_binaries_are_clear_errors() {
     assert!(err.contains("swiftlet-object-server not found"), "{err}");
     assert!(err.contains("cargo build"), "{err}");
 }
+
+#[test]
+fn exit_with_parent_stops_the_cluster_when_the_parent_exits() {
+    build_servers();
+    let tmp = TempDir::new("orphan");
+    let data = tmp.0.join("data");
+    let port = free_ports(2);
+    // sh starts swiftlet-aio, waits for its banner, prints its pid, exits.
+    let script = r#"
+        "$AIO" --data "$DATA" --port "$PORT" --nodes 2 --replicas 2 --exit-with-parent >"$DATA.out" 2>&1 &
+        for _ in $(seq 600); do grep -q 'Ctrl-C stops' "$DATA.out" 2>/dev/null && break; sleep 0.1; done
+        echo $!
+    "#;
+    let out = Command::new("sh")
+        .args(["-ec", script])
+        .env("AIO", AIO)
+        .env_remove("CARGO")
+        .env("DATA", &data)
+        .env("PORT", port.to_string())
+        .output()
+        .unwrap();
+    let log = std::fs::read_to_string(data.with_extension("out")).unwrap_or_default();
+    assert!(log.contains("Ctrl-C stops"), "swiftlet-aio did not start: {log}");
+    let aio: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let children: Vec<u32> = ["object-server-1", "object-server-2", "proxy-server"]
+        .iter()
+        .map(|n| read_pid(&data, n).unwrap_or_else(|| panic!("no pid file for {n}")))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (alive(aio) || children.iter().any(|&p| alive(p))) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(aio), "swiftlet-aio outlived its parent");
+    assert!(children.iter().all(|&p| !alive(p)), "children outlived swiftlet-aio");
+    let log = std::fs::read_to_string(data.with_extension("out")).unwrap_or_default();
+    assert!(log.contains("SIGTERM received"), "{log}");
+}

@@ -93,14 +93,39 @@ pub fn is_owner_header(name: &str) -> bool {
     )
 }
 
+/// For account and container requests, Swift's `X-Remove-*` headers
+/// (`X-Remove-Container-Meta-Color`, `X-Remove-Container-Read`, ...)
+/// become the header they name with an empty value, which the backend
+/// takes as "delete"; `None` for every other header.
+fn removal(name: &str, t: &Target) -> Option<String> {
+    let rest = name.get(..9).filter(|p| p.eq_ignore_ascii_case("x-remove-")).map(|_| &name[9..])?;
+    let lower = rest.to_ascii_lowercase();
+    let removable = match (&t.container, &t.object) {
+        (None, _) => lower.starts_with("account-meta-"),
+        (Some(_), None) => {
+            lower.starts_with("container-meta-")
+                || matches!(
+                    lower.as_str(),
+                    "container-read" | "container-write" | "container-sync-key" | "container-sync-to"
+                )
+        }
+        (Some(_), Some(_)) => false,
+    };
+    removable.then(|| format!("X-{rest}"))
+}
+
 /// The client's headers to forward, with the proxy's own added.
 pub fn backend_headers(req: &Request<'_>, t: &Target) -> Headers {
     let mut h: Headers = req
         .headers()
         .iter()
-        .filter(|(k, _)| !is_internal_request_header(k))
+        .filter(|(k, _)| !is_internal_request_header(k) && removal(k, t).is_none())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    // Removal wins over a value for the same header, as in Swift.
+    for name in req.headers().iter().filter_map(|(k, _)| removal(k, t)) {
+        h.set(name, "");
+    }
     h.set("X-Trans-Id", t.trans_id.clone());
     h.set("User-Agent", format!("proxy-server {}", std::process::id()));
     h.set("Connection", "close");
@@ -245,5 +270,26 @@ mod tests {
         assert_eq!(error_body(&Error::PreconditionFailed("Bad URL".into())), "Bad URL");
         assert_eq!(error_body(&Error::NotFound), "");
         assert!(error_body(&Error::Forbidden).starts_with("<html><h1>Forbidden</h1>"));
+    }
+
+    #[test]
+    fn x_remove_names_the_header_to_empty_on_accounts_and_containers_only() {
+        let t = |c: Option<&str>, o: Option<&str>| Target {
+            account: "AUTH_a".into(),
+            container: c.map(Into::into),
+            object: o.map(Into::into),
+            query: String::new(),
+            identity: None,
+            trans_id: "tx".into(),
+        };
+        let (acct, cont, obj) = (t(None, None), t(Some("c"), None), t(Some("c"), Some("o")));
+        assert_eq!(removal("X-Remove-Account-Meta-Color", &acct).as_deref(), Some("X-Account-Meta-Color"));
+        assert_eq!(removal("x-remove-container-meta-a", &cont).as_deref(), Some("X-container-meta-a"));
+        assert_eq!(removal("X-Remove-Container-Read", &cont).as_deref(), Some("X-Container-Read"));
+        assert_eq!(removal("X-Remove-Container-Meta-A", &acct), None);
+        assert_eq!(removal("X-Remove-Account-Meta-A", &cont), None);
+        assert_eq!(removal("X-Remove-Object-Meta-A", &obj), None);
+        assert_eq!(removal("X-Remove", &cont), None);
+        assert_eq!(removal("X-Container-Meta-A", &cont), None);
     }
 }
