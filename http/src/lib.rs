@@ -10,6 +10,7 @@ mod body;
 mod buf;
 pub mod chunked;
 pub mod client;
+pub mod date;
 pub mod head;
 pub mod headers;
 pub mod percent;

@@ -7,6 +7,7 @@
 //! body is sent chunked.
 
 use crate::chunked::{chunk_header, LAST_CHUNK};
+use crate::date;
 use crate::head::reason_phrase;
 use crate::headers::Headers;
 use hub::TcpStream;
@@ -96,13 +97,24 @@ impl<'a> Response<'a> {
         let chunked = !bodyless && length.is_none();
         self.out.clear();
         let _ = write!(self.out, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+        let mut dated = false;
         for (name, value) in headers.iter() {
             let ours = (set_length && name.eq_ignore_ascii_case("content-length"))
                 || (chunked && name.eq_ignore_ascii_case("transfer-encoding"))
                 || (!self.keep_alive && name.eq_ignore_ascii_case("connection"));
             if !ours {
+                dated |= name.eq_ignore_ascii_case("date");
                 let _ = write!(self.out, "{name}: {value}\r\n");
             }
+        }
+        if !dated {
+            // Every response carries a Date (RFC 9110 §6.6.1), as Swift's do.
+            let out = &mut self.out;
+            date::with_now(|now| {
+                out.extend_from_slice(b"Date: ");
+                out.extend_from_slice(now.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            });
         }
         if let (true, Some(n)) = (set_length, length) {
             let _ = write!(self.out, "Content-Length: {n}\r\n");

@@ -17,7 +17,7 @@
 use crate::body::{BodyReader, Kind};
 use crate::buf::ReadBuf;
 use crate::chunked::ChunkedDecoder;
-use crate::head::{self, Framing, HeadError, RequestHead, MAX_HEAD};
+use crate::head::{self, Framing, HeadError, RequestHead, MAX_HEAD, MAX_HEADER_LINE, MAX_REQUEST_LINE};
 use crate::headers::Headers;
 use crate::response::Response;
 use hub::{GreenPool, JoinHandle, TcpListener, TcpStream};
@@ -212,15 +212,22 @@ enum HeadResult {
 
 fn read_head(server: &Server, stream: &TcpStream, buf: &mut ReadBuf, idle: &Cell<bool>) -> HeadResult {
     let mut deadline: Option<hub::Timeout> = None;
+    // Bytes of the buffer already judged; the parser runs only when what
+    // came since could change its answer (see `worth_parsing`), so a client
+    // sending its head a byte at a time costs a parse per line, not per byte.
+    let mut judged = 0;
     loop {
-        match head::parse_request_head(buf.data()) {
-            Ok(Some((h, used))) => {
-                buf.consume(used);
-                return HeadResult::Head(h);
+        if worth_parsing(buf.data(), judged) {
+            match head::parse_request_head(buf.data()) {
+                Ok(Some((h, used))) => {
+                    buf.consume(used);
+                    return HeadResult::Head(h);
+                }
+                Err(e) => return HeadResult::Fail(e.status(), e.to_string()),
+                Ok(None) => {}
             }
-            Err(e) => return HeadResult::Fail(e.status(), e.to_string()),
-            Ok(None) => {}
         }
+        judged = buf.data().len();
         if buf.data().is_empty() && deadline.is_none() {
             // Between requests: wait for the next one up to the keep-alive
             // timeout; the head deadline starts with its first byte.
@@ -250,6 +257,23 @@ fn read_head(server: &Server, stream: &TcpStream, buf: &mut ReadBuf, idle: &Cell
             Err(_) => return HeadResult::Closed,
         }
     }
+}
+
+/// Whether parsing `data`, of which the first `judged` bytes were parsed
+/// before with the answer "need more", can answer anything else: on the
+/// first bytes (garbage is refused at once), when a line ended since, when
+/// the line still arriving has reached the shortest line limit, or past
+/// [`MAX_HEAD`].
+fn worth_parsing(data: &[u8], judged: usize) -> bool {
+    if judged == 0 || data.len() > MAX_HEAD {
+        return true;
+    }
+    let fresh = &data[judged..];
+    if fresh.contains(&b'\n') {
+        return true;
+    }
+    let line_start = data[..judged].iter().rposition(|&b| b == b'\n').map_or(0, |lf| lf + 1);
+    data.len() - line_start >= MAX_REQUEST_LINE.min(MAX_HEADER_LINE) - 1
 }
 
 /// Answers `status` with a short text body and no keep-alive.

@@ -1,0 +1,131 @@
+//! HTTP dates (RFC 9110 §5.6.7): IMF-fixdate out, the three historic forms
+//! in, and the `Date` header every response carries, formatted once per
+//! second per thread.
+
+use std::cell::RefCell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// An IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(secs: u64) -> String {
+    let days = secs / 86_400;
+    let (year, month, day) = civil_from_days(days);
+    let rem = secs % 86_400;
+    format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Parses the three HTTP date forms (IMF-fixdate, RFC 850, asctime) to
+/// seconds since the epoch. `None` for anything else (Swift then ignores the
+/// header).
+pub fn parse_http_date(s: &str) -> Option<u64> {
+    let words: Vec<&str> = s.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+    let (day, month, year, time) = match words.as_slice() {
+        // Sun, 06 Nov 1994 08:49:37 GMT
+        [_, d, m, y, t, "GMT"] => (*d, *m, *y, *t),
+        // Sunday, 06-Nov-94 08:49:37 GMT
+        [_, dmy, t, "GMT"] => {
+            let mut p = dmy.split('-');
+            let (d, m, y) = (p.next()?, p.next()?, p.next()?);
+            (d, m, y, *t)
+        }
+        // Sun Nov  6 08:49:37 1994
+        [_, m, d, t, y] => (*d, *m, *y, *t),
+        _ => return None,
+    };
+    let day: u32 = day.parse().ok()?;
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as u32 + 1;
+    let mut year: u64 = year.parse().ok()?;
+    if year < 100 {
+        year += if year < 70 { 2000 } else { 1900 };
+    }
+    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || !(1970..=9999).contains(&year) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + sec)
+}
+
+/// The `Date` header's value for now: formatted at most once per second on
+/// each thread.
+pub(crate) fn with_now<R>(f: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static NOW: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    NOW.with(|now| {
+        let mut now = now.borrow_mut();
+        if now.0 != secs {
+            *now = (secs, http_date(secs));
+        }
+        f(&now.1)
+    })
+}
+
+/// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`, for days ≥ 0).
+fn civil_from_days(days: u64) -> (u64, u32, u32) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + u64::from(month <= 2), month, day)
+}
+
+/// Days from 1970-01-01 to a date from 1970 on (the inverse of
+/// [`civil_from_days`]).
+fn days_from_civil(year: u64, month: u32, day: u32) -> u64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let (era, yoe) = (y / 400, y % 400);
+    let m = u64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + u64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates_round_trip() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(784111777));
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(784111777));
+        for bad in ["yesterday", "Sun, 06 Nov 1969 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT", ""] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+        for s in [0u64, 951_782_400, 1_700_000_000, 4_102_444_800, 253_402_300_799] {
+            assert_eq!(parse_http_date(&http_date(s)), Some(s));
+        }
+    }
+
+    #[test]
+    fn the_date_header_is_now_and_formatted_once_a_second() {
+        let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let first = with_now(str::to_string);
+        let after = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let secs = parse_http_date(&first).unwrap();
+        assert!((before..=after).contains(&secs), "{first}");
+        // Within the same second the cached string is handed out again.
+        let (a, b) = (with_now(|d| d.as_ptr()), with_now(|d| d.as_ptr()));
+        let same_second = parse_http_date(&with_now(str::to_string)) == Some(secs);
+        assert!(a == b || !same_second);
+    }
+}
