@@ -71,12 +71,18 @@ pub fn clean(header: &str, value: &str) -> Result<String> {
             return Err(Error::bad_request(format!("Referrers not allowed in write ACL: {value:?}")));
         }
         let rest = rest.trim();
-        if rest.is_empty() || rest == "-" {
+        let (negate, host) = match rest.strip_prefix('-') {
+            Some(h) => ("-", h.trim()),
+            None => ("", rest),
+        };
+        // `*.example.com` means `.example.com`; `*` alone is any host.
+        let host = if host != "*" { host.strip_prefix('*').map_or(host, str::trim) } else { host };
+        if host.is_empty() || host == "." {
             return Err(Error::bad_request(format!(
                 "No host/domain value after referrer designation in ACL: {value:?}"
             )));
         }
-        out.push(format!(".r:{rest}"));
+        out.push(format!(".r:{negate}{host}"));
     }
     Ok(out.join(","))
 }
@@ -109,6 +115,8 @@ mod tests {
     fn clean_normalises_and_rejects() {
         assert_eq!(clean("X-Container-Read", ".ref:*, .rlistings, a:b").unwrap(), ".r:*,.rlistings,a:b");
         assert_eq!(clean("X-Container-Read", ".referrer:-x.y").unwrap(), ".r:-x.y");
+        assert_eq!(clean("X-Container-Read", ".r:*.example.com,.r:- *.x.y").unwrap(), ".r:.example.com,.r:-.x.y");
+        assert!(clean("X-Container-Read", ".r:*.").is_err());
         assert!(clean("X-Container-Read", ".r:").is_err());
         assert!(clean("X-Container-Read", ".bogus:x").is_err());
         assert!(clean("X-Container-Write", ".r:*").is_err());

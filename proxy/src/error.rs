@@ -23,6 +23,8 @@ pub enum Error {
     NotFound,
     /// 405, with the methods allowed.
     MethodNotAllowed(&'static str),
+    /// 409: a DLO whose first segment is gone or changed.
+    Conflict(String),
     /// 408: the client stalled longer than `client_timeout`.
     ClientTimeout,
     /// 411: a PUT with neither Content-Length nor chunked encoding.
@@ -48,6 +50,7 @@ impl Error {
             Error::NotFound => 404,
             Error::MethodNotAllowed(_) => 405,
             Error::ClientTimeout => 408,
+            Error::Conflict(_) => 409,
             Error::LengthRequired => 411,
             Error::PreconditionFailed(_) => 412,
             Error::TooLarge(_) => 413,
@@ -96,6 +99,7 @@ impl fmt::Display for Error {
             Error::NotFound => write!(f, "The resource could not be found."),
             Error::MethodNotAllowed(_) => write!(f, "The method is not allowed for this resource."),
             Error::ClientTimeout => write!(f, "The client did not send the request body in time."),
+            Error::Conflict(why) => write!(f, "There was a conflict when trying to complete your request: {why}"),
             Error::LengthRequired => write!(f, "Missing Content-Length or Transfer-Encoding header."),
             Error::PreconditionFailed(why) => write!(f, "{why}"),
             Error::TooLarge(why) => write!(f, "{why}"),

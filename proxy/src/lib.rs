@@ -8,6 +8,7 @@
 //!   container info, authorization);
 //! * [`account`], [`container`], [`obj`], [`putter`]: the controllers;
 //! * [`getter`]: reading an object from its nodes, resuming mid-body;
+//! * [`dlo`]: dynamic large objects (`X-Object-Manifest`);
 //! * [`server`], [`log`]: the process (start-up shared via `swiftlet_server`);
 //! * [`error`]: the one error type and its HTTP status.
 //!
@@ -22,6 +23,7 @@ pub mod constraints;
 pub mod container;
 pub mod controller;
 pub mod copy;
+pub mod dlo;
 pub mod endpoint;
 pub mod error;
 pub mod getter;

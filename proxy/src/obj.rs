@@ -13,10 +13,13 @@
 //! * `X-Newest` on GET/HEAD HEADs every primary first and reads from the
 //!   one with the newest `X-Timestamp` ([`crate::getter`]).
 //! * Server-side copy (`X-Copy-From`, `COPY`) is in [`crate::copy`].
+//! * A GET/HEAD that finds a DLO manifest (`X-Object-Manifest`) answers
+//!   its segments ([`crate::dlo`]) unless `?multipart-manifest=get`.
 
 use crate::backend::{self, best_answer, Context};
 use crate::controller::{authorize, backend_headers, client_headers, container_info, relay, trans_headers, Target};
 use crate::copy;
+use crate::dlo;
 use crate::error::{Error, Result};
 use crate::getter;
 use crate::putter;
@@ -75,12 +78,36 @@ pub fn wants_newest(h: &Headers) -> bool {
     h.get("X-Newest").is_some_and(|v| crate::config::parse_bool(v) == Some(true))
 }
 
+/// What a GET/HEAD found on the first good node.
+enum Found {
+    /// An object, relayed to the client.
+    Sent,
+    /// A DLO manifest (its backend answer's headers).
+    Manifest(Headers),
+    /// 416 (its headers and body): maybe a range over a manifest.
+    Unsatisfiable(Headers, Vec<u8>),
+}
+
 fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     let owner = authorize(ctx, req, t, false)? == Access::Owner;
     let method = req.method().to_string();
-    let h = backend_headers(req, t);
+    let mut h = backend_headers(req, t);
+    let dlo = !dlo::wants_manifest(&t.query);
+    if dlo {
+        // Swift's hint: an object server that knows it answers a
+        // manifest whole, not the client's range.
+        h.set("X-Backend-Ignore-Range-If-Metadata-Present", "X-Object-Manifest");
+    }
     let chunk = ctx.conf.client_chunk_size;
-    getter::fetch(ctx, t, &method, &h, wants_newest(&h), |node, r, mut g| {
+    let newest = wants_newest(&h);
+    let found = getter::fetch(ctx, t, &method, &h, newest, |node, mut r, mut g| {
+        if dlo && r.header("X-Object-Manifest").is_some() {
+            return Ok(Found::Manifest(r.head.headers.clone()));
+        }
+        if dlo && r.status() == 416 {
+            let body = r.read_all(backend::MAX_SMALL_BODY).unwrap_or_default();
+            return Ok(Found::Unsatisfiable(r.head.headers.clone(), body));
+        }
         let out = client_headers(&r.head.headers, t, owner);
         let len = r.header("Content-Length").and_then(|v| v.trim().parse().ok());
         let len = if method == "HEAD" { len } else { len.or(r.body.remaining()) };
@@ -88,8 +115,29 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
         if method == "GET" {
             getter::relay_body(&mut g, node, r, resp, chunk)?;
         }
-        resp.finish().map_err(|_| Error::ClientDisconnect)
-    })
+        resp.finish().map_err(|_| Error::ClientDisconnect)?;
+        Ok(Found::Sent)
+    })?;
+    match found {
+        Found::Sent => Ok(()),
+        Found::Manifest(m) => dlo::respond(ctx, req, resp, t, &m, owner),
+        Found::Unsatisfiable(headers, body) => {
+            // The range may be past a manifest's own (short) body: look
+            // at the object without it.
+            for k in ["Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"] {
+                h.remove(k);
+            }
+            let m = getter::fetch(ctx, t, "HEAD", &h, newest, |_, r, _| Ok(r.head.headers.clone()));
+            match m {
+                Ok(m) if m.contains("X-Object-Manifest") => dlo::respond(ctx, req, resp, t, &m, owner),
+                _ => {
+                    let body = if method == "HEAD" { Vec::new() } else { body };
+                    relay(resp, &backend::Answer { status: 416, headers, body }, t, owner)
+                        .map_err(|_| Error::ClientDisconnect)
+                }
+            }
+        }
+    }
 }
 
 /// Content-Type from the name's extension, for a PUT without one.
@@ -135,6 +183,7 @@ fn delete_at(h: &mut Headers, now: &Timestamp) -> Result<()> {
 fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     authorize(ctx, req, t, true)?;
     check_if_none_match(req.header("If-None-Match"))?;
+    dlo::check_put_header(req.headers())?;
     let c = &ctx.conf.constraints;
     c.check_object_size(req.headers())?;
     c.check_metadata(req.headers(), "object")?;

@@ -18,12 +18,21 @@ use std::time::Duration;
 pub struct FakeReq {
     pub port: u16,
     pub method: String,
+    /// After `/{device}/{partition}`, %-decoded, without the query.
+    pub path: String,
+    pub query: String,
     pub headers: Vec<(String, String)>,
 }
 
 impl FakeReq {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// A query parameter, %-decoded.
+    pub fn param(&self, name: &str) -> Option<String> {
+        let (_, v) = self.query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name)?;
+        Some(crate::endpoint::unquote(v).unwrap_or_default())
     }
 }
 
@@ -97,6 +106,10 @@ impl FakeObject {
                     (None, Some(n)) => (len.saturating_sub(n), len - 1),
                     (None, None) => return Reply::status(400),
                 };
+                if s >= len {
+                    let cr = ("Content-Range".to_string(), format!("bytes */{len}"));
+                    return Reply { headers: vec![cr], ..Reply::status(416) };
+                }
                 headers.push(("Content-Range".into(), format!("bytes {s}-{e}/{len}")));
                 (206, self.body[s as usize..=e as usize].to_vec())
             }
@@ -138,9 +151,14 @@ fn parse_req(port: u16, head: &str) -> FakeReq {
     let mut lines = head.split("\r\n");
     let mut first = lines.next().unwrap_or_default().split(' ');
     let method = first.next().unwrap_or_default().to_string();
+    let target = first.next().unwrap_or_default();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    // Skip `/{device}/{partition}`.
+    let path = path.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_default();
+    let path = crate::endpoint::unquote(&path).unwrap_or_default();
     let headers =
         lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
-    FakeReq { port, method, headers }
+    FakeReq { port, method, path, query: query.to_string(), headers }
 }
 
 fn serve_one(mut s: TcpStream, port: u16, script: &Script, seen: &Mutex<Vec<FakeReq>>) {
@@ -190,6 +208,11 @@ impl Fakes {
     /// `n` fake backends (3 replicas) answering with `script`, and a
     /// context with `conf` added to `[app:proxy-server]`.
     pub fn start(name: &str, n: usize, conf: &str, script: Arc<Script>) -> Fakes {
+        Fakes::start_with(name, n, conf, |_| {}, script)
+    }
+
+    /// [`Fakes::start`], with the config edited by `edit` (constraints).
+    pub fn start_with(name: &str, n: usize, conf: &str, edit: impl FnOnce(&mut Config), script: Arc<Script>) -> Fakes {
         let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
         let ports: Vec<u16> = listeners.iter().map(|l| l.local_addr().unwrap().port()).collect();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -215,7 +238,8 @@ impl Fakes {
              [filter:tempauth]\nuser_test_tester = testing .admin\nuser_test_tester3 = testing3\n",
             dir.display()
         );
-        let conf = Config::from_text(text.as_bytes()).unwrap();
+        let mut conf = Config::from_text(text.as_bytes()).unwrap();
+        edit(&mut conf);
         let ctx = crate::server::context(conf).unwrap();
         Fakes { seen, ctx, dir }
     }
@@ -270,4 +294,47 @@ pub fn call(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str)]) -
         let complete = r.body.read_to_end(&mut body).is_ok();
         Got { status: r.status(), headers: r.head.headers.clone(), body, complete }
     })
+}
+
+/// A fake cluster's content, served the same by every node: objects by
+/// path (`/account/container/object`), container listings in pages of
+/// `page` rows (JSON), container HEADs with `acls`.
+#[derive(Default)]
+pub struct Store {
+    pub objects: std::collections::BTreeMap<String, FakeObject>,
+    /// Listing rows that differ from the objects (a stale listing).
+    pub listed_etags: std::collections::BTreeMap<String, String>,
+    pub container_headers: std::collections::BTreeMap<String, Vec<(String, String)>>,
+    pub page: usize,
+}
+
+impl Store {
+    pub fn answer(&self, req: &FakeReq) -> Reply {
+        let depth = req.path.splitn(4, '/').count() - 1;
+        if depth >= 3 {
+            return match self.objects.get(&req.path) {
+                Some(o) => o.answer(req),
+                None => Reply::status(404),
+            };
+        }
+        let mut headers = self.container_headers.get(&req.path).cloned().unwrap_or_default();
+        if req.method == "HEAD" {
+            return Reply { headers, ..Reply::status(204) };
+        }
+        let prefix = format!("{}/{}", req.path, req.param("prefix").unwrap_or_default());
+        let marker = req.param("marker").map(|m| format!("{}/{m}", req.path)).unwrap_or_default();
+        let rows: Vec<serde_json::Value> = self
+            .objects
+            .iter()
+            .filter(|(p, _)| p.starts_with(&prefix) && **p > marker)
+            .take(self.page)
+            .map(|(p, o)| {
+                let name = &p[req.path.len() + 1..];
+                let hash = self.listed_etags.get(p).unwrap_or(&o.etag);
+                serde_json::json!({"name": name, "hash": hash, "bytes": o.body.len(), "content_type": "x", "last_modified": "t"})
+            })
+            .collect();
+        headers.push(("Content-Type".into(), "application/json; charset=utf-8".into()));
+        Reply { headers, body: serde_json::Value::from(rows).to_string().into_bytes(), ..Reply::status(200) }
+    }
 }
