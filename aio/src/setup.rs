@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub const OBJECT_SERVER_SAMPLE: &str = include_str!("../../etc/object-server.conf-sample");
 /// `etc/proxy-server.conf-sample`, as built into this binary.
 pub const PROXY_SERVER_SAMPLE: &str = include_str!("../../etc/proxy-server.conf-sample");
+/// `etc/swift.conf-sample`, as built into this binary.
+pub const SWIFT_CONF_SAMPLE: &str = include_str!("../../etc/swift.conf-sample");
 /// The three rings, each served by every node's object server.
 pub const RING_NAMES: [&str; 3] = ["account", "container", "object"];
 /// Partitions = 2^PART_POWER (Swift's SAIO uses 10).
@@ -28,14 +30,12 @@ pub fn random_hex(n: usize) -> io::Result<String> {
     Ok(ring::hash::hex(&buf))
 }
 
-/// A `swift.conf` with the given hash path prefix and suffix.
+/// The cluster's `swift.conf`: the sample with the given hash path prefix
+/// and suffix.
 pub fn swift_conf(prefix: &str, suffix: &str) -> String {
-    format!(
-        "# Written by swiftlet-aio. The hash path prefix and suffix place every name\n\
-         # in the rings: never change them once data is stored.\n\
-         [swift-hash]\nswift_hash_path_prefix = {prefix}\nswift_hash_path_suffix = {suffix}\n\n\
-         [storage-policy:0]\nname = Policy-0\ndefault = yes\n"
-    )
+    let mut t = set_option(SWIFT_CONF_SAMPLE, "swift-hash", "swift_hash_path_prefix", prefix);
+    t = set_option(&t, "swift-hash", "swift_hash_path_suffix", suffix);
+    format!("# Written by swiftlet-aio from etc/swift.conf-sample.\n{t}")
 }
 
 /// Sets `key = value` in `[section]` of INI text: replaces the first
@@ -358,6 +358,17 @@ mod tests {
                 "swift_dir = /data/etc"
             ]
         );
+        let t = swift_conf("0123abcd", "4567ef89");
+        let changed: Vec<&str> = t.lines().filter(|l| !SWIFT_CONF_SAMPLE.lines().any(|s| s == *l)).collect();
+        assert_eq!(
+            changed,
+            [
+                "# Written by swiftlet-aio from etc/swift.conf-sample.",
+                "swift_hash_path_prefix = 0123abcd",
+                "swift_hash_path_suffix = 4567ef89"
+            ]
+        );
+        assert!(!t.contains("changeme"), "{t}");
         let t = proxy_server_conf("0.0.0.0", 9000, Path::new("/data/etc"));
         let changed: Vec<&str> = t.lines().filter(|l| !PROXY_SERVER_SAMPLE.lines().any(|s| s == *l)).collect();
         assert_eq!(
