@@ -166,6 +166,23 @@ impl Cluster {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to object server `i` by its pid.
+    pub fn signal(&self, i: usize, signal: &str) {
+        let pid = self.servers[i].as_ref().expect("object server running").id();
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
+    /// Starts object server `i` again (after [`Cluster::kill`]) on its
+    /// config and data.
+    pub fn restart(&mut self, i: usize) {
+        assert!(self.servers[i].is_none(), "object server {i} still runs");
+        let conf = self.dir.0.join(format!("object-server{i}.conf"));
+        let mut child = spawn(&object_server_bin(), &conf, &self.dir.0, &format!("node{i}-restarted"));
+        wait_listening(self.ports[i], &mut child, "object server");
+        self.servers[i] = Some(child);
+    }
+
     pub fn req(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
         request(self.proxy_port, method, path, headers, body)
     }
