@@ -14,13 +14,16 @@
 //! (so the object servers verify the copied bytes). The answer carries
 //! `X-Copied-From`, `X-Copied-From-Account` and
 //! `X-Copied-From-Last-Modified`. A bad header is 412, a body 400, a
-//! missing source 404.
+//! missing source 404. A DLO manifest source copies its concatenation
+//! ([`crate::dlo::open`]; 413 past one listing page, as Swift), or with
+//! `?multipart-manifest=get` the manifest itself, `X-Object-Manifest`
+//! included.
 
 use crate::config::parse_bool;
 use crate::controller::{authorize_as, backend_headers, Target};
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
-use crate::{getter, obj};
+use crate::{dlo, getter, obj};
 use http::percent::quote;
 use http::{Headers, Request, Response};
 
@@ -158,9 +161,16 @@ fn run(
         }
     }
     let max = ctx.conf.constraints.max_file_size;
-    let (status, out) = getter::fetch(ctx, src, "GET", &sh, obj::wants_newest(&request), |_, mut r, _| {
+    // `?multipart-manifest=get` copies a DLO manifest itself (with its
+    // `X-Object-Manifest`); otherwise a manifest's concatenation is copied.
+    let manifest_get = dlo::wants_manifest(&src.query) || dlo::wants_manifest(&dst.query);
+    let got = getter::fetch(ctx, src, "GET", &sh, obj::wants_newest(&request), |_, mut r, _| {
         if r.status() != 200 {
             return Err(Error::Unavailable(format!("copy source answered {}", r.status())));
+        }
+        let manifest = r.header("X-Object-Manifest").map(String::from);
+        if manifest.is_some() && !manifest_get {
+            return Ok(Source::Manifest(r.head.headers.clone()));
         }
         let len: Option<u64> = r.header("Content-Length").and_then(|v| v.trim().parse().ok()).or(r.body.remaining());
         if len.is_some_and(|n| n > max) {
@@ -170,18 +180,43 @@ fn run(
         if let Some(etag) = r.header("ETag") {
             h.set("Etag", etag.trim_matches('"'));
         }
+        if let Some(m) = manifest {
+            h.set("X-Object-Manifest", m);
+        }
         ctx.conf.constraints.check_metadata(&h, "object")?;
         let last_modified = r.header("Last-Modified").map(String::from);
-        let (status, mut out) = obj::store(ctx, dst, h, len, &mut r.body, source_read)?;
-        let (c, o) = (src.container.as_deref().unwrap_or_default(), src.object.as_deref().unwrap_or_default());
-        out.set("X-Copied-From", quote(&format!("{c}/{o}")));
-        out.set("X-Copied-From-Account", quote(&src.account));
-        if let Some(lm) = last_modified {
-            out.set("X-Copied-From-Last-Modified", lm);
-        }
-        Ok((status, out))
+        let (status, out) = obj::store(ctx, dst, h, len, &mut r.body, source_read)?;
+        Ok(Source::Copied(status, out, last_modified))
     })?;
+    let (status, mut out, last_modified) = match got {
+        Source::Copied(status, out, last_modified) => (status, out, last_modified),
+        Source::Manifest(m) => {
+            let (len, mut body) = dlo::open(ctx, req, src, &m)?;
+            if len > max {
+                return Err(Error::TooLarge("Source object too large".into()));
+            }
+            let h = sink_headers(&request, &m, fresh);
+            ctx.conf.constraints.check_metadata(&h, "object")?;
+            let (status, out) = obj::store(ctx, dst, h, Some(len), &mut body, source_read)?;
+            (status, out, m.get("Last-Modified").map(String::from))
+        }
+    };
+    let (c, o) = (src.container.as_deref().unwrap_or_default(), src.object.as_deref().unwrap_or_default());
+    out.set("X-Copied-From", quote(&format!("{c}/{o}")));
+    out.set("X-Copied-From-Account", quote(&src.account));
+    if let Some(lm) = last_modified {
+        out.set("X-Copied-From-Last-Modified", lm);
+    }
     resp.send(status, &out, b"").map_err(|_| Error::ClientDisconnect)
+}
+
+/// What the copy's source read gave.
+enum Source {
+    /// The object, stored at the destination: status, headers, the
+    /// source's `Last-Modified`.
+    Copied(u16, Headers, Option<String>),
+    /// A DLO manifest (its headers), whose concatenation is copied.
+    Manifest(Headers),
 }
 
 #[cfg(test)]

@@ -32,7 +32,9 @@ use crate::error::{Error, Result};
 use crate::getter;
 use http::percent::quote;
 use http::{Headers, Request, Response};
+use hub::Queue;
 use md5::{Digest, Md5};
+use std::io::{self, Read, Write};
 
 /// One row of the segment listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -221,16 +223,8 @@ fn wanted(range: Option<&str>, page: &[Segment], complete: bool) -> Want {
     }
 }
 
-/// GET/HEAD of a manifest: `manifest` is the headers of the manifest
-/// object's backend answer.
-pub fn respond(
-    ctx: &Context,
-    req: &Request<'_>,
-    resp: &mut Response<'_>,
-    t: &Target,
-    manifest: &Headers,
-    owner: bool,
-) -> Result<()> {
+/// Reads the first listing page of a manifest, as the user.
+fn list(ctx: &Context, req: &Request<'_>, t: &Target, manifest: &Headers) -> Result<Listed> {
     let value = manifest.get("X-Object-Manifest").unwrap_or_default();
     let (container, prefix) = parse_manifest(value)
         .ok_or_else(|| Error::Unavailable(format!("bad X-Object-Manifest {value:?} on {}", t.path())))?;
@@ -248,6 +242,20 @@ pub fn respond(
     authorize_as(ctx, req, &ct, "GET", false)?;
     let limit = ctx.conf.constraints.container_listing_limit;
     let page = listing(ctx, &ct, &prefix, "")?;
+    Ok(Listed { ct, prefix, page, limit })
+}
+
+/// GET/HEAD of a manifest: `manifest` is the headers of the manifest
+/// object's backend answer.
+pub fn respond(
+    ctx: &Context,
+    req: &Request<'_>,
+    resp: &mut Response<'_>,
+    t: &Target,
+    manifest: &Headers,
+    owner: bool,
+) -> Result<()> {
+    let Listed { ct, prefix, page, limit } = list(ctx, req, t, manifest)?;
     let complete = page.len() < limit;
 
     let mut out = client_headers(manifest, t, owner);
@@ -291,45 +299,87 @@ pub fn respond(
         resp.start(status, &out, len).map_err(|_| Error::ClientDisconnect)?;
         return resp.finish().map_err(|_| Error::ClientDisconnect);
     }
-    let mut head = Some((status, out, len));
-    let mut stream = Stream { ctx, ct: &ct, resp, head: &mut head, first, last, offset: 0 };
-    let mut page = page;
-    loop {
-        for seg in &page {
-            if !stream.segment(seg)? {
-                return stream.end();
-            }
-        }
-        let Some(marker) = page.last().filter(|_| page.len() >= limit).map(|s| s.name.clone()) else {
-            return stream.end();
-        };
-        page = listing(ctx, &ct, &prefix, &marker)?;
+    let mut sink = ClientSink { resp, head: Some((status, out, len)) };
+    let listed = Listed { ct, prefix, page, limit };
+    send_segments(ctx, &listed, first, last, &mut sink)?;
+    sink.begin()?;
+    sink.resp.finish().map_err(|_| Error::ClientDisconnect)
+}
+
+/// A manifest's segment container, prefix and first listing page.
+struct Listed {
+    ct: Target,
+    prefix: String,
+    page: Vec<Segment>,
+    limit: usize,
+}
+
+/// Where segment bytes go. `begin` comes before the first byte (the
+/// client's response head).
+trait Sink: Write {
+    fn begin(&mut self) -> Result<()>;
+}
+
+/// The client's response; its head is sent with the first byte.
+struct ClientSink<'a, 'r> {
+    resp: &'a mut Response<'r>,
+    head: Option<(u16, Headers, Option<u64>)>,
+}
+
+impl Write for ClientSink<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.resp.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.resp.flush()
     }
 }
 
-/// Sending the segments of one GET.
-struct Stream<'a, 'r, 's> {
-    ctx: &'a Context,
-    /// The segment container.
-    ct: &'a Target,
-    resp: &'a mut Response<'r>,
-    /// The response head, until the first byte is sent.
-    head: &'s mut Option<(u16, Headers, Option<u64>)>,
-    /// The first and last byte of the concatenation to send.
-    first: u64,
-    last: Option<u64>,
-    /// Where the next segment starts in the concatenation.
-    offset: u64,
-}
-
-impl Stream<'_, '_, '_> {
-    fn start(&mut self) -> Result<()> {
+impl Sink for ClientSink<'_, '_> {
+    fn begin(&mut self) -> Result<()> {
         if let Some((status, h, len)) = self.head.take() {
             self.resp.start(status, &h, len).map_err(|_| Error::ClientDisconnect)?;
         }
         Ok(())
     }
+}
 
+/// Sends bytes `first..=last` (`None`: to the end) of the concatenation,
+/// page after page.
+fn send_segments(ctx: &Context, l: &Listed, first: u64, last: Option<u64>, sink: &mut dyn Sink) -> Result<()> {
+    let mut stream = Stream { ctx, ct: &l.ct, sink, first, last, offset: 0, begun: false };
+    let mut next;
+    let mut page = &l.page;
+    loop {
+        for seg in page {
+            if !stream.segment(seg)? {
+                return Ok(());
+            }
+        }
+        let Some(marker) = page.last().filter(|_| page.len() >= l.limit).map(|s| s.name.clone()) else {
+            return Ok(());
+        };
+        next = listing(ctx, &l.ct, &l.prefix, &marker)?;
+        page = &next;
+    }
+}
+
+/// Sending the segments of one GET.
+struct Stream<'a> {
+    ctx: &'a Context,
+    /// The segment container.
+    ct: &'a Target,
+    sink: &'a mut dyn Sink,
+    /// The first and last byte of the concatenation to send.
+    first: u64,
+    last: Option<u64>,
+    /// Where the next segment starts in the concatenation.
+    offset: u64,
+    /// Whether `sink.begin` was called (a byte may have gone out).
+    begun: bool,
+}
+
+impl Stream<'_> {
     /// Sends what is wanted of `seg`; false once past the last byte.
     fn segment(&mut self, seg: &Segment) -> Result<bool> {
         let (start, end) = (self.offset, self.offset + seg.bytes);
@@ -367,23 +417,97 @@ impl Stream<'_, '_, '_> {
                     seg.hash
                 )));
             }
-            self.start()?;
-            getter::relay_body(&mut g, node, r, &mut *self.resp, chunk)
+            self.begun = true;
+            self.sink.begin()?;
+            getter::relay_body(&mut g, node, r, &mut *self.sink, chunk)
         });
         match sent {
             Ok(()) => Ok(true),
             // Nothing sent yet: Swift's 409 for a bad first segment.
-            Err(Error::NotFound) if self.head.is_some() => {
-                Err(Error::Conflict(format!("DLO segment {} not found", st.path())))
-            }
+            Err(Error::NotFound) if !self.begun => Err(Error::Conflict(format!("DLO segment {} not found", st.path()))),
             Err(e) => Err(e),
         }
     }
+}
 
-    fn end(mut self) -> Result<()> {
-        self.start()?;
-        self.resp.finish().map_err(|_| Error::ClientDisconnect)
+/// A copy's source that is a DLO: its concatenation as a `Read`, made
+/// by a green thread walking the segments into a bounded queue of
+/// chunks (the segment reads borrow their connections, so they cannot
+/// be pulled from a `Read` directly). Dropping the reader kills that
+/// thread.
+pub struct DloReader {
+    queue: Queue<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+    done: bool,
+    producer: hub::JoinHandle<()>,
+}
+
+/// The producer's end of a [`DloReader`]: each write is one chunk; an
+/// empty chunk is the end.
+struct Pipe(Queue<io::Result<Vec<u8>>>);
+
+impl Write for Pipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !buf.is_empty() {
+            self.0.put(Ok(buf.to_vec()))?;
+        }
+        Ok(buf.len())
     }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Sink for Pipe {
+    fn begin(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for DloReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.chunk = self.queue.get()??;
+            self.at = 0;
+            self.done = self.chunk.is_empty();
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Drop for DloReader {
+    fn drop(&mut self) {
+        self.producer.kill();
+    }
+}
+
+/// A manifest as a copy's source (Swift's copy of a DLO): its headers
+/// for the destination, its length, and its concatenation. Swift refuses
+/// (413) a DLO whose length is unknown (more than one listing page).
+pub fn open(ctx: &Context, req: &Request<'_>, t: &Target, manifest: &Headers) -> Result<(u64, DloReader)> {
+    let listed = list(ctx, req, t, manifest)?;
+    if listed.page.len() >= listed.limit {
+        return Err(Error::TooLarge("Source object too large".into()));
+    }
+    let len = listed.page.iter().map(|s| s.bytes).sum();
+    let queue = Queue::new(4);
+    let (ctx, pipe) = (ctx.clone(), Pipe(queue.clone()));
+    let producer = hub::spawn(move || {
+        let mut pipe = pipe;
+        let end = match send_segments(&ctx, &listed, 0, None, &mut pipe) {
+            Ok(()) => Ok(Vec::new()),
+            Err(e) => Err(io::Error::other(e.to_string())),
+        };
+        let _ = pipe.0.put(end);
+    });
+    Ok((len, DloReader { queue, chunk: Vec::new(), at: 0, done: false, producer }))
 }
 
 #[cfg(test)]

@@ -56,6 +56,24 @@ fn dlo_manifests_answer_their_segments() {
     assert_eq!(get("c/man1", &[("If-Match", &etag)]).status, 200);
     assert_eq!(get("c/man1", &[("If-None-Match", &etag)]).status, 304);
 
+    // Copies: the concatenation, or with multipart-manifest=get the
+    // manifest itself.
+    let r = c.req("COPY", &format!("{acct}/c/man1"), &[auth[0], ("Destination", "c/copied")], b"");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = get("c/copied", &[]);
+    assert_eq!((r.status, r.body.as_slice()), (200, &lower[..]));
+    assert_eq!(r.header("x-object-manifest"), None);
+    let r = c.req(
+        "PUT",
+        &format!("{acct}/c/copied-man?multipart-manifest=get"),
+        &[auth[0], ("X-Copy-From", "c/man1")],
+        b"",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(get("c/copied-man?multipart-manifest=get", &[]).text(), "man1-contents");
+    let r = get("c/copied-man", &[]);
+    assert_eq!((r.body.as_slice(), r.header("x-object-manifest")), (&lower[..], Some("segs/p/seg_lower")));
+
     // A bad manifest header; a POST that repoints the manifest.
     let r = c.req("PUT", &format!("{acct}/c/bad"), &[auth[0], ("X-Object-Manifest", "nocontainer")], b"");
     assert_eq!(r.status, 400);
