@@ -108,7 +108,7 @@ command -v nsenter >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
     command -v apt-get >/dev/null || fail "missing ${need[*]} and no apt-get to install them"
     say "installing ${need[*]}"
-    apt-get update -qq >/dev/null
+    apt-get update -qq >/dev/null || fail "apt-get update failed"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
         || fail "apt-get install ${need[*]} failed"
 fi
