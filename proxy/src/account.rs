@@ -1,7 +1,10 @@
 //! The account controller (Swift's `proxy/controllers/account.py`):
 //! HEAD/GET (listings), POST for owners, PUT/DELETE for reseller admins
 //! when `allow_account_management` is on, and `account_autocreate`.
+//! Owners set and see the account ACL (`X-Account-Access-Control`), which
+//! the account keeps as sysmeta.
 
+use crate::acl::{self, AccountAcl, ACCOUNT_ACL_SYSMETA};
 use crate::backend::{self, best_answer, Answer, Context};
 use crate::controller::{authorize, backend_headers, relay, relay_listing, Target};
 use crate::endpoint::query_param;
@@ -46,6 +49,35 @@ pub fn exists(ctx: &Context, t: &Target) -> Result<bool> {
     }
 }
 
+/// The account's ACL, from one replica's HEAD; `None` when it has none
+/// or no replica answers (which denies, as Swift's `account_acls`).
+pub fn acl(ctx: &Context, t: &Target) -> Option<AccountAcl> {
+    let part = part(ctx, t).ok()?;
+    let path = quote(&format!("/{}", t.account));
+    let a = backend::read_first(ctx, &ctx.account_ring, part, "HEAD", &path, &plain_headers(t)).ok()?;
+    acl::account_acl(a.headers.get(ACCOUNT_ACL_SYSMETA))
+}
+
+/// An `X-Account-Access-Control` from the client, checked (400 with
+/// TempAuth's message) and moved to the sysmeta the account keeps.
+fn take_acl_header(req: &Request<'_>, h: &mut Headers) -> Result<()> {
+    let Some(v) = req.header("X-Account-Access-Control") else { return Ok(()) };
+    if let Err(why) = acl::check_account_acl(v) {
+        return Err(Error::bad_request(format!("X-Account-Access-Control invalid: {why}\n\nInput: {v}\n")));
+    }
+    h.remove("X-Account-Access-Control");
+    h.set(ACCOUNT_ACL_SYSMETA, v);
+    Ok(())
+}
+
+/// For an owner, the stored ACL as `X-Account-Access-Control`.
+fn show_acl(a: &mut Answer, owner: bool) {
+    let formatted = a.headers.get(ACCOUNT_ACL_SYSMETA).and_then(acl::format_account_acl);
+    if let (true, Some(v)) = (owner, formatted) {
+        a.headers.set("X-Account-Access-Control", v);
+    }
+}
+
 fn autocreate(ctx: &Context, t: &Target) -> Result<Answer> {
     let part = part(ctx, t)?;
     let mut h = plain_headers(t);
@@ -87,17 +119,19 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
     if !t.query.is_empty() {
         path = format!("{path}?{}", t.query);
     }
-    let a = match backend::read_first(ctx, &ctx.account_ring, part, req.method(), &path, &backend_headers(req, t)) {
+    let mut a = match backend::read_first(ctx, &ctx.account_ring, part, req.method(), &path, &backend_headers(req, t)) {
         Ok(a) if a.status == 404 && ctx.conf.account_autocreate => empty_listing(t, req.method() == "HEAD"),
         Err(Error::NotFound) if ctx.conf.account_autocreate => empty_listing(t, req.method() == "HEAD"),
         other => other?,
     };
+    show_acl(&mut a, owner);
     relay_listing(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
 }
 
 fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     let owner = authorize(ctx, req, t, true)? == Access::Owner;
     let mut h = backend_headers(req, t);
+    take_acl_header(req, &mut h)?;
     ctx.conf.constraints.check_metadata(&h, "account")?;
     if !exists(ctx, t)? {
         return Err(Error::NotFound);
@@ -112,6 +146,7 @@ fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targe
 fn manage(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     authorize(ctx, req, t, true)?;
     let mut h = backend_headers(req, t);
+    take_acl_header(req, &mut h)?;
     ctx.conf.constraints.check_metadata(&h, "account")?;
     h.set("X-Timestamp", Timestamp::now().internal());
     let part = part(ctx, t)?;

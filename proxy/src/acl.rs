@@ -1,7 +1,9 @@
 //! Container ACLs (`swift/common/middleware/acl.py`): `X-Container-Read`
 //! takes `.r:<referrer>` (`*`, a host, `.domain`, `-` to deny),
 //! `.rlistings`, `account` and `account:user`; `X-Container-Write` takes
-//! accounts and users only.
+//! accounts and users only. Account ACLs (`X-Account-Access-Control`,
+//! TempAuth's version-2 JSON: `admin`, `read-write`, `read-only` lists)
+//! are kept in the account's `X-Account-Sysmeta-Core-Access-Control`.
 
 use crate::error::{Error, Result};
 
@@ -87,6 +89,82 @@ pub fn clean(header: &str, value: &str) -> Result<String> {
     Ok(out.join(","))
 }
 
+/// Where an account keeps its ACL (Swift's sysmeta name).
+pub const ACCOUNT_ACL_SYSMETA: &str = "X-Account-Sysmeta-Core-Access-Control";
+
+/// An account's ACL: who is `admin` (an owner), `read-write` (everything
+/// below the account, and reading it) and `read-only` (GET/HEAD).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AccountAcl {
+    pub admin: Vec<String>,
+    pub read_write: Vec<String>,
+    pub read_only: Vec<String>,
+}
+
+const ACCOUNT_ACL_KEYS: [&str; 3] = ["admin", "read-write", "read-only"];
+
+/// Swift's `parse_acl(version=2)`: `{}` for an empty string, `None` for
+/// anything but a JSON object.
+fn parse_v2(data: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    if data.is_empty() {
+        return Some(serde_json::Map::new());
+    }
+    match serde_json::from_str(data) {
+        Ok(serde_json::Value::Object(m)) => Some(m),
+        _ => None,
+    }
+}
+
+/// TempAuth's check of an `X-Account-Access-Control` value: `Err` with
+/// Swift's message for what is wrong.
+pub fn check_account_acl(value: &str) -> std::result::Result<(), String> {
+    let m = parse_v2(value).ok_or_else(|| format!("Syntax error in input ({value:?})"))?;
+    if let Some(k) = m.keys().find(|k| !ACCOUNT_ACL_KEYS.contains(&k.as_str())) {
+        return Err(format!("Key {} not recognized", serde_json::Value::from(k.as_str())));
+    }
+    for (k, v) in &m {
+        let list = v.as_array().ok_or_else(|| format!("Value for key {} must be a list", serde_json::json!(k)))?;
+        if !list.iter().all(serde_json::Value::is_string) {
+            return Err(format!("Elements of {} list must be strings", serde_json::json!(k)));
+        }
+    }
+    Ok(())
+}
+
+/// Swift's `acls_from_account_info`: the stored ACL, or `None` when there
+/// is none, it does not parse, or every list is empty.
+pub fn account_acl(stored: Option<&str>) -> Option<AccountAcl> {
+    let m = parse_v2(stored?)?;
+    let list = |k: &str| -> Vec<String> {
+        let items = m.get(k).and_then(serde_json::Value::as_array);
+        items.map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default()
+    };
+    let acl = AccountAcl { admin: list("admin"), read_write: list("read-write"), read_only: list("read-only") };
+    let empty = acl.admin.is_empty() && acl.read_write.is_empty() && acl.read_only.is_empty();
+    (!empty).then_some(acl)
+}
+
+/// Swift's `format_acl(version=2)` of the stored ACL, for its owners'
+/// `X-Account-Access-Control`: compact JSON, sorted keys, ASCII only;
+/// `None` for an empty or unparsable one.
+pub fn format_account_acl(stored: &str) -> Option<String> {
+    let m = parse_v2(stored).filter(|m| !m.is_empty())?;
+    // serde_json's Map is ordered by key (no `preserve_order` feature).
+    let json = serde_json::Value::Object(m).to_string();
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +200,38 @@ mod tests {
         assert!(clean("X-Container-Write", ".r:*").is_err());
         assert!(clean("X-Container-Write", ".rlistings").is_err());
         assert_eq!(clean("X-Container-Write", "a, b:c").unwrap(), "a,b:c");
+    }
+
+    #[test]
+    fn account_acls_are_checked_read_and_formatted_as_tempauth() {
+        assert_eq!(check_account_acl(r#"{"admin":["a:b"],"read-only":[]}"#), Ok(()));
+        assert_eq!(check_account_acl(""), Ok(()));
+        assert_eq!(check_account_acl("{}"), Ok(()));
+        assert!(check_account_acl("invalid").unwrap_err().starts_with("Syntax error in input"));
+        assert!(check_account_acl("[1]").unwrap_err().starts_with("Syntax error in input"));
+        assert_eq!(check_account_acl(r#"{"admin":[],"x":1}"#), Err("Key \"x\" not recognized".into()));
+        assert_eq!(check_account_acl(r#"{"admin":"a"}"#), Err("Value for key \"admin\" must be a list".into()));
+        assert_eq!(
+            check_account_acl(r#"{"read-write":[1]}"#),
+            Err("Elements of \"read-write\" list must be strings".into())
+        );
+
+        let acl = account_acl(Some(r#"{"read-only":["test:tester3"],"admin":["x"]}"#)).unwrap();
+        assert_eq!(
+            (acl.admin, acl.read_only, acl.read_write),
+            (vec!["x".to_string()], vec!["test:tester3".to_string()], vec![])
+        );
+        assert_eq!(account_acl(Some("{}")), None);
+        assert_eq!(account_acl(Some(r#"{"admin":[]}"#)), None);
+        assert_eq!(account_acl(Some("garbage")), None);
+        assert_eq!(account_acl(None), None);
+
+        assert_eq!(
+            format_account_acl(r#"{ "read-only": ["b"], "admin": ["a"] }"#).unwrap(),
+            r#"{"admin":["a"],"read-only":["b"]}"#
+        );
+        assert_eq!(format_account_acl(r#"{"admin":["é"]}"#).unwrap(), r#"{"admin":["\u00e9"]}"#);
+        assert_eq!(format_account_acl("{}"), None);
+        assert_eq!(format_account_acl(""), None);
     }
 }

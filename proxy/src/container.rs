@@ -7,7 +7,7 @@
 use crate::account;
 use crate::acl;
 use crate::backend::{self, best_answer, Context};
-use crate::controller::{authorize, backend_headers, relay, relay_listing, Target};
+use crate::controller::{authorize, backend_headers, is_owner_header, relay, relay_listing, Target};
 use crate::endpoint::query_param;
 use crate::error::{Error, Result};
 use crate::tempauth::Access;
@@ -73,8 +73,13 @@ fn check_headers(ctx: &Context, h: &mut Headers) -> Result<()> {
 fn write(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     let owner = authorize(ctx, req, t, true)? == Access::Owner;
     let mut h = backend_headers(req, t);
+    // Only an account ACL's read-write grants a non-owner container
+    // writes; as in Swift, such a writer cannot set the owner's headers.
     if !owner {
-        return Err(Error::Forbidden);
+        let owner_only: Vec<String> = h.iter().map(|(k, _)| k.to_string()).filter(|k| is_owner_header(k)).collect();
+        for k in owner_only {
+            h.remove(&k);
+        }
     }
     check_headers(ctx, &mut h)?;
     let method = req.method();

@@ -222,17 +222,35 @@ pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, 
         container: t.container.as_deref(),
         object: t.object.as_deref(),
         acl: None,
+        account_acl: None,
         referrer: req.header("Referer"),
     };
-    let first = ctx.auth.authorize(&ar);
+    let mut verdict = ctx.auth.authorize(&ar);
     let acl_applies = t.container.is_some() && (t.object.is_some() || matches!(method, "GET" | "HEAD"));
-    if first.is_ok() || !acl_applies {
-        return first;
+    let container_acl = match verdict {
+        Err(_) if acl_applies => {
+            let info = container_info(ctx, t);
+            if write {
+                info.write_acl
+            } else {
+                info.read_acl
+            }
+        }
+        _ => None,
+    };
+    if container_acl.is_some() {
+        ar.acl = container_acl.as_deref();
+        verdict = ctx.auth.authorize(&ar);
     }
-    let info = container_info(ctx, t);
-    let acl = if write { info.write_acl } else { info.read_acl };
-    ar.acl = acl.as_deref();
-    ctx.auth.authorize(&ar)
+    // Account ACLs name users and groups: they cannot help an anonymous
+    // caller, so only a known one costs the account HEAD.
+    if verdict.is_err() && t.identity.is_some() && t.account.starts_with(ctx.auth.reseller_prefix()) {
+        if let Some(account_acl) = crate::account::acl(ctx, t) {
+            ar.account_acl = Some(&account_acl);
+            return ctx.auth.authorize(&ar);
+        }
+    }
+    verdict
 }
 
 /// The body Swift sends for an error: the message itself when the

@@ -159,13 +159,12 @@ fn get_token(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, mut h: H
 }
 
 /// `/info`: Swift's `swift` section (constraints and proxy settings) and
-/// `tempauth` with only what is implemented: container ACLs, not the
-/// account ACLs of `X-Account-Access-Control`.
+/// `tempauth`, which has account ACLs (`X-Account-Access-Control`).
 pub fn info(ctx: &Context) -> serde_json::Value {
     let mut swift = ctx.conf.constraints.info();
     swift["allow_account_management"] = ctx.conf.allow_account_management.into();
     swift["account_autocreate"] = ctx.conf.account_autocreate.into();
-    serde_json::json!({ "swift": swift, "tempauth": {"account_acls": false} })
+    serde_json::json!({ "swift": swift, "tempauth": {"account_acls": true} })
 }
 
 #[cfg(test)]

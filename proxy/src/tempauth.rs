@@ -14,7 +14,7 @@
 //! at each request). The tag is checked in constant time. See
 //! docs/proxy.md for why this replaces Swift's memcached token store.
 
-use crate::acl;
+use crate::acl::{self, AccountAcl};
 use crate::config::{AuthConfig, UserConf};
 use crate::error::{Error, Result};
 use hmac::{Hmac, Mac};
@@ -209,14 +209,26 @@ impl TempAuth {
             return Ok(Access::Acl);
         }
         let rules = acl::parse(req.acl);
-        if acl::referrer_allowed(req.referrer, &rules.referrers) {
-            if req.object.is_some() || rules.groups.iter().any(|g| g == ".rlistings") {
-                return Ok(Access::Acl);
-            }
-            return Err(deny());
+        let listing_ok = req.object.is_some() || rules.groups.iter().any(|g| g == ".rlistings");
+        if listing_ok && acl::referrer_allowed(req.referrer, &rules.referrers) {
+            return Ok(Access::Acl);
         }
         if groups.iter().any(|g| rules.groups.contains(g)) {
             return Ok(Access::Acl);
+        }
+        if let Some(a) = req.account_acl {
+            let listed = |list: &[String]| groups.iter().any(|g| list.contains(g));
+            let read = matches!(req.method, "GET" | "HEAD");
+            if listed(&a.admin) {
+                return Ok(Access::Owner);
+            }
+            // read-write: anything below the account, only reads of it.
+            if listed(&a.read_write) && (req.container.is_some() || read) {
+                return Ok(Access::Acl);
+            }
+            if listed(&a.read_only) && read {
+                return Ok(Access::Acl);
+            }
         }
         Err(deny())
     }
@@ -231,6 +243,8 @@ pub struct AuthRequest<'a> {
     pub object: Option<&'a str>,
     /// The container's read ACL for GET/HEAD, its write ACL for writes.
     pub acl: Option<&'a str>,
+    /// The account's ACL (`X-Account-Access-Control`), if it has one.
+    pub account_acl: Option<&'a AccountAcl>,
     pub referrer: Option<&'a str>,
 }
 

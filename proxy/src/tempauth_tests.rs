@@ -27,7 +27,16 @@ fn req<'a>(
     method: &'a str,
     path: (&'a str, Option<&'a str>, Option<&'a str>),
 ) -> AuthRequest<'a> {
-    AuthRequest { identity, method, account: path.0, container: path.1, object: path.2, acl: None, referrer: None }
+    AuthRequest {
+        identity,
+        method,
+        account: path.0,
+        container: path.1,
+        object: path.2,
+        acl: None,
+        account_acl: None,
+        referrer: None,
+    }
 }
 
 #[test]
@@ -147,4 +156,37 @@ fn container_acls_grant_reads_and_writes() {
     assert_eq!(with(Some(&other), "PUT", obj, Some("test:tester3"), None), Err(403));
     assert_eq!(with(None, "GET", obj, Some(".r:.example.com"), Some("http://x.example.com/")), Ok(Access::Acl));
     assert_eq!(with(None, "GET", obj, Some(".r:.example.com"), Some("http://evil.com/")), Err(401));
+}
+
+#[test]
+fn account_acls_grant_admin_read_write_and_read_only() {
+    let a = auth();
+    let t3 = ident(&a, "test:tester3", "testing3");
+    let t2 = ident(&a, "test2:tester2", "testing2");
+    let acct = ("AUTH_test", None, None);
+    let cont = ("AUTH_test", Some("c"), None);
+    let check = |acl: &AccountAcl, who: &Identity, method: &'static str, path| {
+        let mut r = req(Some(who), method, path);
+        r.account_acl = Some(acl);
+        a.authorize(&r).map_err(|e| e.status())
+    };
+    let admin = AccountAcl { admin: vec!["test:tester3".into()], ..AccountAcl::default() };
+    assert_eq!(check(&admin, &t3, "POST", acct), Ok(Access::Owner));
+    assert_eq!(check(&admin, &t2, "GET", acct), Err(403));
+    let rw = AccountAcl { read_write: vec!["test2".into()], ..AccountAcl::default() };
+    assert_eq!(check(&rw, &t2, "HEAD", acct), Ok(Access::Acl));
+    assert_eq!(check(&rw, &t2, "PUT", cont), Ok(Access::Acl));
+    assert_eq!(check(&rw, &t2, "POST", acct), Err(403));
+    let ro = AccountAcl { read_only: vec!["test:tester3".into()], ..AccountAcl::default() };
+    assert_eq!(check(&ro, &t3, "GET", acct), Ok(Access::Acl));
+    assert_eq!(check(&ro, &t3, "GET", ("AUTH_test", Some("c"), Some("o"))), Ok(Access::Acl));
+    assert_eq!(check(&ro, &t3, "PUT", cont), Err(403));
+    // A referrer ACL without .rlistings does not stop the account ACL.
+    let mut r = req(Some(&t3), "GET", cont);
+    r.acl = Some(".r:*");
+    assert_eq!(a.authorize(&r).map_err(|e| e.status()), Err(403));
+    r.account_acl = Some(&ro);
+    assert_eq!(a.authorize(&r).map_err(|e| e.status()), Ok(Access::Acl));
+    // Without the ACL, tester3 (no .admin) may not read the account.
+    assert_eq!(a.authorize(&req(Some(&t3), "GET", acct)).map_err(|e| e.status()), Err(403));
 }

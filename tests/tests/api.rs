@@ -324,3 +324,51 @@ fn constraints_answer_swifts_status_codes() {
     assert_eq!(c.req("PUT", &s.path(&format!("{cont}/meta")), &h, b"").status, 201);
     assert_eq!(c.req("HEAD", &s.path(&format!("{cont}/meta")), &s.headers(&[]), b"").status, 200);
 }
+
+#[test]
+fn account_acls_grant_read_only_read_write_and_admin() {
+    // The owner is test2, so no other test's expectations about AUTH_test
+    // change while this one runs.
+    let c = Cluster::shared();
+    let owner = c.login(TESTER2);
+    let user = c.login(TESTER3);
+    let acct = owner.account.clone();
+    let set_acl = |json: &str| c.req("POST", &acct, &owner.headers(&[("X-Account-Access-Control", json)]), b"");
+    let cont = container(c, &owner, "acct-acl", &[("X-Container-Read", "nobody")]);
+    assert_eq!(c.req("GET", &acct, &user.headers(&[]), b"").status, 403);
+
+    // Bad ACLs: 400, nothing stored.
+    assert_eq!(set_acl("invalid").status, 400);
+    assert_eq!(set_acl(r#"{"admin":"x"}"#).status, 400);
+    assert_eq!(set_acl(r#"{"owner":[]}"#).status, 400);
+
+    let grant = |kind: &str| {
+        let r = set_acl(&format!(r#"{{"{kind}":["{}"]}}"#, TESTER3.0));
+        assert_eq!(r.status, 204, "{kind}: {}", r.text());
+    };
+    grant("read-only");
+    let h = c.req("HEAD", &acct, &user.headers(&[]), b"");
+    assert_eq!((h.status, h.header("x-account-access-control")), (204, None));
+    assert_eq!(c.req("GET", &owner.path(&cont), &user.headers(&[]), b"").status, 204);
+    assert_eq!(c.req("PUT", &owner.path(&format!("{cont}/o")), &user.headers(&[]), b"x").status, 403);
+    assert_eq!(c.req("POST", &acct, &user.headers(&[("X-Account-Meta-A", "b")]), b"").status, 403);
+
+    grant("read-write");
+    assert_eq!(c.req("PUT", &owner.path(&format!("{cont}/o")), &user.headers(&[]), b"x").status, 201);
+    // A read-write user writes containers but not their ACLs.
+    let r = c.req("POST", &owner.path(&cont), &user.headers(&[("X-Container-Read", ".r:*")]), b"");
+    assert_eq!(r.status, 204);
+    let h = c.req("HEAD", &owner.path(&cont), &owner.headers(&[]), b"");
+    assert_eq!(h.header("x-container-read"), Some("nobody"));
+    assert_eq!(c.req("POST", &acct, &user.headers(&[("X-Account-Meta-A", "b")]), b"").status, 403);
+
+    grant("admin");
+    let h = c.req("HEAD", &acct, &user.headers(&[]), b"");
+    assert_eq!(h.header("x-account-access-control"), Some(r#"{"admin":["test:tester3"]}"#));
+    assert_eq!(c.req("POST", &acct, &user.headers(&[("X-Account-Meta-A", "b")]), b"").status, 204);
+    // An admin may even revoke their own access.
+    let r = c.req("POST", &acct, &user.headers(&[("X-Account-Access-Control", "{}")]), b"");
+    assert_eq!(r.status, 204);
+    assert_eq!(c.req("GET", &acct, &user.headers(&[]), b"").status, 403);
+    assert_eq!(c.req("HEAD", &acct, &owner.headers(&[]), b"").header("x-account-access-control"), None);
+}
