@@ -22,9 +22,11 @@
 use crate::config::Config;
 use crate::error::{Error, Result};
 use ring::PathHasher;
+use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// See the module docs.
 #[derive(Clone, Debug)]
@@ -36,11 +38,16 @@ pub struct Context {
 struct Inner {
     conf: Config,
     hasher: PathHasher,
+    /// When each device last passed [`Context::check_device`].
+    passed: Mutex<HashMap<String, Instant>>,
 }
+
+/// How long a passed device check is trusted by [`Context::device_passed_recently`].
+const DEVICE_CHECK_TRUSTED: Duration = Duration::from_secs(1);
 
 impl Context {
     pub fn new(conf: Config, hasher: PathHasher) -> Context {
-        Context { inner: Arc::new(Inner { conf, hasher }) }
+        Context { inner: Arc::new(Inner { conf, hasher, passed: Mutex::new(HashMap::new()) }) }
     }
 
     /// Every setting of the config file.
@@ -75,11 +82,28 @@ impl Context {
         let path = self.device_path(device);
         let ok = if self.mount_check() { is_mount(&path) } else { path.is_dir() };
         if ok {
+            if let Ok(mut passed) = self.inner.passed.lock() {
+                passed.insert(device.to_string(), Instant::now());
+            }
             Ok(path)
         } else {
             let why = if self.mount_check() { "is not mounted" } else { "does not exist" };
             Err(Error::InsufficientStorage(format!("{} {why}", path.display())))
         }
+    }
+}
+
+impl Context {
+    /// Whether `device` passed [`Context::check_device`] within the last
+    /// second: the read path then skips the check (its `stat`s) and may
+    /// open page-cache-hot files on the hub. So a device unmounted (or
+    /// removed) is noticed by reads within a second, by writes at once.
+    /// Never blocks on the disk (the lock guards only this map).
+    pub fn device_passed_recently(&self, device: &str) -> bool {
+        let Ok(passed) = self.inner.passed.lock() else {
+            return false;
+        };
+        passed.get(device).is_some_and(|at| at.elapsed() < DEVICE_CHECK_TRUSTED)
     }
 }
 
@@ -98,6 +122,21 @@ pub fn is_mount(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passed_device_check_is_trusted_for_a_second_and_a_failed_one_never() {
+        let devices = std::env::temp_dir().join(format!("swiftlet-ctx-devs-{}", std::process::id()));
+        std::fs::create_dir_all(devices.join("sda")).unwrap();
+        let text = format!("[DEFAULT]\ndevices = {}\nmount_check = false\n", devices.display());
+        let conf = Config::from_ini(&ring::conf::Ini::parse(text.as_bytes())).unwrap();
+        let ctx = Context::new(conf, PathHasher::new(b"p", b"s").unwrap());
+        assert!(!ctx.device_passed_recently("sda"));
+        assert!(ctx.check_device("sda").is_ok());
+        assert!(ctx.device_passed_recently("sda"));
+        assert!(ctx.check_device("sdb").is_err());
+        assert!(!ctx.device_passed_recently("sdb"));
+        std::fs::remove_dir_all(&devices).unwrap();
+    }
 
     #[test]
     fn root_is_a_mount_and_a_plain_folder_is_not() {

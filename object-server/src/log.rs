@@ -11,6 +11,7 @@
 
 use http::AccessRecord;
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 use swiftlet_server::config::LogLevel;
 use swiftlet_server::date::Civil;
@@ -47,6 +48,12 @@ fn or_dash(v: Option<&str>) -> String {
     }
 }
 
+/// This process's id, asked of the kernel once (glibc no longer caches it).
+fn pid() -> u32 {
+    static PID: OnceLock<u32> = OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
 /// Formats one access line (without the newline) at `now_secs`.
 pub fn access_line(rec: &AccessRecord<'_>, now_secs: u64) -> String {
     let t = Civil::from_secs(now_secs);
@@ -69,7 +76,7 @@ pub fn access_line(rec: &AccessRecord<'_>, now_secs: u64) -> String {
         or_dash(rec.headers.get("X-Trans-Id")),
         or_dash(rec.headers.get("User-Agent")),
         rec.duration.as_secs_f64(),
-        std::process::id(),
+        pid(),
         or_dash(rec.headers.get("X-Backend-Storage-Policy-Index")),
     )
 }

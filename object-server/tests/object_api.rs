@@ -206,21 +206,58 @@ fn missing_device_is_507_and_bad_paths_are_400() {
 
 #[test]
 fn a_flipped_byte_is_quarantined_on_get() {
-    let s = ObjectServer::start("quarantine");
-    let body = vec![b'a'; 200_000];
-    assert_eq!(put(&s, OBJ, &body, &[]).status, 201);
-    let data = files_with(&s.device().join("objects"), ".data");
-    assert_eq!(data.len(), 1);
-    let mut bytes = std::fs::read(&data[0]).unwrap();
-    bytes[150_000] ^= 1;
-    std::fs::write(&data[0], &bytes).unwrap();
-    let g = s.request("GET", OBJ, &[], b"");
-    assert_eq!(g.status, 200);
-    assert_ne!(md5_hex(&g.body), md5_hex(&body));
-    assert!(eventually(5, || s.request("GET", OBJ, &[], b"").status == 404));
-    let q = files_with(&s.device().join("quarantined/objects"), ".data");
-    assert_eq!(q.len(), 1, "{}", s.stderr());
-    assert!(s.stderr().contains("quarantin"), "{}", s.stderr());
+    // Streamed in chunks (200 kB) and read whole with the metadata (3 kB).
+    for (name, size, flip) in [("quarantine", 200_000, 150_000), ("quarantine-small", 3000, 1000)] {
+        let s = ObjectServer::start(name);
+        let body = vec![b'a'; size];
+        assert_eq!(put(&s, OBJ, &body, &[]).status, 201);
+        let data = files_with(&s.device().join("objects"), ".data");
+        assert_eq!(data.len(), 1);
+        let mut bytes = std::fs::read(&data[0]).unwrap();
+        bytes[flip] ^= 1;
+        std::fs::write(&data[0], &bytes).unwrap();
+        let g = s.request("GET", OBJ, &[], b"");
+        assert_eq!((g.status, g.body.len()), (200, size), "{name}");
+        assert_ne!(md5_hex(&g.body), md5_hex(&body));
+        assert!(eventually(5, || s.request("GET", OBJ, &[], b"").status == 404));
+        let q = files_with(&s.device().join("quarantined/objects"), ".data");
+        assert_eq!(q.len(), 1, "{}", s.stderr());
+        assert!(s.stderr().contains("quarantin"), "{}", s.stderr());
+    }
+}
+
+#[test]
+fn objects_out_of_the_page_cache_are_read_on_tpool() {
+    // The hub reads only what is cached; evicted files must come back whole.
+    let s = ObjectServer::start("evicted");
+    let small: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(put(&s, "/sda/1/a/c/small", &small, &[]).status, 201);
+    assert_eq!(put(&s, "/sda/1/a/c/big", &big, &[]).status, 201);
+    assert_eq!(
+        s.request("POST", "/sda/1/a/c/small", &[("X-Timestamp", &ts()), ("X-Object-Meta-K", "v")], b"").status,
+        202
+    );
+    let evict = || {
+        for file in files_with(&s.device().join("objects"), "") {
+            let f = std::fs::File::open(&file).unwrap();
+            f.sync_all().unwrap();
+            rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+        }
+    };
+    for _ in 0..2 {
+        evict();
+        let g = s.request("GET", "/sda/1/a/c/small", &[], b"");
+        assert_eq!((g.status, g.header("x-object-meta-k")), (200, Some("v")));
+        assert!(g.body == small);
+        evict();
+        let g = s.request("GET", "/sda/1/a/c/big", &[], b"");
+        assert_eq!(g.status, 200);
+        assert!(g.body == big);
+        evict();
+        let r = s.request("GET", "/sda/1/a/c/big", &[("Range", "bytes=100000-100009")], b"");
+        assert_eq!((r.status, &r.body[..]), (206, &big[100_000..100_010]));
+    }
 }
 
 #[test]

@@ -16,8 +16,6 @@
 //! names work on any filesystem (no xattrs).
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 
 /// Swift's metadata: header-like names to string values.
 pub type Metadata = BTreeMap<String, String>;
@@ -52,39 +50,36 @@ pub fn parse_metadata(json: &[u8]) -> Result<Metadata, String> {
     Ok(out)
 }
 
-/// Reads the metadata of an open file of `file_len` bytes; returns it with
-/// the body length. `Err` is a reason to quarantine; `Ok(Err(io))` is an
-/// I/O failure.
-pub fn read_footer(file: &File, file_len: u64) -> std::io::Result<Result<(Metadata, u64), String>> {
-    if file_len < TRAILER_LEN {
-        return Ok(Err(format!("file of {file_len} bytes has no trailer")));
+/// The length of the JSON before the trailer that ends a file of
+/// `file_len` bytes; `Err` is a reason to quarantine.
+pub fn json_len(trailer: &[u8], file_len: u64) -> Result<u64, String> {
+    if file_len < TRAILER_LEN || trailer.len() != TRAILER_LEN as usize {
+        return Err(format!("file of {file_len} bytes has no trailer"));
     }
-    let mut trailer = [0u8; TRAILER_LEN as usize];
-    file.read_exact_at(&mut trailer, file_len - TRAILER_LEN)?;
     if &trailer[8..] != MAGIC {
-        return Ok(Err("bad trailer magic".into()));
+        return Err("bad trailer magic".into());
     }
     let mut len = [0u8; 8];
     len.copy_from_slice(&trailer[..8]);
     let json_len = u64::from_le_bytes(len);
     if json_len > MAX_FOOTER || json_len > file_len - TRAILER_LEN {
-        return Ok(Err(format!("metadata length {json_len} does not fit the file")));
+        return Err(format!("metadata length {json_len} does not fit the file"));
     }
-    let mut json = vec![0u8; json_len as usize];
-    file.read_exact_at(&mut json, file_len - TRAILER_LEN - json_len)?;
-    Ok(parse_metadata(&json).map(|m| (m, file_len - TRAILER_LEN - json_len)))
+    Ok(json_len)
+}
+
+/// Parses a whole file held in memory: its metadata and body length.
+pub fn parse_file(file: &[u8]) -> Result<(Metadata, u64), String> {
+    let file_len = file.len() as u64;
+    let trailer = &file[file.len().saturating_sub(TRAILER_LEN as usize)..];
+    let json_len = json_len(trailer, file_len)?;
+    let body_len = file_len - TRAILER_LEN - json_len;
+    Ok((parse_metadata(&file[body_len as usize..file.len() - TRAILER_LEN as usize])?, body_len))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn temp_file(name: &str) -> (std::path::PathBuf, File) {
-        let p = std::env::temp_dir().join(format!("swiftlet-fmt-{}-{name}", std::process::id()));
-        let f = File::options().create(true).truncate(true).read(true).write(true).open(&p).unwrap();
-        (p, f)
-    }
 
     #[test]
     fn metadata_round_trips_with_90_items_and_long_names() {
@@ -94,31 +89,35 @@ mod tests {
         for i in 0..90 {
             meta.insert(format!("X-Object-Meta-Item{i:02}"), format!("value {i} \u{e9}\"quoted\"\\"));
         }
-        let (path, mut f) = temp_file("roundtrip");
-        let body = vec![7u8; 5000];
-        f.write_all(&body).unwrap();
-        f.write_all(&footer(&meta)).unwrap();
-        let len = f.metadata().unwrap().len();
-        let (back, body_len) = read_footer(&f, len).unwrap().unwrap();
+        let mut file = vec![7u8; 5000];
+        file.extend_from_slice(&footer(&meta));
+        let (back, body_len) = parse_file(&file).unwrap();
         assert_eq!(body_len, 5000);
         assert_eq!(back, meta);
         assert!(back["name"].len() > 1024);
-        std::fs::remove_file(path).unwrap();
+        let trailer = &file[file.len() - 16..];
+        assert_eq!(json_len(trailer, file.len() as u64).unwrap(), file.len() as u64 - 5016);
     }
 
     #[test]
     fn corrupt_footers_are_reasons_not_panics() {
-        let (path, mut f) = temp_file("corrupt");
-        f.write_all(b"short").unwrap();
-        assert!(read_footer(&f, 5).unwrap().is_err());
-        let mut bad = footer(&Metadata::new());
+        assert!(parse_file(b"short").is_err());
+        assert!(parse_file(b"").is_err());
+        let mut bad = b"body".to_vec();
+        bad.extend_from_slice(&footer(&Metadata::new()));
+        assert!(parse_file(&bad).is_ok());
         let n = bad.len();
         bad[n - 1] = b'X';
-        f.write_all(&bad).unwrap();
-        assert!(read_footer(&f, 5 + n as u64).unwrap().is_err());
+        assert!(parse_file(&bad).is_err());
+        // A JSON length beyond the file, or over the cap.
+        let mut long = footer(&Metadata::new());
+        let n = long.len();
+        long[n - 16..n - 8].copy_from_slice(&100u64.to_le_bytes());
+        assert!(parse_file(&long).is_err());
+        long[n - 16..n - 8].copy_from_slice(&(MAX_FOOTER + 1).to_le_bytes());
+        assert!(json_len(&long[n - 16..], u64::MAX).is_err());
         assert!(parse_metadata(b"{\"a\": \"x\\r\\nInjected: 1\"}").is_err());
         assert!(parse_metadata(b"[1]").is_err());
         assert!(parse_metadata(b"{\"a\": 1}").is_err());
-        std::fs::remove_file(path).unwrap();
     }
 }

@@ -90,6 +90,15 @@ fn send_whole(
     h: Headers,
     head_only: bool,
 ) -> Result<()> {
+    if obj.head.len() as u64 == obj.body_len && !head_only {
+        // Read whole with the metadata: head and body go out in one write.
+        resp.send(200, &h, &obj.head).map_err(client_gone)?;
+        let got = ring::hash::hex(&Md5::digest(&obj.head));
+        if got != obj.etag() {
+            quarantine(ctx, loc, &format!("body MD5 {got} does not match ETag {}", obj.etag()));
+        }
+        return Ok(());
+    }
     resp.start(200, &h, Some(obj.body_len)).map_err(client_gone)?;
     if head_only {
         return resp.finish().map_err(client_gone);
