@@ -107,7 +107,9 @@ pub fn object_server_conf(ip: &str, port: u16, devices: &Path, swift_dir: &Path)
 
 /// The proxy config: the sample with its address, port and swift_dir, and
 /// Swift SAIO's `account_autocreate = true` and `allow_account_management
-/// = true` (a TempAuth account exists once a container is put in it).
+/// = true` (a TempAuth account exists once a container is put in it), and
+/// its service accounts (`reseller_prefix = AUTH, SERVICE`, owned with a
+/// token of the `service` group: `test5:tester5`).
 pub fn proxy_server_conf(ip: &str, port: u16, swift_dir: &Path) -> String {
     let mut t = PROXY_SERVER_SAMPLE.to_string();
     t = set_option(&t, "DEFAULT", "bind_ip", ip);
@@ -115,6 +117,8 @@ pub fn proxy_server_conf(ip: &str, port: u16, swift_dir: &Path) -> String {
     t = set_option(&t, "DEFAULT", "swift_dir", &swift_dir.display().to_string());
     t = set_option(&t, "app:proxy-server", "account_autocreate", "true");
     t = set_option(&t, "app:proxy-server", "allow_account_management", "true");
+    t = set_option(&t, "filter:tempauth", "reseller_prefix", "AUTH, SERVICE");
+    t = set_option(&t, "filter:tempauth", "SERVICE_require_group", "service");
     format!("# Written by swiftlet-aio from etc/proxy-server.conf-sample.\n{t}")
 }
 
@@ -378,7 +382,9 @@ mod tests {
                 "bind_port = 9000",
                 "swift_dir = /data/etc",
                 "allow_account_management = true",
-                "account_autocreate = true"
+                "account_autocreate = true",
+                "reseller_prefix = AUTH, SERVICE",
+                "SERVICE_require_group = service"
             ]
         );
     }

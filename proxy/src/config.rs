@@ -36,8 +36,9 @@ pub struct UserConf {
 /// TempAuth's settings (`[filter:tempauth]`).
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
-    /// `AUTH` in the config; stored with its `_` (`AUTH_`).
-    pub reseller_prefix: String,
+    /// `reseller_prefix = AUTH, SERVICE`, each stored with its `_`
+    /// (`AUTH_`); the first names the users' storage URLs and tokens.
+    pub reseller_prefixes: Vec<ResellerPrefix>,
     pub token_life: Duration,
     /// Scheme of the storage URLs handed out (`default`: the request's).
     pub storage_url_scheme: String,
@@ -45,6 +46,34 @@ pub struct AuthConfig {
     /// hash secrets in swift.conf, which every node of a cluster shares.
     pub token_secret: String,
     pub users: Vec<UserConf>,
+}
+
+/// One of TempAuth's reseller prefixes and its `<PREFIX>_require_group`:
+/// a group the caller must also hold (through a service token) to own
+/// accounts under it (empty: none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResellerPrefix {
+    pub prefix: String,
+    pub require_group: String,
+}
+
+/// Swift's `config_read_reseller_options`: `AUTH, SERVICE` gives `AUTH_`
+/// and `SERVICE_` (an `_` added to each non-empty prefix; `''` is the
+/// empty prefix), each with `<PREFIX>_require_group`, else `require_group`.
+fn reseller_prefixes(auth: &Section<'_>) -> Vec<ResellerPrefix> {
+    let default_group = auth.string("require_group", "");
+    let mut out: Vec<ResellerPrefix> = Vec::new();
+    for p in auth.string("reseller_prefix", "AUTH").split(',').map(str::trim) {
+        let p = if p == "''" || p == "\"\"" { "" } else { p };
+        let prefix = if p.is_empty() || p.ends_with('_') { p.to_string() } else { format!("{p}_") };
+        if out.iter().any(|r| r.prefix == prefix) {
+            continue;
+        }
+        let key = if prefix.is_empty() { "''require_group".to_string() } else { format!("{prefix}require_group") };
+        let require_group = auth.string(&key, &default_group);
+        out.push(ResellerPrefix { prefix, require_group });
+    }
+    out
 }
 
 /// Everything the proxy reads from its config files.
@@ -179,7 +208,6 @@ impl Config {
                 reason: "user_<account>_<user> = <key> [.admin] [.reseller_admin] [url] expected".into(),
             })?);
         }
-        let prefix = auth.string("reseller_prefix", "AUTH").trim().trim_end_matches('_').to_string();
         let node_timeout = app.seconds("node_timeout", 10.0)?;
         Ok(Config {
             bind_ip: app.parse("bind_ip", IpAddr::from([0, 0, 0, 0]), "an IP address", |v| v.parse().ok())?,
@@ -210,7 +238,7 @@ impl Config {
             log_level: app.log_level("log_level", LogLevel::Info)?,
             log_requests: app.bool("log_requests", true)?,
             auth: AuthConfig {
-                reseller_prefix: if prefix.is_empty() { String::new() } else { format!("{prefix}_") },
+                reseller_prefixes: reseller_prefixes(&auth),
                 token_life: auth.seconds("token_life", 86400.0)?,
                 storage_url_scheme: auth.string("storage_url_scheme", "default"),
                 token_secret: auth.string("token_secret", ""),
@@ -236,7 +264,8 @@ mod tests {
         assert_eq!(c.node_timeout, Duration::from_secs(10));
         assert_eq!(c.conn_timeout, Duration::from_millis(500));
         assert_eq!(c.recoverable_node_timeout, c.node_timeout);
-        assert_eq!(c.auth.reseller_prefix, "AUTH_");
+        let prefixes: Vec<&str> = c.auth.reseller_prefixes.iter().map(|r| r.prefix.as_str()).collect();
+        assert_eq!(prefixes, ["AUTH_"]);
         assert_eq!(c.auth.token_life, Duration::from_secs(86400));
         assert_eq!(c.request_node_factor.resolve(3), 6);
         assert!(!c.allow_account_management && !c.account_autocreate);

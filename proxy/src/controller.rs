@@ -244,7 +244,7 @@ pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, 
     }
     // Account ACLs name users and groups: they cannot help an anonymous
     // caller, so only a known one costs the account HEAD.
-    if verdict.is_err() && t.identity.is_some() && t.account.starts_with(ctx.auth.reseller_prefix()) {
+    if verdict.is_err() && t.identity.is_some() && ctx.auth.account_prefix(&t.account).is_some() {
         if let Some(account_acl) = crate::account::acl(ctx, t) {
             ar.account_acl = Some(&account_acl);
             return ctx.auth.authorize(&ar);

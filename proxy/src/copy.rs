@@ -95,8 +95,7 @@ fn target_for(
     o: String,
 ) -> Result<Target> {
     ctx.conf.constraints.check_names(&account, Some(&c), Some(&o))?;
-    let token = req.header("X-Auth-Token").or_else(|| req.header("X-Storage-Token"));
-    let identity = ctx.auth.identify(token, &account)?;
+    let identity = ctx.auth.identify_request(req.headers(), &account)?;
     Ok(Target {
         account,
         container: Some(c),

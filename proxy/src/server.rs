@@ -140,8 +140,7 @@ fn target(
     query: String,
     trans_id: &str,
 ) -> Result<Target> {
-    let token = req.header("X-Auth-Token").or_else(|| req.header("X-Storage-Token"));
-    let identity = ctx.auth.identify(token, &account)?;
+    let identity = ctx.auth.identify_request(req.headers(), &account)?;
     Ok(Target { account, container, object, query, identity, trans_id: trans_id.to_string() })
 }
 

@@ -15,7 +15,7 @@
 //! docs/proxy.md for why this replaces Swift's memcached token store.
 
 use crate::acl::{self, AccountAcl};
-use crate::config::{AuthConfig, UserConf};
+use crate::config::{AuthConfig, ResellerPrefix, UserConf};
 use crate::error::{Error, Result};
 use hmac::{Hmac, Mac};
 use http::Headers;
@@ -92,8 +92,19 @@ impl TempAuth {
         TempAuth { conf, secret }
     }
 
+    /// The first reseller prefix: users' storage URLs and tokens use it.
     pub fn reseller_prefix(&self) -> &str {
-        &self.conf.reseller_prefix
+        self.conf.reseller_prefixes.first().map_or("", |r| r.prefix.as_str())
+    }
+
+    /// Swift's `_get_account_prefix`: the reseller prefix `account` is
+    /// under (non-empty ones first), if TempAuth serves it at all.
+    pub fn account_prefix(&self, account: &str) -> Option<&ResellerPrefix> {
+        let prefixes = &self.conf.reseller_prefixes;
+        prefixes
+            .iter()
+            .find(|r| !r.prefix.is_empty() && account.starts_with(&r.prefix))
+            .or_else(|| prefixes.iter().find(|r| r.prefix.is_empty()))
     }
 
     fn user(&self, account: &str, user: &str) -> Option<&UserConf> {
@@ -103,7 +114,7 @@ impl TempAuth {
     fn account_id(&self, u: &UserConf) -> String {
         match &u.url {
             Some(url) => url.rsplit('/').next().unwrap_or_default().to_string(),
-            None => format!("{}{}", self.conf.reseller_prefix, u.account),
+            None => format!("{}{}", self.reseller_prefix(), u.account),
         }
     }
 
@@ -115,7 +126,7 @@ impl TempAuth {
     }
 
     fn token_prefix(&self) -> String {
-        format!("{}tk", self.conf.reseller_prefix)
+        format!("{}tk", self.reseller_prefix())
     }
 
     /// Issues a token for `account:user` valid until `expires`.
@@ -159,6 +170,19 @@ impl TempAuth {
         self.check(body, now_secs()).ok_or_else(bad).map(Some)
     }
 
+    /// The caller of a request: `X-Auth-Token` (or `X-Storage-Token`),
+    /// plus the groups of a valid `X-Service-Token` (Swift's service
+    /// tokens, which `<PREFIX>_require_group` asks for); an invalid
+    /// service token adds nothing.
+    pub fn identify_request(&self, h: &Headers, realm: &str) -> Result<Option<Identity>> {
+        let token = h.get("X-Auth-Token").or_else(|| h.get("X-Storage-Token"));
+        let Some(mut identity) = self.identify(token, realm)? else { return Ok(None) };
+        if let Ok(Some(service)) = self.identify(h.get("X-Service-Token"), realm) {
+            identity.groups.extend(service.groups);
+        }
+        Ok(Some(identity))
+    }
+
     fn check(&self, body: &str, now: u64) -> Option<Identity> {
         let expires = u64::from_str_radix(body.get(..16)?, 16).ok()?;
         let tag = unhex(body.get(16..16 + 2 * TAG_LEN)?)?;
@@ -172,7 +196,8 @@ impl TempAuth {
         Some(self.groups_of(u))
     }
 
-    /// Swift's `get_groups`.
+    /// Swift's `get_groups`: `.admin` stands for the user's account
+    /// under every reseller prefix.
     pub fn groups_of(&self, u: &UserConf) -> Identity {
         let mut groups = vec![format!("{}:{}", u.account, u.user), u.account.clone()];
         for g in &u.groups {
@@ -182,7 +207,13 @@ impl TempAuth {
             groups.push(g.clone());
         }
         if u.groups.iter().any(|g| g == ".admin") {
-            groups.push(self.account_id(u));
+            for r in self.conf.reseller_prefixes.iter().filter(|r| !r.prefix.is_empty()) {
+                groups.push(format!("{}{}", r.prefix, u.account));
+            }
+            let id = self.account_id(u);
+            if !groups.contains(&id) {
+                groups.push(id);
+            }
         }
         Identity { groups }
     }
@@ -194,15 +225,18 @@ impl TempAuth {
             Some(_) => Error::Forbidden,
             None => Error::Unauthorized { realm: req.account.to_string() },
         };
-        if !req.account.starts_with(&self.conf.reseller_prefix) {
-            return Err(deny());
-        }
+        let Some(prefix) = self.account_prefix(req.account) else { return Err(deny()) };
         let groups: &[String] = req.identity.map(|i| i.groups.as_slice()).unwrap_or(&[]);
-        if groups.iter().any(|g| g == ".reseller_admin") {
+        // Not the bare prefix, nor a dot account (`AUTH_.x`, internal).
+        let plain_account =
+            req.account.len() > prefix.prefix.len() && !req.account[prefix.prefix.len()..].starts_with('.');
+        if plain_account && groups.iter().any(|g| g == ".reseller_admin") {
             return Ok(Access::Owner);
         }
         let account_write = matches!(req.method, "PUT" | "DELETE") && req.container.is_none();
-        if groups.iter().any(|g| g == req.account) && !account_write {
+        let required = prefix.require_group.as_str();
+        let has_required = required.is_empty() || groups.iter().any(|g| g == required);
+        if groups.iter().any(|g| g == req.account) && !account_write && has_required {
             return Ok(Access::Owner);
         }
         if req.method == "OPTIONS" {

@@ -190,3 +190,45 @@ fn account_acls_grant_admin_read_write_and_read_only() {
     // Without the ACL, tester3 (no .admin) may not read the account.
     assert_eq!(a.authorize(&req(Some(&t3), "GET", acct)).map_err(|e| e.status()), Err(403));
 }
+
+#[test]
+fn service_accounts_need_the_users_token_plus_a_service_token() {
+    let conf = Config::from_text(
+        b"[filter:tempauth]\nreseller_prefix = AUTH, SERVICE\nSERVICE_require_group = service\n\
+          user_test_tester = testing .admin\nuser_test5_tester5 = testing5 service\n",
+    )
+    .unwrap();
+    let a = TempAuth::new(conf.auth, b"cluster secret");
+    let user = login(&a, "test:tester", "testing").unwrap();
+    let service = login(&a, "test5:tester5", "testing5").unwrap();
+    assert!(user.storage_url.ends_with("/v1/AUTH_test"));
+    let who = |auth: &str, svc: Option<&str>| {
+        let mut h = Headers::new();
+        h.set("X-Auth-Token", auth);
+        if let Some(s) = svc {
+            h.set("X-Service-Token", s);
+        }
+        a.identify_request(&h, "r").unwrap().unwrap()
+    };
+    let status =
+        |id: &Identity, method: &'static str, path| a.authorize(&req(Some(id), method, path)).map_err(|e| e.status());
+    let svc_acct = ("SERVICE_test", None, None);
+    let svc_obj = ("SERVICE_test", Some("c"), Some("o"));
+
+    // The user alone owns AUTH_test but not SERVICE_test.
+    let alone = who(&user.token, None);
+    assert!(alone.groups.contains(&"SERVICE_test".to_string()));
+    assert_eq!(status(&alone, "GET", ("AUTH_test", None, None)), Ok(Access::Owner));
+    assert_eq!(status(&alone, "GET", svc_acct), Err(403));
+    // The service user alone, or with its own token twice: no.
+    assert_eq!(status(&who(&service.token, None), "GET", svc_obj), Err(403));
+    assert_eq!(status(&who(&service.token, Some(&service.token)), "PUT", svc_obj), Err(403));
+    // User token plus service token: owner, but no account PUT/DELETE.
+    let both = who(&user.token, Some(&service.token));
+    assert_eq!(status(&both, "PUT", svc_obj), Ok(Access::Owner));
+    assert_eq!(status(&both, "POST", svc_acct), Ok(Access::Owner));
+    assert_eq!(status(&both, "DELETE", svc_acct), Err(403));
+    // A bad service token adds nothing; other prefixes are not ours.
+    assert_eq!(status(&who(&user.token, Some("AUTH_tkjunk")), "GET", svc_acct), Err(403));
+    assert_eq!(status(&both, "GET", ("OTHER_test", None, None)), Err(403));
+}
