@@ -516,7 +516,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
 /// Appends `HTTP/1.1 {status} {reason}\r\n`, the headers and the empty line.
 pub fn write_response_head(out: &mut Vec<u8>, status: u16, headers: &Headers) {
     out.extend_from_slice(b"HTTP/1.1 ");
-    push_decimal(out, status);
+    push_decimal(out, u64::from(status));
     out.push(b' ');
     out.extend_from_slice(reason_phrase(status).as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -524,8 +524,9 @@ pub fn write_response_head(out: &mut Vec<u8>, status: u16, headers: &Headers) {
     out.extend_from_slice(b"\r\n");
 }
 
-fn push_decimal(out: &mut Vec<u8>, mut n: u16) {
-    let mut digits = [0u8; 5];
+/// Appends `n` in decimal.
+pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
         i -= 1;

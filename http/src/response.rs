@@ -8,7 +8,7 @@
 
 use crate::chunked::{chunk_header, LAST_CHUNK};
 use crate::date;
-use crate::head::reason_phrase;
+use crate::head::{push_decimal, reason_phrase};
 use crate::headers::Headers;
 use hub::TcpStream;
 use std::cell::Cell;
@@ -96,7 +96,11 @@ impl<'a> Response<'a> {
         let set_length = !bodyless && length.is_some() && !(self.head_only && headers.contains("content-length"));
         let chunked = !bodyless && length.is_none();
         self.out.clear();
-        let _ = write!(self.out, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+        self.out.extend_from_slice(b"HTTP/1.1 ");
+        push_decimal(&mut self.out, u64::from(status));
+        self.out.push(b' ');
+        self.out.extend_from_slice(reason_phrase(status).as_bytes());
+        self.out.extend_from_slice(b"\r\n");
         let mut dated = false;
         for (name, value) in headers.iter() {
             let ours = (set_length && name.eq_ignore_ascii_case("content-length"))
@@ -104,7 +108,10 @@ impl<'a> Response<'a> {
                 || (!self.keep_alive && name.eq_ignore_ascii_case("connection"));
             if !ours {
                 dated |= name.eq_ignore_ascii_case("date");
-                let _ = write!(self.out, "{name}: {value}\r\n");
+                self.out.extend_from_slice(name.as_bytes());
+                self.out.extend_from_slice(b": ");
+                self.out.extend_from_slice(value.as_bytes());
+                self.out.extend_from_slice(b"\r\n");
             }
         }
         if !dated {
@@ -117,7 +124,9 @@ impl<'a> Response<'a> {
             });
         }
         if let (true, Some(n)) = (set_length, length) {
-            let _ = write!(self.out, "Content-Length: {n}\r\n");
+            self.out.extend_from_slice(b"Content-Length: ");
+            push_decimal(&mut self.out, n);
+            self.out.extend_from_slice(b"\r\n");
         }
         if chunked {
             self.out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");

@@ -10,6 +10,7 @@
 //! ```
 
 use http::AccessRecord;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -41,10 +42,14 @@ pub fn debug(msg: &str) {
     LOG.debug(msg)
 }
 
-fn or_dash(v: Option<&str>) -> String {
+/// Appends a header's value for the log, or `-`; quotes and line breaks
+/// become `_`.
+fn push_or_dash(line: &mut String, v: Option<&str>) {
     match v {
-        Some(s) if !s.is_empty() => s.replace(['"', '\n', '\r'], "_"),
-        _ => "-".to_string(),
+        Some(s) if !s.is_empty() => {
+            line.extend(s.chars().map(|c| if matches!(c, '"' | '\n' | '\r') { '_' } else { c }))
+        }
+        _ => line.push('-'),
     }
 }
 
@@ -54,13 +59,15 @@ fn pid() -> u32 {
     *PID.get_or_init(std::process::id)
 }
 
-/// Formats one access line (without the newline) at `now_secs`.
+/// Formats one access line (without the newline) at `now_secs`, in one
+/// allocation.
 pub fn access_line(rec: &AccessRecord<'_>, now_secs: u64) -> String {
     let t = Civil::from_secs(now_secs);
     let path = rec.target.split('?').next().unwrap_or("");
-    let length = if rec.bytes_out > 0 { rec.bytes_out.to_string() } else { "-".to_string() };
-    format!(
-        "{} - - [{:02}/{}/{}:{:02}:{:02}:{:02} +0000] \"{} {}\" {} {} \"{}\" \"{}\" \"{}\" {:.4} \"-\" {} {}",
+    let mut line = String::with_capacity(200 + path.len());
+    let _ = write!(
+        line,
+        "{} - - [{:02}/{}/{}:{:02}:{:02}:{:02} +0000] \"{} {}\" {} ",
         rec.peer.ip(),
         t.day,
         t.month_name(),
@@ -71,14 +78,20 @@ pub fn access_line(rec: &AccessRecord<'_>, now_secs: u64) -> String {
         rec.method,
         path,
         rec.status,
-        length,
-        or_dash(rec.headers.get("Referer")),
-        or_dash(rec.headers.get("X-Trans-Id")),
-        or_dash(rec.headers.get("User-Agent")),
-        rec.duration.as_secs_f64(),
-        pid(),
-        or_dash(rec.headers.get("X-Backend-Storage-Policy-Index")),
-    )
+    );
+    if rec.bytes_out > 0 {
+        let _ = write!(line, "{}", rec.bytes_out);
+    } else {
+        line.push('-');
+    }
+    for name in ["Referer", "X-Trans-Id", "User-Agent"] {
+        line.push_str(" \"");
+        push_or_dash(&mut line, rec.headers.get(name));
+        line.push('"');
+    }
+    let _ = write!(line, " {:.4} \"-\" {} ", rec.duration.as_secs_f64(), pid());
+    push_or_dash(&mut line, rec.headers.get("X-Backend-Storage-Policy-Index"));
+    line
 }
 
 /// Writes the access line of a request to stdout.

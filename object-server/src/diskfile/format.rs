@@ -37,17 +37,14 @@ pub fn footer(meta: &Metadata) -> Vec<u8> {
 /// Parses the JSON footer. Values holding CR, LF or NUL would split a
 /// response: they are corruption.
 pub fn parse_metadata(json: &[u8]) -> Result<Metadata, String> {
-    let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| format!("metadata is not JSON: {e}"))?;
-    let map = value.as_object().ok_or("metadata is not a JSON object")?;
-    let mut out = Metadata::new();
-    for (k, v) in map {
-        let v = v.as_str().ok_or_else(|| format!("metadata {k:?} is not a string"))?;
+    let map: Metadata =
+        serde_json::from_slice(json).map_err(|e| format!("metadata is not a JSON object of strings: {e}"))?;
+    for (k, v) in &map {
         if k.is_empty() || k.contains(['\r', '\n', '\0', ':']) || v.contains(['\r', '\n', '\0']) {
             return Err(format!("metadata {k:?} holds a forbidden character"));
         }
-        out.insert(k.clone(), v.to_string());
     }
-    Ok(out)
+    Ok(map)
 }
 
 /// The length of the JSON before the trailer that ends a file of

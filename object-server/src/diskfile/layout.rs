@@ -52,9 +52,21 @@ impl Location {
         self.device_dir.join(OBJECTS).join(self.partition.to_string())
     }
 
-    /// `objects/{partition}/{suffix}/{hash}`.
+    /// `objects/{partition}/{suffix}/{hash}`, built in one allocation (it
+    /// is on every request's path).
     pub fn hash_dir(&self) -> PathBuf {
-        self.partition_dir().join(self.suffix()).join(&self.hash)
+        let dev = self.device_dir.as_os_str();
+        let mut path = std::ffi::OsString::with_capacity(dev.len() + OBJECTS.len() + 16 + self.hash.len() + 8);
+        path.push(dev);
+        path.push("/");
+        path.push(OBJECTS);
+        path.push("/");
+        path.push(self.partition.to_string());
+        path.push("/");
+        path.push(self.suffix());
+        path.push("/");
+        path.push(&self.hash);
+        PathBuf::from(path)
     }
 
     pub fn tmp_dir(&self) -> PathBuf {

@@ -73,9 +73,10 @@ fn object_headers(ctx: &Context, obj: &ObjectFile) -> Headers {
     h.set("ETag", format!("\"{}\"", obj.etag()));
     h.set("Last-Modified", http_date(ts.ceil_secs()));
     h.set("X-Timestamp", ts.normal());
-    h.set("X-Backend-Timestamp", ts.internal());
-    h.set("X-Backend-Data-Timestamp", obj.data_ts.internal());
-    h.set("X-Backend-Durable-Timestamp", obj.data_ts.internal());
+    let data_ts = obj.data_ts.internal();
+    h.set("X-Backend-Timestamp", if ts == obj.data_ts { data_ts.clone() } else { ts.internal() });
+    h.set("X-Backend-Data-Timestamp", data_ts.clone());
+    h.set("X-Backend-Durable-Timestamp", data_ts);
     h.set("Accept-Ranges", "bytes");
     h
 }
