@@ -167,13 +167,16 @@ impl Constraints {
         }
     }
 
-    /// A listing `limit` over the maximum is 412, as in Swift.
+    /// A listing `limit` over the maximum is 412, as in Swift's
+    /// `constrain_req_limit`; one that is not all digits (`5000.0`) is
+    /// ignored there (the default limit applies), so it passes here.
     pub fn check_limit(&self, limit: Option<&str>, max: usize) -> Result<()> {
-        match limit.map(str::parse::<usize>) {
-            None => Ok(()),
-            Some(Ok(n)) if n <= max => Ok(()),
-            Some(Ok(_)) => Err(Error::PreconditionFailed(format!("Maximum limit is {max}"))),
-            Some(Err(_)) => Err(Error::PreconditionFailed("Value of limit must be a positive integer".into())),
+        let Some(limit) = limit.filter(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit())) else {
+            return Ok(());
+        };
+        match limit.parse::<usize>() {
+            Ok(n) if n <= max => Ok(()),
+            _ => Err(Error::PreconditionFailed(format!("Maximum limit is {max}"))),
         }
     }
 }
@@ -231,5 +234,7 @@ mod tests {
         assert!(c.check_names("a", Some("c"), Some(&"o".repeat(1025))).is_err());
         assert_eq!(c.check_limit(Some("10001"), 10000).unwrap_err().status(), 412);
         assert!(c.check_limit(Some("10000"), 10000).is_ok());
+        assert_eq!(c.check_limit(Some("99999999999999999999999"), 10000).unwrap_err().status(), 412);
+        assert!(c.check_limit(Some("5000.0"), 10000).is_ok(), "not digits: ignored, as Swift");
     }
 }

@@ -7,7 +7,9 @@
 //!   `Destination-Account`) is the same PUT to the destination, with the
 //!   request's object as the source.
 //!
-//! The caller must be allowed to GET the source and PUT the destination.
+//! The caller must be allowed to GET the source and PUT the destination
+//! (checked in that order, after the source is found). A `Range` copies
+//! that part of the source (a single range; the copy gets its own ETag).
 //! The destination gets the source's user metadata (unless
 //! `X-Fresh-Metadata: true`), sysmeta, `X-Delete-At` and Content-Type,
 //! each overridden by the request's own headers, and the source's ETag
@@ -149,12 +151,14 @@ fn run(
     if req.body.remaining().is_some_and(|n| n > 0) {
         return Err(Error::bad_request("Copy requests require a zero byte body"));
     }
-    authorize_as(ctx, req, dst, "PUT", true)?;
+    // The source is read before the destination is authorized, as
+    // Swift's copy middleware does (a missing source is 404 even where
+    // the destination would be 403).
     authorize_as(ctx, req, src, "GET", false)?;
     let request = backend_headers(req, dst);
     let fresh = request.get("X-Fresh-Metadata").is_some_and(|v| parse_bool(v) == Some(true));
     let mut sh = Headers::new();
-    for k in ["X-Trans-Id", "User-Agent", "Connection", "X-Newest"] {
+    for k in ["X-Trans-Id", "User-Agent", "Connection", "X-Newest", "Range"] {
         if let Some(v) = request.get(k) {
             sh.set(k, v);
         }
@@ -164,9 +168,10 @@ fn run(
     // `X-Object-Manifest`); otherwise a manifest's concatenation is copied.
     let manifest_get = dlo::wants_manifest(&src.query) || dlo::wants_manifest(&dst.query);
     let got = getter::fetch(ctx, src, "GET", &sh, obj::wants_newest(&request), |_, mut r, _| {
-        if r.status() != 200 {
+        if !matches!(r.status(), 200 | 206) {
             return Err(Error::Unavailable(format!("copy source answered {}", r.status())));
         }
+        authorize_as(ctx, req, dst, "PUT", true)?;
         let manifest = r.header("X-Object-Manifest").map(String::from);
         if manifest.is_some() && !manifest_get {
             return Ok(Source::Manifest(r.head.headers.clone()));
@@ -176,7 +181,8 @@ fn run(
             return Err(Error::TooLarge("Source object too large".into()));
         }
         let mut h = sink_headers(&request, &r.head.headers, fresh);
-        if let Some(etag) = r.header("ETag") {
+        // The source's ETag verifies a whole copy; a range has its own.
+        if let Some(etag) = r.header("ETag").filter(|_| r.status() == 200) {
             h.set("Etag", etag.trim_matches('"'));
         }
         if let Some(m) = manifest {

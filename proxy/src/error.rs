@@ -62,7 +62,10 @@ impl Error {
     /// Extra response headers Swift sends with this error.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
-            Error::Unauthorized { realm } => vec![("Www-Authenticate", format!("Swift realm=\"{realm}\""))],
+            // %-encoded as Swift: an account name cannot break the header.
+            Error::Unauthorized { realm } => {
+                vec![("Www-Authenticate", format!("Swift realm=\"{}\"", http::percent::quote(realm)))]
+            }
             Error::MethodNotAllowed(allow) => vec![("Allow", allow.to_string())],
             _ => Vec::new(),
         }
@@ -110,3 +113,14 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realms_are_quoted_so_an_account_cannot_break_the_header() {
+        let e = Error::Unauthorized { realm: "AUTH_x\"\nY: z".into() };
+        assert_eq!(e.headers(), vec![("Www-Authenticate", "Swift realm=\"AUTH_x%22%0AY%3A%20z\"".to_string())]);
+    }
+}

@@ -28,6 +28,7 @@ pub mod endpoint;
 pub mod error;
 pub mod getter;
 pub mod log;
+pub mod mimetypes;
 pub mod obj;
 pub mod putter;
 pub mod server;

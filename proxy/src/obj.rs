@@ -130,7 +130,15 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
             let m = getter::fetch(ctx, t, "HEAD", &h, newest, |_, r, _| Ok(r.head.headers.clone()));
             match m {
                 Ok(m) if m.contains("X-Object-Manifest") => dlo::respond(ctx, req, resp, t, &m, owner),
-                _ => {
+                m => {
+                    // Swift's 416 keeps the object's headers (ETag,
+                    // Last-Modified, metadata) beside `Content-Range`.
+                    let mut headers = headers;
+                    for (k, v) in m.iter().flat_map(|m| m.iter()) {
+                        if !headers.contains(k) && !k.eq_ignore_ascii_case("Content-Length") {
+                            headers.set(k, v);
+                        }
+                    }
                     let body = if method == "HEAD" { Vec::new() } else { body };
                     relay(resp, &backend::Answer { status: 416, headers, body }, t, owner)
                         .map_err(|_| Error::ClientDisconnect)
@@ -140,42 +148,50 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
     }
 }
 
-/// Content-Type from the name's extension, for a PUT without one.
+/// Content-Type from the name's extension, for a PUT without one
+/// (Python's `mimetypes`, as Swift).
 pub fn guess_type(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "txt" => "text/plain",
-        "html" | "htm" => "text/html",
-        "css" => "text/css",
-        "csv" => "text/csv",
-        "js" => "text/javascript",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" | "tgz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "mp4" => "video/mp4",
-        "mp3" => "audio/mpeg",
-        _ => "application/octet-stream",
+    crate::mimetypes::guess(name).unwrap_or("application/octet-stream")
+}
+
+/// Swift's `normalize_delete_at_timestamp` of an integer header: any
+/// integer (Python's `int`, so signs and huge values), clamped to
+/// `0..=9999999999` (the expirer's 10-digit names).
+fn normalize_delete_at(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (negative, digits) = match v.as_bytes().first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
+    if negative {
+        return Some(0);
+    }
+    const MAX: u64 = 9_999_999_999;
+    let significant = digits.trim_start_matches('0');
+    Some(if significant.len() > 10 { MAX } else { significant.parse::<u64>().unwrap_or(0).min(MAX) })
 }
 
 /// `X-Delete-After` becomes `X-Delete-At`; both must be in the future.
+/// A far-future `X-Delete-At` is capped, not refused (Swift).
 fn delete_at(h: &mut Headers, now: &Timestamp) -> Result<()> {
     if let Some(after) = h.remove("X-Delete-After") {
-        let secs: u64 = after.trim().parse().map_err(|_| Error::bad_request("Non-integer X-Delete-After"))?;
-        h.set("X-Delete-At", (now.secs() + secs).to_string());
+        let secs: i64 = after.trim().parse().map_err(|_| Error::bad_request("Non-integer X-Delete-After"))?;
+        let at = (now.secs() as i64).saturating_add(secs).clamp(0, 9_999_999_999);
+        if at as u64 <= now.secs() {
+            return Err(Error::bad_request("X-Delete-After in past"));
+        }
+        h.set("X-Delete-At", format!("{at:010}"));
     }
     if let Some(at) = h.get("X-Delete-At") {
-        let at: u64 = at.trim().parse().map_err(|_| Error::bad_request("Non-integer X-Delete-At"))?;
+        let at = normalize_delete_at(at).ok_or_else(|| Error::bad_request("Non-integer X-Delete-At"))?;
         if at <= now.secs() {
             return Err(Error::bad_request("X-Delete-At in past"));
         }
+        h.set("X-Delete-At", format!("{at:010}"));
     }
     Ok(())
 }
@@ -335,8 +351,20 @@ mod tests {
         let mut h = Headers::new();
         h.set("X-Delete-After", "60");
         delete_at(&mut h, &now).unwrap();
-        assert_eq!(h.get("X-Delete-At"), Some("1060"));
+        assert_eq!(h.get("X-Delete-At"), Some("0000001060"), "Swift's 10 digits");
         h.set("X-Delete-At", "999");
         assert_eq!(delete_at(&mut h, &now).unwrap_err().status(), 400);
+        h.set("X-Delete-At", "1".repeat(100));
+        delete_at(&mut h, &now).unwrap();
+        assert_eq!(h.get("X-Delete-At"), Some("9999999999"));
+        for bad in ["1.5", "", "x", "-"] {
+            h.set("X-Delete-At", bad);
+            assert_eq!(delete_at(&mut h, &now).unwrap_err().to_string(), "Non-integer X-Delete-At", "{bad:?}");
+        }
+        h.set("X-Delete-At", "-5");
+        assert_eq!(delete_at(&mut h, &now).unwrap_err().to_string(), "X-Delete-At in past");
+        h.remove("X-Delete-At");
+        h.set("X-Delete-After", "-100");
+        assert_eq!(delete_at(&mut h, &now).unwrap_err().to_string(), "X-Delete-After in past");
     }
 }

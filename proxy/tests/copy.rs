@@ -64,6 +64,12 @@ fn copies_objects_and_reads_the_newest_replica() {
     assert_eq!(c.req("PUT", &format!("{acct}/c2/big"), &[auth, ("X-Copy-From", "/c/big")], b"").status, 201);
     assert_eq!(c.req("GET", &format!("{acct}/c2/big"), &[auth], b"").body, big);
 
+    // A range copies that part, with its own ETag.
+    let r =
+        c.req("COPY", &format!("{acct}/c/big"), &[auth, ("Destination", "c2/part"), ("Range", "bytes=100-200")], b"");
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(c.req("GET", &format!("{acct}/c2/part"), &[auth], b"").body, &big[100..201]);
+
     // Errors: missing source 404, bad headers 412, a body 400, no container 404.
     assert_eq!(c.req("PUT", &format!("{acct}/c2/x"), &[auth, ("X-Copy-From", "/c/missing")], b"").status, 404);
     assert_eq!(c.req("COPY", &format!("{acct}/c/missing"), &[auth, ("Destination", "/c2/x")], b"").status, 404);
@@ -87,6 +93,9 @@ fn copies_objects_and_reads_the_newest_replica() {
     assert_eq!(c.req("POST", &format!("{acct}/c"), &[auth, ("X-Container-Read", "test:tester3")], b"").status, 204);
     assert_eq!(c.req("PUT", &format!("{acct}/c2/t3"), &[a3, ("X-Copy-From", "/c/src")], b"").status, 201);
     assert_eq!(c.req("COPY", &format!("{acct}/c/src"), &[a3, ("Destination", "/c/t3")], b"").status, 403);
+    // The source is looked up first: a missing one is 404 even where the
+    // destination would be 403 (Swift's order).
+    assert_eq!(c.req("COPY", &format!("{acct}/c/missing"), &[a3, ("Destination", "/c/t3")], b"").status, 404);
 
     // X-Newest: make the last primary newer behind the proxy's back.
     assert_eq!(c.req("PUT", &format!("{acct}/c/n"), &[auth], b"old").status, 201);
