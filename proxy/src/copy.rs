@@ -16,7 +16,9 @@
 //! (so the object servers verify the copied bytes). The answer carries
 //! `X-Copied-From`, `X-Copied-From-Account` and
 //! `X-Copied-From-Last-Modified`. A bad header is 412, a body 400, a
-//! missing source 404. A DLO manifest source copies its concatenation
+//! missing source 404. The source is read like a GET in a green thread
+//! ([`crate::getter::pull`]), so a source node failing mid-body is
+//! replaced as for a GET. A DLO manifest source copies its concatenation
 //! ([`crate::dlo::open`]; 413 past one listing page, as Swift), or with
 //! `?multipart-manifest=get` the manifest itself, `X-Object-Manifest`
 //! included.
@@ -167,43 +169,41 @@ fn run(
     // `?multipart-manifest=get` copies a DLO manifest itself (with its
     // `X-Object-Manifest`); otherwise a manifest's concatenation is copied.
     let manifest_get = dlo::wants_manifest(&src.query) || dlo::wants_manifest(&dst.query);
-    let got = getter::fetch(ctx, src, "GET", &sh, obj::wants_newest(&request), |_, mut r, _| {
-        if !matches!(r.status(), 200 | 206) {
-            return Err(Error::Unavailable(format!("copy source answered {}", r.status())));
-        }
-        authorize_as(ctx, req, dst, "PUT", true)?;
-        let manifest = r.header("X-Object-Manifest").map(String::from);
-        if manifest.is_some() && !manifest_get {
-            return Ok(Source::Manifest(r.head.headers.clone()));
-        }
-        let len: Option<u64> = r.header("Content-Length").and_then(|v| v.trim().parse().ok()).or(r.body.remaining());
-        if len.is_some_and(|n| n > max) {
-            return Err(Error::TooLarge("Source object too large".into()));
-        }
-        let mut h = sink_headers(&request, &r.head.headers, fresh);
-        // The source's ETag verifies a whole copy; a range has its own.
-        if let Some(etag) = r.header("ETag").filter(|_| r.status() == 200) {
-            h.set("Etag", etag.trim_matches('"'));
-        }
-        if let Some(m) = manifest {
-            h.set("X-Object-Manifest", m);
-        }
-        ctx.conf.constraints.check_metadata(&h, "object")?;
-        let last_modified = r.header("Last-Modified").map(String::from);
-        let (status, out) = obj::store(ctx, dst, h, len, &mut r.body, source_read)?;
-        Ok(Source::Copied(status, out, last_modified))
-    })?;
-    let (status, mut out, last_modified) = match got {
-        Source::Copied(status, out, last_modified) => (status, out, last_modified),
-        Source::Manifest(m) => {
-            let (len, mut body) = dlo::open(ctx, req, src, &m)?;
+    let source = getter::pull(ctx, src, &sh, obj::wants_newest(&request))?;
+    if !matches!(source.status, 200 | 206) {
+        return Err(Error::Unavailable(format!("copy source answered {}", source.status)));
+    }
+    authorize_as(ctx, req, dst, "PUT", true)?;
+    let sh = &source.headers;
+    let last_modified = sh.get("Last-Modified").map(String::from);
+    let manifest = sh.get("X-Object-Manifest").map(String::from);
+    let (status, mut out) = match manifest {
+        Some(_) if !manifest_get => {
+            drop(source.body);
+            let (len, mut body) = dlo::open(ctx, req, src, sh)?;
             if len > max {
                 return Err(Error::TooLarge("Source object too large".into()));
             }
-            let h = sink_headers(&request, &m, fresh);
+            let h = sink_headers(&request, sh, fresh);
             ctx.conf.constraints.check_metadata(&h, "object")?;
-            let (status, out) = obj::store(ctx, dst, h, Some(len), &mut body, source_read)?;
-            (status, out, m.get("Last-Modified").map(String::from))
+            obj::store(ctx, dst, h, Some(len), &mut body, source_read)?
+        }
+        manifest => {
+            let len: Option<u64> = sh.get("Content-Length").and_then(|v| v.trim().parse().ok());
+            if len.is_some_and(|n| n > max) {
+                return Err(Error::TooLarge("Source object too large".into()));
+            }
+            let mut h = sink_headers(&request, sh, fresh);
+            // The source's ETag verifies a whole copy; a range has its own.
+            if let Some(etag) = sh.get("ETag").filter(|_| source.status == 200) {
+                h.set("Etag", etag.trim_matches('"'));
+            }
+            if let Some(m) = manifest {
+                h.set("X-Object-Manifest", m);
+            }
+            ctx.conf.constraints.check_metadata(&h, "object")?;
+            let mut body = source.body;
+            obj::store(ctx, dst, h, len, &mut body, source_read)?
         }
     };
     let (c, o) = (src.container.as_deref().unwrap_or_default(), src.object.as_deref().unwrap_or_default());
@@ -213,15 +213,6 @@ fn run(
         out.set("X-Copied-From-Last-Modified", lm);
     }
     resp.send(status, &out, b"").map_err(|_| Error::ClientDisconnect)
-}
-
-/// What the copy's source read gave.
-enum Source {
-    /// The object, stored at the destination: status, headers, the
-    /// source's `Last-Modified`.
-    Copied(u16, Headers, Option<String>),
-    /// A DLO manifest (its headers), whose concatenation is copied.
-    Manifest(Headers),
 }
 
 #[cfg(test)]

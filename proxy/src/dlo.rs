@@ -32,9 +32,8 @@ use crate::error::{Error, Result};
 use crate::getter;
 use http::percent::quote;
 use http::{Headers, Request, Response};
-use hub::Queue;
 use md5::{Digest, Md5};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 /// One row of the segment listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -430,84 +429,24 @@ impl Stream<'_> {
     }
 }
 
-/// A copy's source that is a DLO: its concatenation as a `Read`, made
-/// by a green thread walking the segments into a bounded queue of
-/// chunks (the segment reads borrow their connections, so they cannot
-/// be pulled from a `Read` directly). Dropping the reader kills that
-/// thread.
-pub struct DloReader {
-    queue: Queue<io::Result<Vec<u8>>>,
-    chunk: Vec<u8>,
-    at: usize,
-    done: bool,
-    producer: hub::JoinHandle<()>,
-}
-
-/// The producer's end of a [`DloReader`]: each write is one chunk; an
-/// empty chunk is the end.
-struct Pipe(Queue<io::Result<Vec<u8>>>);
-
-impl Write for Pipe {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if !buf.is_empty() {
-            self.0.put(Ok(buf.to_vec()))?;
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Sink for Pipe {
+impl Sink for getter::Pipe {
     fn begin(&mut self) -> Result<()> {
         Ok(())
-    }
-}
-
-impl Read for DloReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.chunk.len() {
-            if self.done {
-                return Ok(0);
-            }
-            self.chunk = self.queue.get()??;
-            self.at = 0;
-            self.done = self.chunk.is_empty();
-        }
-        let n = buf.len().min(self.chunk.len() - self.at);
-        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
-}
-
-impl Drop for DloReader {
-    fn drop(&mut self) {
-        self.producer.kill();
     }
 }
 
 /// A manifest as a copy's source (Swift's copy of a DLO): its headers
 /// for the destination, its length, and its concatenation. Swift refuses
 /// (413) a DLO whose length is unknown (more than one listing page).
-pub fn open(ctx: &Context, req: &Request<'_>, t: &Target, manifest: &Headers) -> Result<(u64, DloReader)> {
+pub fn open(ctx: &Context, req: &Request<'_>, t: &Target, manifest: &Headers) -> Result<(u64, getter::Piped)> {
     let listed = list(ctx, req, t, manifest)?;
     if listed.page.len() >= listed.limit {
         return Err(Error::TooLarge("Source object too large".into()));
     }
     let len = listed.page.iter().map(|s| s.bytes).sum();
-    let queue = Queue::new(4);
-    let (ctx, pipe) = (ctx.clone(), Pipe(queue.clone()));
-    let producer = hub::spawn(move || {
-        let mut pipe = pipe;
-        let end = match send_segments(&ctx, &listed, 0, None, &mut pipe) {
-            Ok(()) => Ok(Vec::new()),
-            Err(e) => Err(io::Error::other(e.to_string())),
-        };
-        let _ = pipe.0.put(end);
-    });
-    Ok((len, DloReader { queue, chunk: Vec::new(), at: 0, done: false, producer }))
+    let ctx = ctx.clone();
+    let body = getter::piped(move |pipe| send_segments(&ctx, &listed, 0, None, pipe));
+    Ok((len, body))
 }
 
 #[cfg(test)]

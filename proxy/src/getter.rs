@@ -15,6 +15,9 @@
 //! accepted if    206, same ETag, same X-Timestamp, Content-Range starting at s+k
 //! ```
 //!
+//! [`pull`] does the same in a green thread and hands the body on as a
+//! `Read` ([`Piped`]), for a copy's source.
+//!
 //! An answer that is not the same object is skipped (a node holding
 //! another version answers 412 to the `If-Match`; one that ignored it is
 //! caught by the ETag and timestamp check). With no node left the
@@ -27,6 +30,7 @@ use crate::controller::Target;
 use crate::error::{Error, Result};
 use http::percent::quote;
 use http::{ClientConn, ClientResponse, Headers};
+use hub::Queue;
 use ring::Device;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
@@ -175,12 +179,17 @@ pub fn fetch<T>(
     newest: bool,
     f: impl FnOnce(&Device, ClientResponse<'_>, Getter) -> Result<T>,
 ) -> Result<T> {
-    let mut g = Getter::new(ctx, t, method, h, newest)?;
+    first_source(Getter::new(ctx, t, method, h, newest)?, f)
+}
+
+/// [`fetch`] with the [`Getter`] already made.
+fn first_source<T>(mut g: Getter, f: impl FnOnce(&Device, ClientResponse<'_>, Getter) -> Result<T>) -> Result<T> {
+    let timeout = g.ctx.conf.recoverable_node_timeout;
     while let Some((node, handoff, mut conn)) = g.next_conn() {
-        let r = match conn.read_response(method, ctx.conf.recoverable_node_timeout) {
+        let r = match conn.read_response(&g.method, timeout) {
             Ok(r) => r,
             Err(e) => {
-                ctx.error_occurred(&node, &format!("object {method}: {e}"));
+                g.ctx.error_occurred(&node, &format!("object {}: {e}", g.method));
                 continue;
             }
         };
@@ -189,6 +198,109 @@ pub fn fetch<T>(
         }
     }
     Err(g.failure())
+}
+
+/// A body written by a green thread, read as a `Read` (for a PUT that
+/// streams it on): the producer writes chunks into a queue of 4, the
+/// reader takes them. A backend body borrows its connection, so it cannot
+/// outlive the call that opened it; in its own green thread it can,
+/// resuming on other nodes and walking DLO segments as a GET does.
+/// Dropping the reader kills the producer.
+pub struct Piped {
+    queue: Queue<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+    done: bool,
+    producer: hub::JoinHandle<()>,
+}
+
+/// The producer's end of a [`Piped`]: each write is one chunk.
+pub struct Pipe(Queue<io::Result<Vec<u8>>>);
+
+impl Write for Pipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !buf.is_empty() {
+            self.0.put(Ok(buf.to_vec()))?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `produce` in a green thread writing into the returned reader; its
+/// error reaches the reader as an `io::Error` after the bytes before it.
+pub fn piped(produce: impl FnOnce(&mut Pipe) -> Result<()> + 'static) -> Piped {
+    let queue = Queue::new(4);
+    let mut pipe = Pipe(queue.clone());
+    let producer = hub::spawn(move || {
+        let end = match produce(&mut pipe) {
+            Ok(()) => Ok(Vec::new()),
+            Err(e) => Err(io::Error::other(e.to_string())),
+        };
+        let _ = pipe.0.put(end);
+    });
+    Piped { queue, chunk: Vec::new(), at: 0, done: false, producer }
+}
+
+impl Read for Piped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            if self.done {
+                return Ok(0);
+            }
+            // An empty chunk is the end.
+            self.chunk = self.queue.get()??;
+            self.at = 0;
+            self.done = self.chunk.is_empty();
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Drop for Piped {
+    fn drop(&mut self) {
+        self.producer.kill();
+    }
+}
+
+/// An object GET read by a green thread: the first good answer's status
+/// and headers, and its body as a `Read` that resumes on the other nodes
+/// if a backend fails mid-body ([`relay_body`]). For a copy's source.
+pub struct Pulled {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Piped,
+}
+
+/// [`fetch`] of a GET whose body is read through a [`Piped`]; errors
+/// before the first answer (404, 503) are returned as they are.
+pub fn pull(ctx: &Context, t: &Target, h: &Headers, newest: bool) -> Result<Pulled> {
+    let g = Getter::new(ctx, t, "GET", h, newest)?;
+    let heads: Queue<Result<(u16, Headers)>> = Queue::new(1);
+    let tell = heads.clone();
+    let chunk = ctx.conf.object_chunk_size;
+    let body = piped(move |pipe| {
+        let mut told = false;
+        let got = first_source(g, |node, r, mut g| {
+            told = true;
+            let _ = tell.put(Ok((r.status(), r.head.headers.clone())));
+            relay_body(&mut g, node, r, pipe, chunk)
+        });
+        match got {
+            Err(e) if !told => {
+                let _ = tell.put(Err(e));
+                Ok(())
+            }
+            other => other,
+        }
+    });
+    let (status, headers) = heads.get().map_err(|e| Error::Unavailable(format!("object GET: {e}")))??;
+    Ok(Pulled { status, headers, body })
 }
 
 /// `bytes s-e/len` of a `Content-Range` as `(s, e)`.
@@ -449,6 +561,37 @@ mod tests {
 
     fn headers(pairs: &[(&str, &str)]) -> Headers {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn pulled_bodies_resume_too_and_errors_come_before_the_body() {
+        let obj = FakeObject::new(&pattern(150_000, 5), "1700000000.00000");
+        let o = obj.clone();
+        let f = fakes_by_place("pull", move |place, req| match (req.path.as_str(), place) {
+            ("/AUTH_test/c/o", 0) => o.answer(req).cut(40_000, End::Close),
+            ("/AUTH_test/c/o", _) => o.answer(req),
+            _ => Reply::status(404),
+        });
+        let ctx = f.ctx.clone();
+        let (status, body, missing) = hub::run(move || {
+            let t = |o: &str| Target {
+                account: "AUTH_test".into(),
+                container: Some("c".into()),
+                object: Some(o.into()),
+                query: String::new(),
+                identity: None,
+                trans_id: "tx".into(),
+            };
+            let mut p = pull(&ctx, &t("o"), &Headers::new(), false).unwrap();
+            let mut body = Vec::new();
+            p.body.read_to_end(&mut body).unwrap();
+            let missing = pull(&ctx, &t("missing"), &Headers::new(), false).err().map(|e| e.status());
+            (p.status, body, missing)
+        });
+        assert_eq!(status, 200);
+        assert!(body == obj.body, "the whole body, resumed after byte 40000");
+        assert_eq!(gets_to(&f, 1)[0].header("Range"), Some("bytes=40000-149999"));
+        assert_eq!(missing, Some(404));
     }
 
     #[test]
