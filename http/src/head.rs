@@ -450,6 +450,12 @@ pub fn keep_alive(head: &RequestHead) -> bool {
     persistent(&head.headers, head.minor_version)
 }
 
+/// Whether the request says `Connection: keep-alive` (which a response
+/// that keeps the connection echoes, as eventlet does).
+pub fn asks_keep_alive(head: &RequestHead) -> bool {
+    has_token(&head.headers, "connection", "keep-alive")
+}
+
 /// The same rule for a response (for a client reusing backend connections).
 pub fn response_keep_alive(head: &ResponseHead) -> bool {
     persistent(&head.headers, head.minor_version)
@@ -894,6 +900,8 @@ mod tests {
         ];
         for (minor, headers, want) in cases {
             assert_eq!(keep_alive(&head(*minor, headers)), *want, "1.{minor} {headers}");
+            let asked = headers.to_ascii_lowercase().contains("keep-alive");
+            assert_eq!(asks_keep_alive(&head(*minor, headers)), asked, "1.{minor} {headers}");
             let resp = response(200, *minor, headers);
             assert_eq!(response_keep_alive(&resp), *want, "1.{minor} {headers}");
         }

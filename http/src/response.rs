@@ -31,6 +31,9 @@ pub struct Response<'a> {
     stop: &'a hub::Event,
     head_only: bool,
     keep_alive: bool,
+    /// The request said `Connection: keep-alive`: a response that keeps
+    /// the connection says so too (eventlet does; HTTP/1.0 clients need it).
+    keep_alive_asked: bool,
     state: State,
     status: u16,
     sent: u64,
@@ -51,6 +54,7 @@ impl<'a> Response<'a> {
             stop,
             head_only,
             keep_alive,
+            keep_alive_asked: false,
             state: State::NotStarted,
             status: 0,
             sent: 0,
@@ -78,6 +82,11 @@ impl<'a> Response<'a> {
         self.keep_alive
     }
 
+    /// Notes that the request said `Connection: keep-alive`.
+    pub(crate) fn keep_alive_asked(&mut self) {
+        self.keep_alive_asked = true;
+    }
+
     /// Asks for the connection to be closed after this response.
     pub fn close_after(&mut self) {
         self.keep_alive = false;
@@ -101,13 +110,14 @@ impl<'a> Response<'a> {
         self.out.push(b' ');
         self.out.extend_from_slice(reason_phrase(status).as_bytes());
         self.out.extend_from_slice(b"\r\n");
-        let mut dated = false;
+        let (mut dated, mut connection) = (false, false);
         for (name, value) in headers.iter() {
             let ours = (set_length && name.eq_ignore_ascii_case("content-length"))
                 || (chunked && name.eq_ignore_ascii_case("transfer-encoding"))
                 || (!self.keep_alive && name.eq_ignore_ascii_case("connection"));
             if !ours {
                 dated |= name.eq_ignore_ascii_case("date");
+                connection |= name.eq_ignore_ascii_case("connection");
                 self.out.extend_from_slice(name.as_bytes());
                 self.out.extend_from_slice(b": ");
                 self.out.extend_from_slice(value.as_bytes());
@@ -133,6 +143,8 @@ impl<'a> Response<'a> {
         }
         if !self.keep_alive {
             self.out.extend_from_slice(b"Connection: close\r\n");
+        } else if self.keep_alive_asked && !connection {
+            self.out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
         self.out.extend_from_slice(b"\r\n");
         self.status = status;

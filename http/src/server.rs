@@ -350,7 +350,11 @@ fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<
         let continue_pending = Cell::new(expect);
         let mut req =
             Request { head, peer, started, body: BodyReader::new(&stream, &mut buf, kind, &continue_pending) };
+        let keep_alive_asked = head::asks_keep_alive(&req.head);
         let mut resp = Response::new(&stream, &continue_pending, &stop, head_only, keep_alive);
+        if keep_alive_asked {
+            resp.keep_alive_asked();
+        }
         let result = panic::catch_unwind(AssertUnwindSafe(|| (server.handler)(&mut req, &mut resp)));
         let mut status_for_log = resp.status();
         let mut lingering = false;

@@ -227,6 +227,25 @@ fn a_head_sent_a_byte_at_a_time_is_served() {
 }
 
 #[test]
+fn a_kept_connection_says_keep_alive_to_clients_that_asked() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let connection_of = |head: &str| {
+            let mut s = connect(addr);
+            s.write_all(format!("{head}GET /x HTTP/1.1\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+            let all = read_to_close(&mut s);
+            let first = all.split("\r\n\r\n").next().unwrap().to_string();
+            first.lines().filter_map(|l| l.strip_prefix("Connection: ")).map(str::to_string).collect::<Vec<_>>()
+        };
+        // As eventlet: echoed only to a client that asked (HTTP/1.0 needs it).
+        assert_eq!(connection_of("GET /a HTTP/1.1\r\nConnection: keep-alive\r\n\r\n"), ["keep-alive"]);
+        assert_eq!(connection_of("GET /a HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"), ["keep-alive"]);
+        assert!(connection_of("GET /a HTTP/1.1\r\n\r\n").is_empty());
+        assert_eq!(connection_of("GET /a HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n"), ["close"]);
+    });
+}
+
+#[test]
 fn every_response_carries_a_date() {
     within(10, || {
         let (addr, _) = echo_server(ServerConfig::default());
