@@ -16,6 +16,9 @@ pub struct Target {
     pub query: String,
     pub identity: Option<Identity>,
     pub trans_id: String,
+    /// CORS headers for the answer (an allowed `Origin`), see
+    /// [`crate::cors`].
+    pub cors: Option<crate::cors::Grant>,
 }
 
 impl Target {
@@ -148,6 +151,9 @@ pub fn client_headers(from: &Headers, t: &Target, owner: bool) -> Headers {
         }
     }
     trans_headers(&mut h, &t.trans_id);
+    if let Some(g) = &t.cors {
+        g.decorate(&mut h);
+    }
     h
 }
 
@@ -178,6 +184,7 @@ pub struct ContainerInfo {
     pub status: u16,
     pub read_acl: Option<String>,
     pub write_acl: Option<String>,
+    pub cors: crate::cors::Rules,
 }
 
 /// HEADs the container's replicas in order until one answers.
@@ -197,6 +204,7 @@ pub fn container_info(ctx: &Context, t: &Target) -> ContainerInfo {
                     status: a.status,
                     read_acl: a.headers.get("X-Container-Read").map(String::from),
                     write_acl: a.headers.get("X-Container-Write").map(String::from),
+                    cors: crate::cors::Rules::from_headers(&a.headers),
                 }
             }
             Some(a) if a.status < 500 => status = a.status,
@@ -299,6 +307,7 @@ mod tests {
             query: String::new(),
             identity: None,
             trans_id: "tx".into(),
+            cors: None,
         };
         let (acct, cont, obj) = (t(None, None), t(Some("c"), None), t(Some("c"), Some("o")));
         assert_eq!(removal("X-Remove-Account-Meta-Color", &acct).as_deref(), Some("X-Account-Meta-Color"));

@@ -107,6 +107,7 @@ fn target_for(
         query: String::new(),
         identity,
         trans_id: t.trans_id.clone(),
+        cors: None,
     })
 }
 

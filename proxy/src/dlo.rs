@@ -234,6 +234,7 @@ fn list(ctx: &Context, req: &Request<'_>, t: &Target, manifest: &Headers) -> Res
         query: String::new(),
         identity: t.identity.clone(),
         trans_id: t.trans_id.clone(),
+        cors: None,
     };
     // The segments are read as the user: the listing's authorization
     // (the segment container's read ACL, `.rlistings` for referrers)
@@ -398,6 +399,7 @@ impl Stream<'_> {
             query: String::new(),
             identity: self.ct.identity.clone(),
             trans_id: self.ct.trans_id.clone(),
+            cors: None,
         };
         let mut h = Headers::new();
         h.set("X-Trans-Id", st.trans_id.clone());

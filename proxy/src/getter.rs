@@ -581,6 +581,7 @@ mod tests {
                 query: String::new(),
                 identity: None,
                 trans_id: "tx".into(),
+                cors: None,
             };
             let mut p = pull(&ctx, &t("o"), &Headers::new(), false).unwrap();
             let mut body = Vec::new();

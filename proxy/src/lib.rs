@@ -9,6 +9,7 @@
 //! * [`account`], [`container`], [`obj`], [`putter`]: the controllers;
 //! * [`getter`]: reading an object from its nodes, resuming mid-body;
 //! * [`dlo`]: dynamic large objects (`X-Object-Manifest`);
+//! * [`cors`]: CORS preflights and answer headers;
 //! * [`server`], [`log`]: the process (start-up shared via `swiftlet_server`);
 //! * [`error`]: the one error type and its HTTP status.
 //!
@@ -23,6 +24,7 @@ pub mod constraints;
 pub mod container;
 pub mod controller;
 pub mod copy;
+pub mod cors;
 pub mod dlo;
 pub mod endpoint;
 pub mod error;

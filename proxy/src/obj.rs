@@ -272,6 +272,9 @@ pub fn store(
     out.set("Last-Modified", http_date(ts.ceil_secs()));
     out.set("Content-Type", "text/html; charset=UTF-8");
     trans_headers(&mut out, &t.trans_id);
+    if let Some(g) = &t.cors {
+        g.decorate(&mut out);
+    }
     Ok((best, out))
 }
 

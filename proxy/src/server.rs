@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::controller::{answer_error, trans_headers, Target};
 use crate::endpoint::{self, Endpoint};
 use crate::error::{Error, Result};
-use crate::{account, container, log, obj};
+use crate::{account, container, cors, log, obj};
 use http::{AccessRecord, Headers, Request, Response, Server};
 use md5::{Digest, Md5};
 use ring::{PathHasher, Ring};
@@ -118,14 +118,26 @@ fn route(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, trans_id
         Endpoint::Auth => Err(Error::bad_request("Auth requests must be GET")),
         Endpoint::Account { account } => {
             let t = target(ctx, req, account, None, None, query, trans_id)?;
+            if req.method() == "OPTIONS" {
+                let managed = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
+                let unmanaged = ["GET", "HEAD", "OPTIONS", "POST"];
+                let allowed: &[&str] = if ctx.conf.allow_account_management { &managed } else { &unmanaged };
+                return cors::options(ctx, req, resp, &t, allowed);
+            }
             account::handle(ctx, req, resp, &t)
         }
         Endpoint::Container { account, container } => {
             let t = target(ctx, req, account, Some(container), None, query, trans_id)?;
+            if req.method() == "OPTIONS" {
+                return cors::options(ctx, req, resp, &t, &["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
+            }
             container::handle(ctx, req, resp, &t)
         }
         Endpoint::Object { account, container, object } => {
             let t = target(ctx, req, account, Some(container), Some(object), query, trans_id)?;
+            if req.method() == "OPTIONS" {
+                return cors::options(ctx, req, resp, &t, &["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
+            }
             obj::handle(ctx, req, resp, &t)
         }
     }
@@ -141,7 +153,11 @@ fn target(
     trans_id: &str,
 ) -> Result<Target> {
     let identity = ctx.auth.identify_request(req.headers(), &account)?;
-    Ok(Target { account, container, object, query, identity, trans_id: trans_id.to_string() })
+    let mut t = Target { account, container, object, query, identity, trans_id: trans_id.to_string(), cors: None };
+    if req.method() != "OPTIONS" {
+        t.cors = cors::grant(ctx, req, &t);
+    }
+    Ok(t)
 }
 
 fn get_token(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, mut h: Headers) -> Result<()> {
