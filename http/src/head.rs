@@ -336,13 +336,12 @@ fn has_long_line(block: &[u8]) -> bool {
 }
 
 fn collect_headers(parsed: &[httparse::Header<'_>]) -> Result<Headers, HeadError> {
-    parsed
-        .iter()
-        .map(|h| match std::str::from_utf8(h.value) {
-            Ok(value) => Ok((h.name.to_string(), value.to_string())),
-            Err(_) => Err(HeadError::Bad("header value is not UTF-8")),
-        })
-        .collect()
+    let mut fields = Vec::with_capacity(parsed.len());
+    for h in parsed {
+        let value = std::str::from_utf8(h.value).map_err(|_| HeadError::Bad("header value is not UTF-8"))?;
+        fields.push((h.name.to_string(), value.to_string()));
+    }
+    Ok(Headers::from_iter(fields))
 }
 
 /// How the body of `head` is delimited (RFC 9112 §6.3), refusing every

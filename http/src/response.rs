@@ -92,7 +92,8 @@ impl<'a> Response<'a> {
         self.keep_alive = false;
     }
 
-    fn head(&mut self, status: u16, headers: &Headers, length: Option<u64>) {
+    /// Writes the head into `out`, with `body_room` more bytes reserved.
+    fn head(&mut self, status: u16, headers: &Headers, length: Option<u64>, body_room: usize) {
         if headers.get("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"))
             || self.continue_pending.get()
             || self.stop.is_set()
@@ -105,6 +106,9 @@ impl<'a> Response<'a> {
         let set_length = !bodyless && length.is_some() && !(self.head_only && headers.contains("content-length"));
         let chunked = !bodyless && length.is_none();
         self.out.clear();
+        // Room for the whole head and what `send` appends, at once.
+        let fields: usize = headers.iter().map(|(name, value)| name.len() + value.len() + 4).sum();
+        self.out.reserve(fields + 160 + body_room);
         self.out.extend_from_slice(b"HTTP/1.1 ");
         push_decimal(&mut self.out, u64::from(status));
         self.out.push(b' ');
@@ -158,7 +162,8 @@ impl<'a> Response<'a> {
     /// Sends a whole response: head and `body` in one write.
     pub fn send(&mut self, status: u16, headers: &Headers, body: &[u8]) -> io::Result<()> {
         self.check_not_started()?;
-        self.head(status, headers, Some(body.len() as u64));
+        let whole = body.len() <= 60 * 1024;
+        self.head(status, headers, Some(body.len() as u64), if whole { body.len() } else { 0 });
         let body = if matches!(self.state, State::Length { left: 0 }) { &[][..] } else { body };
         if self.out.len() + body.len() <= 64 * 1024 {
             self.out.extend_from_slice(body);
@@ -177,7 +182,7 @@ impl<'a> Response<'a> {
     /// [`Response::finish`]. For a HEAD request nothing of the body is sent.
     pub fn start(&mut self, status: u16, headers: &Headers, length: Option<u64>) -> io::Result<()> {
         self.check_not_started()?;
-        self.head(status, headers, length);
+        self.head(status, headers, length, 0);
         (&*self.stream).write_all(&self.out)?;
         self.out = Vec::new();
         Ok(())
