@@ -170,7 +170,8 @@ fn run(
     // `?multipart-manifest=get` copies a DLO manifest itself (with its
     // `X-Object-Manifest`); otherwise a manifest's concatenation is copied.
     let manifest_get = dlo::wants_manifest(&src.query) || dlo::wants_manifest(&dst.query);
-    let source = getter::pull(ctx, src, &sh, obj::wants_newest(&request))?;
+    // Swift's copy always reads the newest replica of its source.
+    let source = getter::pull(ctx, src, &sh, true)?;
     if !matches!(source.status, 200 | 206) {
         return Err(Error::Unavailable(format!("copy source answered {}", source.status)));
     }

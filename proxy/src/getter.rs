@@ -55,7 +55,7 @@ fn timestamp_of(h: &Headers) -> Option<f64> {
 }
 
 /// For `X-Newest` (Swift's `newest` in `GETorHEAD_base`): HEADs every
-/// primary and moves the ones holding the newest object (by
+/// primary at once and moves the ones holding the newest object (by
 /// `X-Timestamp`) to the front; nodes without the object keep their order
 /// after them.
 fn newest_first(ctx: &Context, part: u32, path: &str, h: &Headers, nodes: &mut [(Arc<Device>, bool)]) {
@@ -63,17 +63,21 @@ fn newest_first(ctx: &Context, part: u32, path: &str, h: &Headers, nodes: &mut [
     for k in ["Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"] {
         h.remove(k);
     }
-    let stamps: Vec<Option<f64>> = nodes
+    let heads: Vec<_> = nodes
         .iter()
         .map(|(node, handoff)| {
-            if *handoff {
-                return None;
-            }
-            backend::request_node(ctx, node, part, "HEAD", path, &h, b"")
-                .filter(|a| a.status / 100 == 2)
-                .and_then(|a| timestamp_of(&a.headers))
+            let (ctx, node, h, path, handoff) = (ctx.clone(), node.clone(), h.clone(), path.to_string(), *handoff);
+            hub::spawn(move || {
+                if handoff {
+                    return None;
+                }
+                backend::request_node(&ctx, &node, part, "HEAD", &path, &h, b"")
+                    .filter(|a| a.status / 100 == 2)
+                    .and_then(|a| timestamp_of(&a.headers))
+            })
         })
         .collect();
+    let stamps: Vec<Option<f64>> = heads.into_iter().map(|j| j.join().ok().flatten()).collect();
     let mut order: Vec<usize> = (0..nodes.len()).collect();
     order.sort_by(|&a, &b| {
         let key = |i: usize| stamps[i].unwrap_or(f64::NEG_INFINITY);

@@ -117,4 +117,8 @@ fn copies_objects_and_reads_the_newest_replica() {
     let r = c.req("PUT", &format!("{acct}/c2/n"), &[auth, ("X-Copy-From", "/c/n"), ("X-Newest", "true")], b"");
     assert_eq!(r.status, 201);
     assert_eq!(c.req("GET", &format!("{acct}/c2/n"), &[auth], b"").text(), "newer");
+    // A copy reads the newest replica even without X-Newest (Swift's copy
+    // middleware sets it).
+    assert_eq!(c.req("COPY", &format!("{acct}/c/n"), &[auth, ("Destination", "c2/n2")], b"").status, 201);
+    assert_eq!(c.req("GET", &format!("{acct}/c2/n2"), &[auth], b"").text(), "newer");
 }
