@@ -76,6 +76,15 @@ impl<'a> BodyReader<'a> {
         }
     }
 
+    /// A chunked body's trailer fields, once it has been read to the end
+    /// (empty otherwise).
+    pub fn trailers(&self) -> crate::Headers {
+        match &self.kind {
+            Kind::Chunked(dec) => dec.trailers(),
+            _ => crate::Headers::new(),
+        }
+    }
+
     /// True if the client waits for `100 Continue` that was not sent yet.
     pub fn continue_pending(&self) -> bool {
         self.continue_pending.get()

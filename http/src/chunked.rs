@@ -22,9 +22,12 @@
 //! a lenient reading could disagree with a proxy in front (request
 //! smuggling): CRLF everywhere (no bare LF), at most 16 hex digits, no
 //! whitespace but the optional SP/HTAB allowed before `;` and CRLF. Trailer
-//! fields are read and dropped. After an error the decoder must not be used
-//! again: the connection's framing is lost, answer 400 and close.
+//! fields are kept (at most [`MAX_TRAILERS`] bytes) for [`ChunkedDecoder::trailers`]:
+//! the proxy sends an object's checksums in them, known only at the end.
+//! After an error the decoder must not be used again: the connection's
+//! framing is lost, answer 400 and close.
 
+use crate::headers::Headers;
 use std::fmt;
 use std::ops::Range;
 
@@ -118,6 +121,8 @@ pub struct ChunkedDecoder {
     size_digits: u8,
     ext_len: usize,
     trailer_len: usize,
+    /// The trailer field lines' bytes, each ended by LF (CRs dropped).
+    trailer: Vec<u8>,
 }
 
 impl Default for ChunkedDecoder {
@@ -129,7 +134,26 @@ impl Default for ChunkedDecoder {
 impl ChunkedDecoder {
     /// A decoder at the start of a body.
     pub fn new() -> ChunkedDecoder {
-        ChunkedDecoder { state: State::Size, size: 0, size_digits: 0, ext_len: 0, trailer_len: 0 }
+        ChunkedDecoder { state: State::Size, size: 0, size_digits: 0, ext_len: 0, trailer_len: 0, trailer: Vec::new() }
+    }
+
+    /// The trailer fields, once the body is done (empty before, and for a
+    /// body without any). Lines that are not `name: value` are skipped.
+    pub fn trailers(&self) -> Headers {
+        let mut h = Headers::new();
+        if !self.is_done() {
+            return h;
+        }
+        for line in self.trailer.split(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(line);
+            if let Some((k, v)) = line.split_once(':') {
+                let k = k.trim();
+                if !k.is_empty() && !k.contains([' ', '\t']) {
+                    h.append(k, v.trim());
+                }
+            }
+        }
+        h
     }
 
     /// Whether the last chunk and the trailer section have been consumed.
@@ -208,8 +232,14 @@ impl ChunkedDecoder {
                 match (self.state, b) {
                     (State::TrailerStart, b'\r') => State::EndLf,
                     (State::TrailerLine, b'\r') => State::TrailerLf,
-                    (State::TrailerStart | State::TrailerLine, _) if is_field_byte(b) => State::TrailerLine,
-                    (State::TrailerLf, b'\n') => State::TrailerStart,
+                    (State::TrailerStart | State::TrailerLine, _) if is_field_byte(b) => {
+                        self.trailer.push(b);
+                        State::TrailerLine
+                    }
+                    (State::TrailerLf, b'\n') => {
+                        self.trailer.push(b'\n');
+                        State::TrailerStart
+                    }
                     (State::EndLf, b'\n') => State::Done,
                     _ => return Err(ChunkError::BadFraming),
                 }
@@ -257,6 +287,14 @@ pub fn chunk_header(len: usize, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the last chunk and a trailer section holding `trailers`,
+/// ending a chunked body.
+pub fn last_chunk_with(trailers: &Headers, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"0\r\n");
+    trailers.write_to(out);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -548,5 +586,44 @@ mod tests {
         {
             assert!(!e.to_string().is_empty());
         }
+    }
+
+    #[test]
+    fn trailers_are_kept_and_written_back() {
+        let mut t = Headers::new();
+        t.set("X-Backend-Etag", "abc");
+        t.set("X-Backend-Crc32c", "0000beef");
+        let mut body = Vec::new();
+        write_chunk(&mut body, b"hello");
+        last_chunk_with(&t, &mut body);
+        for cuts in [&[][..], &[3, 9, 14, 20, 30]] {
+            let mut dec = ChunkedDecoder::new();
+            let mut pending = Vec::new();
+            let mut pieces = cuts.iter().copied().chain([body.len()]).scan(0, |start, end| {
+                let p = body[*start..end].to_vec();
+                *start = end;
+                Some(p)
+            });
+            let mut payload = Vec::new();
+            while !dec.is_done() {
+                let step = dec.decode(&pending).unwrap();
+                payload.extend_from_slice(&pending[step.data.clone()]);
+                pending.drain(..step.consumed);
+                if step.consumed == 0 {
+                    pending.extend(pieces.next().unwrap());
+                }
+            }
+            assert_eq!(payload, b"hello");
+            let got = dec.trailers();
+            assert_eq!(got.get("x-backend-etag"), Some("abc"));
+            assert_eq!(got.get("X-Backend-Crc32c"), Some("0000beef"));
+        }
+        // No trailers, or not done yet: none.
+        let mut dec = ChunkedDecoder::new();
+        dec.decode(b"0\r\n\r\n").unwrap();
+        assert!(dec.trailers().get("x").is_none() && dec.trailers().iter().next().is_none());
+        let mut dec = ChunkedDecoder::new();
+        dec.decode(b"0\r\nX-A: b\r\n").unwrap();
+        assert!(dec.trailers().iter().next().is_none());
     }
 }

@@ -12,7 +12,7 @@
 
 use crate::body::{BodyReader, Kind};
 use crate::buf::ReadBuf;
-use crate::chunked::{chunk_header, ChunkedDecoder, LAST_CHUNK};
+use crate::chunked::{chunk_header, last_chunk_with, ChunkedDecoder, LAST_CHUNK};
 use crate::head::{self, ResponseFraming, ResponseHead, MAX_HEAD};
 use crate::headers::Headers;
 use crate::response::write_all_vectored;
@@ -102,6 +102,18 @@ impl ClientConn {
             (&self.stream).write_all(LAST_CHUNK)?;
         }
         Ok(())
+    }
+
+    /// Ends a chunked body with trailer fields (what is known only once
+    /// the body has been sent, such as its checksums). A plain body cannot
+    /// carry them: `InvalidInput`.
+    pub fn finish_body_with(&mut self, trailers: &Headers) -> io::Result<()> {
+        if self.mode != BodyMode::Chunked {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "trailers need a chunked body"));
+        }
+        let mut out = Vec::with_capacity(64);
+        last_chunk_with(trailers, &mut out);
+        (&self.stream).write_all(&out)
     }
 
     fn read_head(&mut self, timeout: Duration) -> io::Result<ResponseHead> {
