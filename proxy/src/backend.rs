@@ -216,9 +216,43 @@ pub fn request_node(
     }
 }
 
+/// Swift's post-quorum wait: takes the `pending` answers from `results`
+/// as they come (after the `answers` already there); once a quorum of one
+/// class has answered, waits at most `post_quorum_timeout` for the rest
+/// and returns without them. Their green threads go on detached, so the
+/// late nodes still finish and count their own errors.
+pub fn gather(
+    ctx: &Context,
+    results: &hub::Queue<Option<Answer>>,
+    pending: usize,
+    replicas: usize,
+    mut answers: Vec<Answer>,
+) -> Vec<Answer> {
+    let mut deadline: Option<Instant> = None;
+    for _ in 0..pending {
+        if deadline.is_none() {
+            let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+            if best_status(&statuses, replicas).is_some() {
+                deadline = Some(Instant::now() + ctx.conf.post_quorum_timeout);
+            }
+        }
+        let got = match deadline {
+            None => results.get(),
+            Some(d) => hub::with_timeout(d.saturating_duration_since(Instant::now()), || results.get()),
+        };
+        match got {
+            Ok(Some(a)) => answers.push(a),
+            Ok(None) => {}
+            Err(_) => break,
+        }
+    }
+    answers
+}
+
 /// Swift's `make_requests`: the same request to every primary of `part`
 /// at once, each failed one retried on the next node (handoffs), with
-/// per-replica headers from `per_replica(i)`. Returns every final answer.
+/// per-replica headers from `per_replica(i)`. Returns the final answers,
+/// not waiting past `post_quorum_timeout` once a quorum agrees.
 pub fn make_requests(
     ctx: &Context,
     ring: &Ring,
@@ -230,24 +264,27 @@ pub fn make_requests(
 ) -> Vec<Answer> {
     let replicas = ring.part_nodes(part).len();
     let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(ring, part)));
-    let handles: Vec<_> = (0..replicas)
-        .map(|i| {
-            let (ctx, nodes, method, path) = (ctx.clone(), nodes.clone(), method.to_string(), path.to_string());
-            let mut h = headers.clone();
-            for (k, v) in per_replica(i) {
-                h.set(k, v);
-            }
-            hub::spawn(move || loop {
+    let results = hub::Queue::new(replicas.max(1));
+    for i in 0..replicas {
+        let (ctx, nodes, method, path) = (ctx.clone(), nodes.clone(), method.to_string(), path.to_string());
+        let results = results.clone();
+        let mut h = headers.clone();
+        for (k, v) in per_replica(i) {
+            h.set(k, v);
+        }
+        hub::spawn(move || {
+            let answer = loop {
                 let next = nodes.borrow_mut().next();
-                let (node, _) = next?;
+                let Some((node, _)) = next else { break None };
                 match request_node(&ctx, &node, part, &method, &path, &h, b"") {
-                    Some(a) if a.status < 500 => return Some(a),
+                    Some(a) if a.status < 500 => break Some(a),
                     _ => continue,
                 }
-            })
-        })
-        .collect();
-    handles.into_iter().filter_map(|h| h.join().ok().flatten()).collect()
+            };
+            let _ = results.put(answer);
+        });
+    }
+    gather(ctx, &results, replicas, replicas, Vec::new())
 }
 
 /// Reads from the nodes in order until one answers below 500 and not

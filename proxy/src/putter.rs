@@ -11,7 +11,9 @@
 //!    object's size. A backend that fails or stalls past `node_timeout`
 //!    is dropped (its writer keeps draining its queue, so it never holds
 //!    the others back); the rest go on.
-//! 3. Each writer ends the body and reads its backend's answer.
+//! 3. Each writer ends the body and reads its backend's answer; once a
+//!    quorum agrees, the others get `post_quorum_timeout` more
+//!    ([`crate::backend::gather`]).
 
 use crate::backend::{node_addr, Answer, Context, SharedNodes};
 use crate::error::{Error, Result};
@@ -125,12 +127,18 @@ pub fn put(
         .collect();
     let mut finals = Vec::new();
     let mut writers = Vec::new();
+    let results = hub::Queue::new(replicas.max(1));
     for s in starters {
         match s.join() {
             Ok(Start::Ready(conn, node)) => {
                 let q: hub::Queue<Chunk> = hub::Queue::new(QUEUE_DEPTH);
-                let (ctx, q2) = (ctx.clone(), q.clone());
-                writers.push((q, hub::spawn(move || write(&ctx, conn, &node, &q2))));
+                let (ctx, q2, results) = (ctx.clone(), q.clone(), results.clone());
+                writers.push((
+                    q,
+                    hub::spawn(move || {
+                        let _ = results.put(write(&ctx, conn, &node, &q2));
+                    }),
+                ));
             }
             Ok(Start::Final(a)) => finals.push(a),
             _ => {}
@@ -165,7 +173,36 @@ pub fn put(
             break;
         }
     }
-    let mut answers: Vec<Answer> = writers.into_iter().filter_map(|(_, w)| w.join().ok().flatten()).collect();
-    answers.extend(finals);
-    Ok(answers)
+    Ok(crate::backend::gather(ctx, &results, writers.len(), replicas, finals))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::{call, FakeReq, Fakes, Reply};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn writes_wait_post_quorum_timeout_not_node_timeout_for_a_slow_replica() {
+        let slow: Arc<Mutex<u16>> = Arc::default();
+        let s = slow.clone();
+        let script = Arc::new(move |r: &FakeReq| {
+            let ok = match r.method.as_str() {
+                "PUT" => 201,
+                "DELETE" => 204,
+                _ => return Reply::status(204),
+            };
+            let late = if r.port == *s.lock().unwrap() { Duration::from_secs(3) } else { Duration::ZERO };
+            Reply::status(ok).after(late)
+        });
+        let f = Fakes::start("post-quorum", 4, "node_timeout = 5\npost_quorum_timeout = 0.2", script);
+        *slow.lock().unwrap() = f.order("AUTH_test", "c", "o")[0];
+        let token = f.token("tester");
+        for (method, status) in [("PUT", 201), ("DELETE", 204)] {
+            let t = Instant::now();
+            let got = call(&f.ctx, method, "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
+            assert_eq!(got.status, status, "{method}");
+            assert!(t.elapsed() < Duration::from_secs(2), "{method} waited {:?} for the slow replica", t.elapsed());
+        }
+    }
 }

@@ -43,8 +43,8 @@ pub enum End {
     Stall(Duration),
 }
 
-/// A fake backend's answer: the head, then `send` bytes of `body` (all
-/// of it if `None`), then `end`.
+/// A fake backend's answer: after `delay`, the head, then `send` bytes
+/// of `body` (all of it if `None`), then `end`.
 #[derive(Clone, Debug)]
 pub struct Reply {
     pub status: u16,
@@ -52,11 +52,18 @@ pub struct Reply {
     pub body: Vec<u8>,
     pub send: Option<usize>,
     pub end: End,
+    pub delay: Duration,
 }
 
 impl Reply {
     pub fn status(status: u16) -> Reply {
-        Reply { status, headers: Vec::new(), body: Vec::new(), send: None, end: End::Close }
+        Reply { status, headers: Vec::new(), body: Vec::new(), send: None, end: End::Close, delay: Duration::ZERO }
+    }
+
+    /// Answers only after `d` (a slow node).
+    pub fn after(mut self, d: Duration) -> Reply {
+        self.delay = d;
+        self
     }
 
     /// Sends only the first `n` body bytes, then `end`.
@@ -115,7 +122,7 @@ impl FakeObject {
             }
             None => (200, self.body.clone()),
         };
-        Reply { status, headers, body, send: None, end: End::Close }
+        Reply { status, headers, body, ..Reply::status(status) }
     }
 }
 
@@ -165,7 +172,18 @@ fn serve_one(mut s: TcpStream, port: u16, script: &Script, seen: &Mutex<Vec<Fake
     let Some(head) = read_head(&mut s) else { return };
     let req = parse_req(port, &head);
     seen.lock().unwrap().push(req.clone());
+    // A request body (a PUT): `100 Continue` if asked, then read it.
+    if req.header("Expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+        && s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
+    {
+        return;
+    }
+    let len: u64 = req.header("Content-Length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    if std::io::copy(&mut (&mut s).take(len), &mut std::io::sink()).is_err() {
+        return;
+    }
     let r = script(&req);
+    std::thread::sleep(r.delay);
     let mut out = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n", r.status, r.body.len());
     for (k, v) in &r.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
