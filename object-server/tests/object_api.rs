@@ -288,3 +288,79 @@ fn replicate_returns_suffix_hashes() {
     assert_ne!(after.as_object().unwrap(), &before);
     assert_eq!(s.request("REPLICATE", "/sda/6", &[], b"").body, b"{}");
 }
+
+/// A chunked body the way the proxy sends it: the checksums it computed
+/// in the trailer.
+fn trailed_put(s: &ObjectServer, path: &str, body: &[u8], etag: &str, crc: &str, extra: &[(&str, &str)]) -> Reply {
+    let mut raw = Vec::new();
+    for piece in body.chunks(7000) {
+        raw.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        raw.extend_from_slice(piece);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(format!("0\r\nX-Backend-Etag: {etag}\r\nX-Backend-Crc32c: {crc}\r\n\r\n").as_bytes());
+    let t = ts();
+    let mut h = vec![
+        ("X-Timestamp", t.as_str()),
+        ("Content-Type", "a/b"),
+        ("Transfer-Encoding", "chunked"),
+        ("X-Backend-Checksums", "trailer"),
+    ];
+    h.extend_from_slice(extra);
+    s.request("PUT", path, &h, &raw)
+}
+
+#[test]
+fn the_proxys_trailer_gives_the_etag_and_its_crc32c_must_match() {
+    let s = ObjectServer::start("trailer");
+    let body: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
+    let (etag, crc) = (md5_hex(&body), format!("{:08x}", crc32c::crc32c(&body)));
+    let len = body.len().to_string();
+
+    // Right checksums: stored with the proxy's ETag, served whole.
+    let r = trailed_put(&s, OBJ, &body, &etag, &crc, &[("X-Backend-Obj-Content-Length", &len)]);
+    assert_eq!(r.status, 201, "{}", s.stderr());
+    assert_eq!(r.header("etag"), Some(format!("\"{etag}\"").as_str()));
+    let g = s.request("GET", OBJ, &[], b"");
+    assert!(g.status == 200 && g.body == body);
+    assert_eq!(g.header("etag"), Some(format!("\"{etag}\"").as_str()));
+    assert!(g.headers.iter().all(|(k, _)| !k.to_ascii_lowercase().contains("crc")), "{:?}", g.headers);
+
+    // A CRC32C that does not match what arrived: 422, nothing stored.
+    let other = "/sda/1/a/c/other";
+    assert_eq!(trailed_put(&s, other, &body, &etag, "deadbeef", &[]).status, 422);
+    // The client's ETag is checked against the proxy's MD5.
+    let r = trailed_put(&s, other, &body, &etag, &crc, &[("ETag", "0123456789abcdef0123456789abcdef")]);
+    assert_eq!(r.status, 422);
+    // No trailer, or a length other than declared: refused.
+    let mut h = vec![("X-Timestamp", "1700000000.00000"), ("Content-Type", "a/b"), ("Transfer-Encoding", "chunked")];
+    h.push(("X-Backend-Checksums", "trailer"));
+    assert_eq!(s.request("PUT", other, &h, b"5\r\nhello\r\n0\r\n\r\n").status, 400);
+    let r = trailed_put(&s, other, &body, &etag, &crc, &[("X-Backend-Obj-Content-Length", "50001")]);
+    assert_eq!(r.status, 400);
+    assert_eq!(s.request("HEAD", other, &[], b"").status, 404);
+    assert_eq!(files_with(&s.device().join("objects"), ".data").len(), 1);
+    assert!(files_with(&s.device().join("tmp"), "").is_empty());
+}
+
+#[test]
+fn data_files_without_a_crc32c_are_checked_by_md5() {
+    // Written before CRC32Cs were stored: a full read checks the MD5.
+    let s = ObjectServer::start("legacy");
+    let body = vec![b'z'; 100_000];
+    assert_eq!(put(&s, OBJ, &body, &[]).status, 201);
+    let data = files_with(&s.device().join("objects"), ".data");
+    let bytes = std::fs::read(&data[0]).unwrap();
+    let (mut meta, body_len) = object_server::diskfile::format::parse_file(&bytes).unwrap();
+    assert!(meta.remove("Crc32c").is_some(), "{meta:?}");
+    let mut rewritten = bytes[..body_len as usize].to_vec();
+    rewritten.extend_from_slice(&object_server::diskfile::format::footer(&meta));
+    std::fs::write(&data[0], &rewritten).unwrap();
+    assert!(s.request("GET", OBJ, &[], b"").body == body);
+    assert_eq!(s.request("HEAD", OBJ, &[], b"").status, 200, "a good body stays");
+    rewritten[500] ^= 1;
+    std::fs::write(&data[0], &rewritten).unwrap();
+    assert_eq!(s.request("GET", OBJ, &[], b"").status, 200);
+    assert!(eventually(5, || s.request("GET", OBJ, &[], b"").status == 404));
+    assert!(s.stderr().contains("body MD5"), "{}", s.stderr());
+}

@@ -11,4 +11,4 @@ pub mod writer;
 pub use format::Metadata;
 pub use layout::{Kind, Location};
 pub use reader::{ObjectFile, Opened};
-pub use writer::Writer;
+pub use writer::{crc_hex, Writer, CRC32C_KEY};

@@ -81,7 +81,7 @@ pub enum Opened {
 /// Metadata a `.meta` cannot change: the data file's own facts.
 fn is_data_only(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    matches!(k.as_str(), "name" | "content-length" | "etag" | "x-static-large-object")
+    matches!(k.as_str(), "name" | "content-length" | "etag" | "crc32c" | "x-static-large-object")
         || k.starts_with("x-object-sysmeta-")
 }
 

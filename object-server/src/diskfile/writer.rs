@@ -1,6 +1,7 @@
 //! The write path: a temp file in `tmp/`, `fallocate` of the declared
 //! size (keeping `fallocate_reserve` free), the body written as it arrives
-//! with its MD5, `fdatasync` every `mb_per_sync`, then the footer, `fsync`,
+//! with its CRC32C (and its MD5 unless the proxy computed it; see
+//! docs/integrity.md), `fdatasync` every `mb_per_sync`, then the footer, `fsync`,
 //! `rename` into the hash folder, `fsync` of the folder (and of the parent
 //! of every folder created), cleanup of older files, suffix invalidation.
 //!
@@ -25,6 +26,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// The metadata key holding a data file's body CRC32C ([`crc_hex`]):
+/// internal, never sent to clients, checked by full reads.
+pub const CRC32C_KEY: &str = "Crc32c";
+
+/// A CRC32C as stored and sent: 8 lowercase hex digits.
+pub fn crc_hex(crc: u32) -> String {
+    format!("{crc:08x}")
+}
+
 /// Suffix of our temp files (the startup sweep removes only these).
 pub const TMP_SUFFIX: &str = ".swtmp";
 
@@ -36,13 +46,15 @@ pub struct Writer {
     tmp_path: PathBuf,
     written: u64,
     since_sync: u64,
-    md5: Md5,
+    crc: u32,
+    md5: Option<Md5>,
 }
 
 impl Writer {
     /// Opens a temp file for an object of `size` bytes (`None`: chunked),
     /// allocating the space. 507 if the device is unmounted or too full.
-    pub fn create(ctx: &Context, loc: &Location, size: Option<u64>) -> Result<Writer> {
+    /// `md5`: hash the body (else its ETag comes from the proxy).
+    pub fn create(ctx: &Context, loc: &Location, size: Option<u64>, md5: bool) -> Result<Writer> {
         let (c, l) = (ctx.clone(), loc.clone());
         let (file, tmp_path) = hub::tpool::execute(move || open_tmp(&c, &l, Some(size.unwrap_or(0))))?;
         Ok(Writer {
@@ -52,13 +64,17 @@ impl Writer {
             tmp_path,
             written: 0,
             since_sync: 0,
-            md5: Md5::new(),
+            crc: 0,
+            md5: md5.then(Md5::new),
         })
     }
 
     /// Appends body bytes.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.md5.update(data);
+        self.crc = crc32c::crc32c_append(self.crc, data);
+        if let Some(m) = &mut self.md5 {
+            m.update(data);
+        }
         (&*self.file).write_all(data).map_err(|e| Error::from_disk_write("writing an object", e))?;
         self.written += data.len() as u64;
         self.since_sync += data.len() as u64;
@@ -75,9 +91,14 @@ impl Writer {
         self.written
     }
 
-    /// The body's MD5, hex (the ETag).
-    pub fn etag(&self) -> String {
-        ring::hash::hex(&self.md5.clone().finalize())
+    /// The body's MD5, hex (the ETag), if the writer hashed it.
+    pub fn etag(&self) -> Option<String> {
+        self.md5.as_ref().map(|m| ring::hash::hex(&m.clone().finalize()))
+    }
+
+    /// The body's CRC32C.
+    pub fn crc32c(&self) -> u32 {
+        self.crc
     }
 
     /// Makes the object durable and visible as `{ts}.data`.

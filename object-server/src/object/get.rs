@@ -5,7 +5,7 @@
 use super::{client_gone, is_expired, metadata_headers, open_with, send_empty, Current};
 use crate::conditional::{matches, Conditions, Outcome};
 use crate::context::Context;
-use crate::diskfile::{reader, Location, ObjectFile};
+use crate::diskfile::{crc_hex, reader, Location, ObjectFile, CRC32C_KEY};
 use crate::error::{Error, Result};
 use crate::path::ObjectPath;
 use crate::ranges::{self, Multipart, Plan};
@@ -81,8 +81,46 @@ fn object_headers(ctx: &Context, obj: &ObjectFile) -> Headers {
     h
 }
 
-/// Sends the whole body, hashing it; a body that does not match its ETag
-/// (or ends early) is quarantined once sent.
+/// A full read's check of the body against its data file: the CRC32C
+/// stored with it, or for a data file without one (written before
+/// swiftlet stored CRC32Cs) the MD5 against the ETag.
+enum BodyCheck {
+    Crc32c { want: String, got: u32 },
+    Md5(Box<Md5>),
+}
+
+impl BodyCheck {
+    fn new(obj: &ObjectFile) -> BodyCheck {
+        match obj.metadata.get(CRC32C_KEY) {
+            Some(want) => BodyCheck::Crc32c { want: want.to_ascii_lowercase(), got: 0 },
+            None => BodyCheck::Md5(Box::default()),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            BodyCheck::Crc32c { got, .. } => *got = crc32c::crc32c_append(*got, data),
+            BodyCheck::Md5(m) => m.update(data),
+        }
+    }
+
+    /// `Some(why)` if the body does not match.
+    fn mismatch(self, obj: &ObjectFile) -> Option<String> {
+        match self {
+            BodyCheck::Crc32c { want, got } if crc_hex(got) != want => {
+                Some(format!("body CRC32C {} does not match the stored {want}", crc_hex(got)))
+            }
+            BodyCheck::Crc32c { .. } => None,
+            BodyCheck::Md5(m) => {
+                let got = ring::hash::hex(&m.finalize());
+                (got != obj.etag()).then(|| format!("body MD5 {got} does not match ETag {}", obj.etag()))
+            }
+        }
+    }
+}
+
+/// Sends the whole body, checking it ([`BodyCheck`]); a body that does
+/// not match (or ends early) is quarantined once sent.
 fn send_whole(
     ctx: &Context,
     resp: &mut Response<'_>,
@@ -91,12 +129,13 @@ fn send_whole(
     h: Headers,
     head_only: bool,
 ) -> Result<()> {
+    let mut check = BodyCheck::new(&obj);
     if obj.head.len() as u64 == obj.body_len && !head_only {
         // Read whole with the metadata: head and body go out in one write.
         resp.send(200, &h, &obj.head).map_err(client_gone)?;
-        let got = ring::hash::hex(&Md5::digest(&obj.head));
-        if got != obj.etag() {
-            quarantine(ctx, loc, &format!("body MD5 {got} does not match ETag {}", obj.etag()));
+        check.update(&obj.head);
+        if let Some(why) = check.mismatch(&obj) {
+            quarantine(ctx, loc, &why);
         }
         return Ok(());
     }
@@ -104,8 +143,7 @@ fn send_whole(
     if head_only {
         return resp.finish().map_err(client_gone);
     }
-    let mut md5 = Md5::new();
-    md5.update(&obj.head);
+    check.update(&obj.head);
     resp.write_all(&obj.head).map_err(client_gone)?;
     let mut offset = obj.head.len() as u64;
     let mut buf = Vec::new();
@@ -119,13 +157,12 @@ fn send_whole(
             quarantine(ctx, loc, "data file shorter than its Content-Length");
             return Err(Error::io("reading a data file", std::io::ErrorKind::UnexpectedEof.into()));
         }
-        md5.update(&buf[..n]);
+        check.update(&buf[..n]);
         resp.write_all(&buf[..n]).map_err(client_gone)?;
         offset += n as u64;
     }
-    let got = ring::hash::hex(&md5.finalize());
-    if got != obj.etag() {
-        quarantine(ctx, loc, &format!("body MD5 {got} does not match ETag {}", obj.etag()));
+    if let Some(why) = check.mismatch(&obj) {
+        quarantine(ctx, loc, &why);
     }
     resp.finish().map_err(client_gone)
 }

@@ -1,11 +1,18 @@
-//! `PUT`: stream the body to a temp file with its MD5, check the client's
-//! ETag, commit durably, update the container, answer 201.
+//! `PUT`: stream the body to a temp file with its checksums, check them
+//! and the client's ETag, commit durably, update the container, answer 201.
+//!
+//! Checksums (docs/integrity.md): the body's CRC32C is always computed and
+//! stored. With `X-Backend-Checksums: trailer` (the proxy's PUTs) the body
+//! is chunked and its trailer carries the MD5 (`X-Backend-Etag`) and the
+//! CRC32C (`X-Backend-Crc32c`) the proxy computed: the CRC32C must match
+//! what arrived, and the MD5 becomes the ETag without being recomputed.
+//! Without it (a direct PUT) the object server computes the MD5 itself.
 
 use super::{check_delete_at, open_current, require_timestamp, send_empty, user_metadata, Current};
 use crate::conditional::{matches, normalize_etag};
 use crate::container_update::{self, Op, PutInfo};
 use crate::context::Context;
-use crate::diskfile::{Location, Writer};
+use crate::diskfile::{crc_hex, Location, Writer, CRC32C_KEY};
 use crate::error::{Error, Result};
 use crate::path::ObjectPath;
 use http::{Headers, Request, Response};
@@ -22,9 +29,17 @@ pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: 
     check_delete_at(req, ts)?;
     let loc = Location::new(ctx, path);
     check_not_stale(req, ctx, &loc, ts)?;
-    let mut writer = Writer::create(ctx, &loc, size)?;
+    let trailed = req.header("X-Backend-Checksums").is_some_and(|v| v.trim().eq_ignore_ascii_case("trailer"));
+    let mut writer = Writer::create(ctx, &loc, size, !trailed)?;
     receive_body(ctx, req, &mut writer)?;
-    let etag = writer.etag();
+    if size.is_some_and(|n| n != writer.written()) {
+        let why = format!("body of {} bytes, {} declared", writer.written(), size.unwrap_or(0));
+        return Err(Error::bad_request(why));
+    }
+    let etag = match writer.etag() {
+        Some(etag) => etag,
+        None => trailer_etag(req, writer.crc32c())?,
+    };
     check_client_etag(req, &etag)?;
     let mut meta = user_metadata(ctx, req, true);
     meta.insert("name".into(), path.name());
@@ -32,6 +47,7 @@ pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: 
     meta.insert("Content-Type".into(), content_type.clone());
     meta.insert("ETag".into(), etag.clone());
     meta.insert("Content-Length".into(), writer.written().to_string());
+    meta.insert(CRC32C_KEY.into(), crc_hex(writer.crc32c()));
     let size = writer.written();
     writer.commit(ts, meta)?;
     let info = PutInfo { size, content_type, etag: etag.clone() };
@@ -41,11 +57,18 @@ pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: 
     send_empty(resp, 201, &h)
 }
 
-/// The body's declared length (`None`: chunked); 411 without either.
+/// The body's declared length: `Content-Length`, or for a chunked body
+/// the proxy's `X-Backend-Obj-Content-Length` (`None`: unknown); 411
+/// without either framing.
 fn declared_size(req: &Request<'_>) -> Result<Option<u64>> {
     let chunked = req.header("Transfer-Encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
     match (req.header("Content-Length"), chunked) {
-        (_, true) => Ok(None),
+        (_, true) => match req.header("X-Backend-Obj-Content-Length") {
+            Some(v) => {
+                v.trim().parse().map(Some).map_err(|_| Error::bad_request("Invalid X-Backend-Obj-Content-Length"))
+            }
+            None => Ok(None),
+        },
         (Some(_), false) => Ok(req.body.remaining()),
         (None, false) => Err(Error::LengthRequired),
     }
@@ -94,6 +117,24 @@ fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer) -> Re
             return Err(Error::ClientTimeout);
         }
     }
+}
+
+/// The ETag the proxy computed, from the body's trailer, once the CRC32C
+/// it computed matches `crc`, what arrived here: 422 if not (the bytes
+/// changed on the way; nothing is stored), 400 without the trailer.
+fn trailer_etag(req: &Request<'_>, crc: u32) -> Result<String> {
+    let trailers = req.body.trailers();
+    let (Some(etag), Some(theirs)) = (trailers.get("X-Backend-Etag"), trailers.get("X-Backend-Crc32c")) else {
+        return Err(Error::bad_request("X-Backend-Checksums: trailer without X-Backend-Etag and X-Backend-Crc32c"));
+    };
+    let etag = etag.trim().to_ascii_lowercase();
+    if etag.len() != 32 || !etag.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::bad_request("X-Backend-Etag is not an MD5"));
+    }
+    if !theirs.trim().eq_ignore_ascii_case(&crc_hex(crc)) {
+        return Err(Error::Unprocessable(format!("body CRC32C {} does not match the sender's {theirs}", crc_hex(crc))));
+    }
+    Ok(etag)
 }
 
 /// 422 if the client sent an `ETag` that is not the body's MD5.
