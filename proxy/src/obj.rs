@@ -251,10 +251,12 @@ pub fn store(
     h.set("X-Timestamp", ts.internal());
     h.set("Expect", "100-continue");
     h.remove("Content-Length");
-    h.remove("Transfer-Encoding");
-    match len {
-        Some(n) => h.set("Content-Length", n.to_string()),
-        None => h.set("Transfer-Encoding", "chunked"),
+    // Chunked to the backends whatever the client sent, so the body can
+    // end with the checksums the proxy computed (putter.rs).
+    h.set("Transfer-Encoding", "chunked");
+    h.set("X-Backend-Checksums", "trailer");
+    if let Some(n) = len {
+        h.set("X-Backend-Obj-Content-Length", n.to_string());
     }
     let part = object_part(ctx, t)?;
     let replicas = ctx.object_ring.part_nodes(part).len();

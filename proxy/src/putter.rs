@@ -14,10 +14,18 @@
 //! 3. Each writer ends the body and reads its backend's answer; once a
 //!    quorum agrees, the others get `post_quorum_timeout` more
 //!    ([`crate::backend::gather`]).
+//!
+//! Checksums (docs/integrity.md): when the backend head says
+//! `X-Backend-Checksums: trailer` (chunked), the proxy hashes the body once
+//! as it reads it, MD5 (the ETag) and CRC32C, and every body ends with a
+//! trailer carrying both (`X-Backend-Etag`, `X-Backend-Crc32c`): the object
+//! servers check the CRC32C of what they received and take the ETag
+//! without hashing MD5 themselves.
 
 use crate::backend::{node_addr, Answer, Context, SharedNodes};
 use crate::error::{Error, Result};
 use http::{ClientConn, Headers};
+use md5::{Digest, Md5};
 use ring::Device;
 use std::cell::RefCell;
 use std::io::Read;
@@ -62,29 +70,39 @@ fn start(ctx: &Context, nodes: &SharedNodes, part: u32, path: &str, h: &Headers)
     }
 }
 
-type Chunk = Option<Rc<Vec<u8>>>;
+/// What a writer's queue carries: body bytes (shared by every writer),
+/// then the end of the body with its trailer fields (none: no trailer).
+#[derive(Clone)]
+enum Chunk {
+    Data(Rc<Vec<u8>>),
+    End(Rc<Headers>),
+}
 
 /// A writer: sends the chunks of its queue, then reads the answer.
 fn write(ctx: &Context, mut conn: ClientConn, node: &Device, q: &hub::Queue<Chunk>) -> Option<Answer> {
     let mut alive = true;
-    loop {
+    let trailers = loop {
         match q.get() {
-            Ok(Some(chunk)) if alive => {
+            Ok(Chunk::Data(chunk)) if alive => {
                 if let Err(e) = conn.write_body(&chunk) {
                     ctx.error_occurred(node, &format!("PUT body: {e}"));
                     alive = false;
                 }
             }
-            Ok(Some(_)) => {}
-            Ok(None) => break,
+            Ok(Chunk::Data(_)) => {}
+            Ok(Chunk::End(trailers)) => break trailers,
             Err(_) => return None,
         }
-    }
+    };
     if !alive {
         return None;
     }
     let answer = (|| {
-        conn.finish_body()?;
+        if trailers.iter().next().is_some() {
+            conn.finish_body_with(&trailers)?;
+        } else {
+            conn.finish_body()?;
+        }
         let mut r = conn.read_response("PUT", ctx.conf.node_timeout)?;
         let body = r.read_all(64 * 1024)?;
         Ok::<_, std::io::Error>(Answer { status: r.status(), headers: r.head.headers.clone(), body })
@@ -154,6 +172,8 @@ pub fn put(
         }
         return Err(Error::Unavailable(format!("{} of {replicas} object servers ready", writers.len())));
     }
+    let mut sums =
+        headers.get("X-Backend-Checksums").is_some_and(|v| v.eq_ignore_ascii_case("trailer")).then(Sums::new);
     let mut buf = vec![0u8; ctx.conf.client_chunk_size];
     loop {
         let n = match body.read(&mut buf) {
@@ -165,7 +185,14 @@ pub fn put(
                 return Err(read_err(e));
             }
         };
-        let chunk: Chunk = if n == 0 { None } else { Some(Rc::new(buf[..n].to_vec())) };
+        let chunk = if n == 0 {
+            Chunk::End(Rc::new(sums.take().map(Sums::trailers).unwrap_or_default()))
+        } else {
+            if let Some(s) = &mut sums {
+                s.update(&buf[..n]);
+            }
+            Chunk::Data(Rc::new(buf[..n].to_vec()))
+        };
         for (q, _) in &writers {
             let _ = q.put(chunk.clone());
         }
@@ -176,9 +203,33 @@ pub fn put(
     Ok(crate::backend::gather(ctx, &results, writers.len(), replicas, finals))
 }
 
+/// The body's checksums, computed once for every replica.
+struct Sums {
+    md5: Md5,
+    crc: u32,
+}
+
+impl Sums {
+    fn new() -> Sums {
+        Sums { md5: Md5::new(), crc: 0 }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.md5.update(data);
+        self.crc = crc32c::crc32c_append(self.crc, data);
+    }
+
+    fn trailers(self) -> Headers {
+        let mut h = Headers::new();
+        h.set("X-Backend-Etag", ring::hash::hex(&self.md5.finalize()));
+        h.set("X-Backend-Crc32c", format!("{:08x}", self.crc));
+        h
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::testkit::{call, FakeReq, Fakes, Reply};
+    use crate::testkit::{call, call_with, FakeReq, Fakes, Reply};
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
@@ -203,6 +254,27 @@ mod tests {
             let got = call(&f.ctx, method, "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
             assert_eq!(got.status, status, "{method}");
             assert!(t.elapsed() < Duration::from_secs(2), "{method} waited {:?} for the slow replica", t.elapsed());
+        }
+    }
+
+    #[test]
+    fn every_replica_gets_the_body_chunked_with_the_proxys_md5_and_crc32c_in_its_trailer() {
+        let script = Arc::new(|r: &FakeReq| Reply::status(if r.method == "PUT" { 201 } else { 204 }));
+        let f = Fakes::start("trailer", 4, "", script);
+        let token = f.token("tester");
+        let body: Vec<u8> = (0..200_000u32).map(|i| (i % 249) as u8).collect();
+        let got = call_with(&f.ctx, "PUT", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)], &body);
+        assert_eq!(got.status, 201);
+        let puts: Vec<FakeReq> = f.seen().into_iter().filter(|r| r.method == "PUT").collect();
+        assert_eq!(puts.len(), 3);
+        let md5 = ring::hash::hex(&<md5::Md5 as md5::Digest>::digest(&body));
+        for r in &puts {
+            assert!(r.body == body);
+            assert_eq!(r.header("Transfer-Encoding"), Some("chunked"));
+            assert_eq!(r.header("X-Backend-Checksums"), Some("trailer"));
+            assert_eq!(r.header("X-Backend-Obj-Content-Length"), Some("200000"));
+            assert_eq!(r.trailers.get("X-Backend-Etag"), Some(md5.as_str()));
+            assert_eq!(r.trailers.get("X-Backend-Crc32c"), Some(format!("{:08x}", crc32c::crc32c(&body)).as_str()));
         }
     }
 }

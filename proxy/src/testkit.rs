@@ -22,6 +22,10 @@ pub struct FakeReq {
     pub path: String,
     pub query: String,
     pub headers: Vec<(String, String)>,
+    /// The request body (`Content-Length` or chunked).
+    pub body: Vec<u8>,
+    /// A chunked body's trailer fields.
+    pub trailers: Headers,
 }
 
 impl FakeReq {
@@ -165,21 +169,48 @@ fn parse_req(port: u16, head: &str) -> FakeReq {
     let path = crate::endpoint::unquote(&path).unwrap_or_default();
     let headers =
         lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
-    FakeReq { port, method, path, query: query.to_string(), headers }
+    FakeReq { port, method, path, query: query.to_string(), headers, body: Vec::new(), trailers: Headers::new() }
+}
+
+/// Reads a request body: `len` bytes, or a chunked body with its trailer.
+fn read_body(s: &mut TcpStream, req: &mut FakeReq) -> std::io::Result<()> {
+    let chunked = req.header("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if !chunked {
+        let len: u64 = req.header("Content-Length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        return (&mut *s).take(len).read_to_end(&mut req.body).map(drop);
+    }
+    let mut dec = http::chunked::ChunkedDecoder::new();
+    let mut pending = Vec::new();
+    let mut buf = [0u8; 8192];
+    while !dec.is_done() {
+        let step = dec.decode(&pending).map_err(std::io::Error::other)?;
+        req.body.extend_from_slice(&pending[step.data.clone()]);
+        pending.drain(..step.consumed);
+        if step.consumed == 0 {
+            let n = s.read(&mut buf)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            pending.extend_from_slice(&buf[..n]);
+        }
+    }
+    req.trailers = dec.trailers();
+    Ok(())
 }
 
 fn serve_one(mut s: TcpStream, port: u16, script: &Script, seen: &Mutex<Vec<FakeReq>>) {
     let Some(head) = read_head(&mut s) else { return };
-    let req = parse_req(port, &head);
-    seen.lock().unwrap().push(req.clone());
+    let mut req = parse_req(port, &head);
     // A request body (a PUT): `100 Continue` if asked, then read it.
     if req.header("Expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
         && s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
     {
+        seen.lock().unwrap().push(req);
         return;
     }
-    let len: u64 = req.header("Content-Length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    if std::io::copy(&mut (&mut s).take(len), &mut std::io::sink()).is_err() {
+    let body = read_body(&mut s, &mut req);
+    seen.lock().unwrap().push(req.clone());
+    if body.is_err() {
         return;
     }
     let r = script(&req);
@@ -293,7 +324,12 @@ pub struct Got {
 /// One request through the proxy's handler, served on a hub in this
 /// thread, read by a client on the same hub.
 pub fn call(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str)]) -> Got {
-    let (ctx, method, path) = (ctx.clone(), method.to_string(), path.to_string());
+    call_with(ctx, method, path, headers, b"")
+}
+
+/// [`call`] with a request body (sent with `Content-Length`).
+pub fn call_with(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Got {
+    let (ctx, method, path, body) = (ctx.clone(), method.to_string(), path.to_string(), body.to_vec());
     let mut h = Headers::new();
     for (k, v) in headers {
         h.set(*k, *v);
@@ -305,8 +341,9 @@ pub fn call(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str)]) -
         let _serving = hub::spawn(move || server.serve(l));
         let mut conn = ClientConn::connect(addr, Duration::from_secs(1)).unwrap();
         h.set("Host", addr.to_string());
-        h.set("Content-Length", "0");
+        h.set("Content-Length", body.len().to_string());
         conn.send_head(&method, &path, &h).unwrap();
+        conn.write_body(&body).unwrap();
         let mut r = conn.read_response(&method, Duration::from_secs(20)).unwrap();
         let mut body = Vec::new();
         let complete = r.body.read_to_end(&mut body).is_ok();
