@@ -236,14 +236,26 @@ impl Write for Pipe {
 /// Runs `produce` in a green thread writing into the returned reader; its
 /// error reaches the reader as an `io::Error` after the bytes before it.
 pub fn piped(produce: impl FnOnce(&mut Pipe) -> Result<()> + 'static) -> Piped {
+    /// Ends the pipe even if the producer panics (without parking: a
+    /// killed producer has no reader left to tell).
+    struct Unfinished(Queue<io::Result<Vec<u8>>>, bool);
+    impl Drop for Unfinished {
+        fn drop(&mut self) {
+            if !self.1 {
+                let _ = self.0.try_put(Err(io::Error::other("the body's producer ended early")));
+            }
+        }
+    }
     let queue = Queue::new(4);
     let mut pipe = Pipe(queue.clone());
     let producer = hub::spawn(move || {
+        let mut unfinished = Unfinished(pipe.0.clone(), false);
         let end = match produce(&mut pipe) {
             Ok(()) => Ok(Vec::new()),
             Err(e) => Err(io::Error::other(e.to_string())),
         };
         let _ = pipe.0.put(end);
+        unfinished.1 = true;
     });
     Piped { queue, chunk: Vec::new(), at: 0, done: false, producer }
 }
@@ -281,23 +293,40 @@ pub struct Pulled {
     pub body: Piped,
 }
 
+/// The producer's promise of [`pull`]'s first answer: told exactly once,
+/// by the producer or, if it ends early (a panic), by this guard.
+struct Head(Queue<Result<(u16, Headers)>>, bool);
+
+impl Head {
+    fn tell(&mut self, head: Result<(u16, Headers)>) {
+        if !self.1 {
+            self.1 = true;
+            let _ = self.0.put(head);
+        }
+    }
+}
+
+impl Drop for Head {
+    fn drop(&mut self) {
+        self.tell(Err(Error::Unavailable("object GET ended without an answer".into())));
+    }
+}
+
 /// [`fetch`] of a GET whose body is read through a [`Piped`]; errors
 /// before the first answer (404, 503) are returned as they are.
 pub fn pull(ctx: &Context, t: &Target, h: &Headers, newest: bool) -> Result<Pulled> {
     let g = Getter::new(ctx, t, "GET", h, newest)?;
     let heads: Queue<Result<(u16, Headers)>> = Queue::new(1);
-    let tell = heads.clone();
+    let mut head = Head(heads.clone(), false);
     let chunk = ctx.conf.object_chunk_size;
     let body = piped(move |pipe| {
-        let mut told = false;
         let got = first_source(g, |node, r, mut g| {
-            told = true;
-            let _ = tell.put(Ok((r.status(), r.head.headers.clone())));
+            head.tell(Ok((r.status(), r.head.headers.clone())));
             relay_body(&mut g, node, r, pipe, chunk)
         });
         match got {
-            Err(e) if !told => {
-                let _ = tell.put(Err(e));
+            Err(e) if !head.1 => {
+                head.tell(Err(e));
                 Ok(())
             }
             other => other,
@@ -597,6 +626,29 @@ mod tests {
         assert!(body == obj.body, "the whole body, resumed after byte 40000");
         assert_eq!(gets_to(&f, 1)[0].header("Range"), Some("bytes=40000-149999"));
         assert_eq!(missing, Some(404));
+    }
+
+    #[test]
+    fn a_pipe_ends_with_its_producers_error_even_a_panic() {
+        let got = hub::run(|| {
+            let read = |p: Piped| {
+                let mut p = p;
+                let mut out = Vec::new();
+                let r = p.read_to_end(&mut out);
+                (out, r.map_err(|e| e.to_string()))
+            };
+            let ok = read(piped(|pipe| pipe.write_all(b"abc").map_err(|_| Error::ClientDisconnect)));
+            let failed = read(piped(|pipe| {
+                pipe.write_all(b"ab").map_err(|_| Error::ClientDisconnect)?;
+                Err(Error::NotFound)
+            }));
+            let panicked = read(piped(|_| panic!("a bug in the producer")));
+            (ok, failed, panicked)
+        });
+        assert_eq!(got.0, (b"abc".to_vec(), Ok(3)));
+        assert_eq!(got.1 .0, b"ab");
+        assert!(got.1 .1.is_err());
+        assert_eq!(got.2 .1, Err("the body's producer ended early".to_string()));
     }
 
     #[test]
