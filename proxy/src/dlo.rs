@@ -422,12 +422,16 @@ impl Stream<'_> {
             self.sink.begin()?;
             getter::relay_body(&mut g, node, r, &mut *self.sink, chunk)
         });
-        match sent {
-            Ok(()) => Ok(true),
+        let e = match sent {
+            Ok(()) => return Ok(true),
             // Nothing sent yet: Swift's 409 for a bad first segment.
-            Err(Error::NotFound) if !self.begun => Err(Error::Conflict(format!("DLO segment {} not found", st.path()))),
-            Err(e) => Err(e),
+            Err(Error::NotFound) if !self.begun => Error::Conflict(format!("DLO segment {} not found", st.path())),
+            Err(e) => e,
+        };
+        if let Error::Conflict(why) = &e {
+            crate::log::warn(why);
         }
+        Err(e)
     }
 }
 
@@ -600,7 +604,10 @@ mod tests {
         assert_eq!(got.status, 200);
         assert!(!got.complete && got.body == CONCAT[..20], "cut after the two good segments");
         store.lock().unwrap().listed_etags.insert("/AUTH_test/segs/p/0".into(), "0123".into());
-        assert_eq!(call(&f.ctx, "GET", "/v1/AUTH_test/c/man", &[("X-Auth-Token", &token)]).status, 409);
+        let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/man", &[("X-Auth-Token", &token)]);
+        assert_eq!(got.status, 409);
+        let body = String::from_utf8_lossy(&got.body);
+        assert!(body.contains("There was a conflict when trying to complete your request.</p>"), "swob's: {body}");
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub enum Error {
     NotFound,
     /// 405, with the methods allowed.
     MethodNotAllowed(&'static str),
-    /// 409: a DLO whose first segment is gone or changed.
+    /// 409: a DLO whose first segment is gone or changed (the detail is
+    /// for the log; the client gets swob's sentence).
     Conflict(String),
     /// 408: the client stalled longer than `client_timeout`.
     ClientTimeout,
@@ -102,7 +103,7 @@ impl fmt::Display for Error {
             Error::NotFound => write!(f, "The resource could not be found."),
             Error::MethodNotAllowed(_) => write!(f, "The method is not allowed for this resource."),
             Error::ClientTimeout => write!(f, "The client did not send the request body in time."),
-            Error::Conflict(why) => write!(f, "There was a conflict when trying to complete your request: {why}"),
+            Error::Conflict(_) => write!(f, "There was a conflict when trying to complete your request."),
             Error::LengthRequired => write!(f, "Missing Content-Length or Transfer-Encoding header."),
             Error::PreconditionFailed(why) => write!(f, "{why}"),
             Error::TooLarge(why) => write!(f, "{why}"),
