@@ -261,16 +261,12 @@ pub fn listing_params(
             "path" => p.path = Some(v),
             "reverse" => p.reverse = matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on" | "t" | "y"),
             "format" => format = Some(v),
-            "limit" => {
-                let n: i64 = v.trim().parse().map_err(|_| (412, "Value of limit must be a positive integer".into()))?;
-                if n < 0 {
-                    return Err((412, "Value of limit must be a positive integer".into()));
-                }
-                if n as u64 > db::LISTING_LIMIT as u64 {
-                    return Err((412, format!("Maximum limit is {}", db::LISTING_LIMIT)));
-                }
-                p.limit = n as usize;
-            }
+            // As Swift: only digits count (`5000.0`, `-1`, `x` leave the
+            // default limit); more than the maximum is 412.
+            "limit" if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => match v.parse::<usize>() {
+                Ok(n) if n <= db::LISTING_LIMIT => p.limit = n,
+                _ => return Err((412, format!("Maximum limit is {}", db::LISTING_LIMIT))),
+            },
             _ => {}
         }
     }
