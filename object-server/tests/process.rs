@@ -107,6 +107,38 @@ fn container_is_updated_after_put_and_delete() {
 }
 
 #[test]
+fn a_post_that_changes_the_content_type_updates_the_listing_row() {
+    let port = free_port();
+    let fake = FakeContainer::start(port);
+    let s = ObjectServer::start("post-update");
+    assert_eq!(put_with_container(&s, "/sda/1/a/c/o", port, b"abcd").status, 201);
+    let host = format!("127.0.0.1:{port}");
+    let post = |extra: (&str, &str)| {
+        let t = ts();
+        let h = [
+            ("X-Timestamp", t.as_str()),
+            ("X-Container-Host", host.as_str()),
+            ("X-Container-Device", "sdc"),
+            ("X-Container-Partition", "7"),
+            extra,
+        ];
+        assert_eq!(s.request("POST", "/sda/1/a/c/o", &h, b"").status, 202);
+        t
+    };
+    // Metadata only: no row change.
+    post(("X-Object-Meta-A", "b"));
+    assert_eq!(fake.updates().len(), 1);
+    // A new Content-Type: the row gets it, with the same size and ETag.
+    let t = post(("Content-Type", "image/x-new"));
+    let ups = fake.updates();
+    assert_eq!(ups.len(), 2, "{ups:?}");
+    let u = &ups[1];
+    assert_eq!((u.method.as_str(), u.headers["x-content-type"].as_str()), ("PUT", "image/x-new"));
+    assert_eq!((u.headers["x-size"].as_str(), u.headers["x-etag"].as_str()), ("4", md5_hex(b"abcd").as_str()));
+    assert_eq!(u.headers["x-timestamp"], t);
+}
+
+#[test]
 fn failed_updates_wait_in_async_pending_until_the_updater_delivers_them_across_restarts() {
     let port = free_port();
     // The updater must not deliver before the restart: a long interval.

@@ -7,7 +7,7 @@
 mod get;
 mod put;
 
-use crate::container_update::{self, Op};
+use crate::container_update::{self, Op, PutInfo};
 use crate::context::Context;
 use crate::diskfile::{hashes, reader, writer, Kind, Location, Metadata, Opened};
 use crate::error::{Error, Result};
@@ -56,7 +56,9 @@ pub fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, pat
 }
 
 /// `POST`: replaces the user metadata with a `.meta` file; 202, 404 if no
-/// object, 409 if the stored metadata is as new.
+/// object, 409 if the stored metadata is as new. A new `Content-Type`
+/// also goes to the container listing (the row keeps the object's size
+/// and ETag, with the POST's timestamp), as Swift's object server does.
 pub fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: &ObjectPath) -> Result<()> {
     let ts = require_timestamp(req)?;
     check_delete_at(req, ts)?;
@@ -72,10 +74,15 @@ pub fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path:
     let mut meta = user_metadata(ctx, req, false);
     meta.insert("name".into(), path.name());
     meta.insert("X-Timestamp".into(), ts.internal());
-    if let Some(ct) = req.header("Content-Type") {
-        meta.insert("Content-Type".into(), ct.to_string());
+    let content_type = req.header("Content-Type").map(String::from);
+    if let Some(ct) = &content_type {
+        meta.insert("Content-Type".into(), ct.clone());
     }
     writer::write_marker(ctx, &loc, ts, Kind::Meta, meta)?;
+    if let Some(content_type) = content_type {
+        let info = PutInfo { size: obj.body_len, content_type, etag: obj.etag().to_string() };
+        container_update::after_write(ctx, req, path, &loc, Op::Put { ts, info })?;
+    }
     send_empty(resp, 202, &Headers::new())
 }
 
