@@ -154,34 +154,13 @@ fn range_for_length(spec: Spec, len: u64) -> Option<(u64, u64)> {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds.
-fn parse_http_date(v: &str) -> Option<i64> {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let p: Vec<&str> = v.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = p.as_slice() else { return None };
-    let m = MONTHS.iter().position(|x| x == month)? as i64 + 1;
-    let t: Vec<i64> = time.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    let [h, mi, s] = t.as_slice() else { return None };
-    Some(days_from_civil(year.parse().ok()?, m, day.parse().ok()?) * 86400 + h * 3600 + mi * 60 + s)
-}
-
 /// True if a `If-(None-)Match` list names `etag` or `*`.
 fn etag_listed(list: &str, etag: &str) -> bool {
     list.split(',').map(|t| t.trim().trim_matches('"')).any(|t| t == "*" || t == etag)
 }
 
 /// swob's conditional response: 304 or 412, or `None` to answer.
-fn condition(req: &Headers, etag: &str, last_modified: Option<i64>) -> Option<u16> {
+fn condition(req: &Headers, etag: &str, last_modified: Option<u64>) -> Option<u16> {
     if req.get("If-None-Match").is_some_and(|l| etag_listed(l, etag)) {
         return Some(304);
     }
@@ -189,10 +168,10 @@ fn condition(req: &Headers, etag: &str, last_modified: Option<i64>) -> Option<u1
         return Some(412);
     }
     let lm = last_modified?;
-    if req.get("If-Modified-Since").and_then(parse_http_date).is_some_and(|d| lm <= d) {
+    if req.get("If-Modified-Since").and_then(http::date::parse_http_date).is_some_and(|d| lm <= d) {
         return Some(304);
     }
-    if req.get("If-Unmodified-Since").and_then(parse_http_date).is_some_and(|d| lm > d) {
+    if req.get("If-Unmodified-Since").and_then(http::date::parse_http_date).is_some_and(|d| lm > d) {
         return Some(412);
     }
     None
@@ -283,7 +262,7 @@ pub fn respond(
         return resp.send(416, &h, body).map_err(|_| Error::ClientDisconnect);
     }
     let dlo_etag = out.get("Etag").unwrap_or_default().trim_matches('"').to_string();
-    let last_modified = out.get("Last-Modified").and_then(parse_http_date);
+    let last_modified = out.get("Last-Modified").and_then(http::date::parse_http_date);
     if let Some(status) = condition(req.headers(), &dlo_etag, last_modified) {
         out.set("Content-Length", "0");
         return resp.send(status, &out, b"").map_err(|_| Error::ClientDisconnect);
@@ -680,7 +659,7 @@ mod tests {
     #[test]
     fn conditions_use_the_dlo_etag_and_manifest_date() {
         let h = |k: &str, v: &str| -> Headers { [(k.to_string(), v.to_string())].into_iter().collect() };
-        let lm = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
+        let lm = http::date::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
         assert_eq!(lm, Some(784111777));
         assert_eq!(condition(&h("If-Match", "\"e\""), "e", lm), None);
         assert_eq!(condition(&h("If-Match", "not-e"), "e", lm), Some(412));

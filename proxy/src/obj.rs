@@ -271,7 +271,7 @@ pub fn store(
             out.set("Etag", etag.trim_matches('"'));
         }
     }
-    out.set("Last-Modified", http_date(ts.ceil_secs()));
+    out.set("Last-Modified", http::date::http_date(ts.ceil_secs()));
     out.set("Content-Type", "text/html; charset=UTF-8");
     trans_headers(&mut out, &t.trans_id);
     if let Some(g) = &t.cors {
@@ -314,15 +314,6 @@ fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targe
     relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
 }
 
-/// An RFC 7231 date (`Last-Modified`).
-pub fn http_date(secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    let day = DAYS[((secs / 86400) % 7) as usize];
-    let dt = crate::log::log_datetime(secs);
-    let p: Vec<&str> = dt.split('/').collect();
-    format!("{day}, {} {} {} {}:{}:{} GMT", p[0], p[1], p[2], p[3], p[4], p[5])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,7 +322,6 @@ mod tests {
     fn guesses_types_and_dates() {
         assert_eq!(guess_type("a/b.JPG"), "image/jpeg");
         assert_eq!(guess_type("noext"), "application/octet-stream");
-        assert_eq!(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
     }
 
     #[test]
