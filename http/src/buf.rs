@@ -6,7 +6,8 @@ use hub::TcpStream;
 use std::io::{self, Read};
 
 /// Size of a connection's read buffer. It grows when a head or a chunked
-/// body needs more, and shrinks back between requests.
+/// body needs more, and is given back while the connection waits for its
+/// next request ([`ReadBuf::fill_idle`]).
 const INITIAL: usize = 2048;
 
 pub(crate) struct ReadBuf {
@@ -36,12 +37,25 @@ impl ReadBuf {
         }
     }
 
-    /// Between requests: gives back a buffer that grew past its initial
-    /// size (a big head, a chunked body) if it holds nothing.
-    pub(crate) fn shrink_if_empty(&mut self) {
-        if self.pos == self.end && self.buf.len() > INITIAL {
-            *self = ReadBuf::new();
+    /// Between requests, with nothing buffered: reads the next request's
+    /// first bytes, holding no buffer while it waits (an idle keep-alive
+    /// connection then costs no heap). One read attempt, then the wait,
+    /// then the read; no more syscalls than [`ReadBuf::fill`].
+    pub(crate) fn fill_idle(&mut self, stream: &TcpStream, max_total: usize) -> io::Result<usize> {
+        debug_assert!(self.data().is_empty());
+        *self = ReadBuf::new();
+        self.buf.resize(INITIAL, 0);
+        match stream.try_read(&mut self.buf) {
+            Ok(n) => {
+                self.end = n;
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
         }
+        *self = ReadBuf::new();
+        stream.wait_readable()?;
+        self.fill(stream, max_total)
     }
 
     /// Reads more bytes from `stream` (at most `max_total` buffered in

@@ -231,10 +231,9 @@ fn read_head(server: &Server, stream: &TcpStream, buf: &mut ReadBuf, idle: &Cell
         if buf.data().is_empty() && deadline.is_none() {
             // Between requests: wait for the next one up to the keep-alive
             // timeout; the head deadline starts with its first byte.
-            buf.shrink_if_empty();
             idle.set(true);
             stream.set_read_timeout(Some(server.cfg.keepalive_timeout));
-            let r = buf.fill(stream, MAX_HEAD + 1);
+            let r = buf.fill_idle(stream, MAX_HEAD + 1);
             idle.set(false);
             stream.set_read_timeout(Some(server.cfg.client_timeout));
             match r {

@@ -49,6 +49,28 @@ fn no_wakeup_is_lost_between_eagain_and_parking() {
 }
 
 #[test]
+fn wait_readable_right_after_eagain_loses_no_wakeup_and_times_out() {
+    within(5, || {
+        let (a, b) = tcp_pair();
+        let mut buf = [0u8; 16];
+        for i in 0..200u8 {
+            assert_eq!(a.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+            // Data that comes between the EAGAIN and the park still wakes it.
+            (&b).write_all(&[i]).unwrap();
+            a.wait_readable().unwrap();
+            assert_eq!(a.try_read(&mut buf).unwrap(), 1);
+            assert_eq!(buf[0], i);
+        }
+        // Nothing comes: the read timeout ends the wait.
+        a.set_read_timeout(Some(Duration::from_millis(50)));
+        assert_eq!(a.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+        let t = Instant::now();
+        assert_eq!(a.wait_readable().unwrap_err().kind(), ErrorKind::TimedOut);
+        assert!(t.elapsed() >= Duration::from_millis(50));
+    });
+}
+
+#[test]
 fn no_wakeup_is_lost_against_another_os_thread() {
     // A peer on a plain OS thread answers at arbitrary moments, so its
     // writes race with the green reader's EAGAIN and park.
