@@ -114,6 +114,12 @@ for p in 8080 11211 6210 6211 6212 6220 6221 6222 6230 6231 6232 6240 6241 6242 
   if (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "port $p is in use: stop what listens there (a SAIO: saio-down.sh)" >&2; exit 1; fi
 done
 
+# room for the XFS image's data: 3 replicas of the stream object, 3 x 3 x
+# 256 MiB per system and the rest (the image is sparse)
+need=$(( (3 * STREAM_GIB + 8) * 1024 * 1024 ))
+avail=$(df -Pk "$(dirname "$SWIFT_ANCHOR")" | awk 'NR==2 {print $4}')
+[ "$avail" -ge "$need" ] || { echo "need $((need / 1048576)) GiB free under $(dirname "$SWIFT_ANCHOR"), have $((avail / 1048576)) GiB (or lower STREAM_GIB)" >&2; exit 1; }
+
 AIO= BG=() STARTED_SAIO=0 DATA=
 cleanup() {
   set +e
