@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let p = ListParams { prefix: "obj/".into(), marker: "obj/4".into(), ..ListParams::default() };
         let entries = b.list(&p)?;
-        let body = db::format::container_listing(Format::Json, "c", &entries).unwrap_or_default();
+        let body = db::format::container_listing(Format::Json, "a", "c", &entries).unwrap_or_default();
         println!(
             "10,000-item JSON page: {} items, {} bytes, {:.1} ms",
             entries.len(),

@@ -120,21 +120,21 @@ fn json_str(s: &str, out: &mut String) {
 }
 
 /// How one kind of row is written in a listing.
-struct RowFormat<R> {
+struct RowFormat<'a, R> {
     /// The XML root element (`container` or `account`).
     root: &'static str,
     /// Bytes per row to reserve.
     size_hint: usize,
     /// The JSON object of a row, after `{"name": ...`.
-    json: fn(&R, &mut String),
+    json: &'a dyn Fn(&R, &mut String),
     /// The XML element of a row.
-    xml: fn(&R, &mut String),
+    xml: &'a dyn Fn(&R, &mut String),
 }
 
 /// The scaffold both listings share: plain names, a JSON array, an XML
 /// document; `subdir` entries; `None` for an empty plain listing (Swift
 /// answers 204 with no body).
-fn listing<R: Named>(format: Format, root_name: &str, entries: &[Entry<R>], rows: RowFormat<R>) -> Option<Vec<u8>> {
+fn listing<R: Named>(format: Format, root_name: &str, entries: &[Entry<R>], rows: RowFormat<'_, R>) -> Option<Vec<u8>> {
     let mut out = String::with_capacity(64 + entries.len() * rows.size_hint);
     match format {
         Format::Plain => {
@@ -184,8 +184,55 @@ fn listing<R: Named>(format: Format, root_name: &str, entries: &[Entry<R>], rows
     Some(out.into_bytes())
 }
 
+/// What a container row's ETag carries. Swift's symlink middleware
+/// stores a link's row with the ETag `<md5>; symlink_target=<c>/<o>`
+/// (then `; symlink_target_account=<a>`, and for a static link
+/// `; symlink_target_etag=<etag>; symlink_target_bytes=<n>`), and turns
+/// these parameters into the JSON listing's `symlink_path`,
+/// `symlink_etag` and `symlink_bytes`; other parameters stay in `hash`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RowEtag<'a> {
+    pub hash: std::borrow::Cow<'a, str>,
+    /// `/v1/<account>/<container>/<object>`, %-encoded as stored.
+    pub symlink_path: Option<String>,
+    pub symlink_etag: Option<&'a str>,
+    pub symlink_bytes: Option<u64>,
+}
+
+impl<'a> RowEtag<'a> {
+    /// Splits a row's ETag; `account` (%-encoded) is the listing's own,
+    /// the one a link without `symlink_target_account` points into.
+    pub fn parse(etag: &'a str, account: &str) -> RowEtag<'a> {
+        let Some((hash, params)) = etag.split_once(';') else {
+            return RowEtag { hash: etag.into(), ..RowEtag::default() };
+        };
+        let mut out = RowEtag { hash: hash.trim().into(), ..RowEtag::default() };
+        let (mut target, mut target_account) = (None, account);
+        for param in params.split(';') {
+            let (k, v) = param.split_once('=').unwrap_or((param, ""));
+            let (k, v) = (k.trim(), v.trim());
+            match k.to_ascii_lowercase().as_str() {
+                "symlink_target" => target = Some(v),
+                "symlink_target_account" => target_account = v,
+                "symlink_target_etag" => out.symlink_etag = Some(v),
+                "symlink_target_bytes" => out.symlink_bytes = v.parse().ok(),
+                "" => {}
+                k => out.hash = format!("{}; {k}={v}", out.hash).into(),
+            }
+        }
+        out.symlink_path = target.map(|t| format!("/v1/{target_account}/{t}"));
+        out
+    }
+}
+
 /// A container listing body; `None` when the plain listing is empty.
-pub fn container_listing(format: Format, container: &str, entries: &[Entry<ObjectRow>]) -> Option<Vec<u8>> {
+/// `account` (%-encoded) names the links' targets (see [`RowEtag`]).
+pub fn container_listing(
+    format: Format,
+    account: &str,
+    container: &str,
+    entries: &[Entry<ObjectRow>],
+) -> Option<Vec<u8>> {
     listing(
         format,
         container,
@@ -193,20 +240,33 @@ pub fn container_listing(format: Format, container: &str, entries: &[Entry<Objec
         RowFormat {
             root: "container",
             size_hint: 160,
-            json: |r, out| {
+            json: &|r, out| {
+                let etag = RowEtag::parse(&r.etag, account);
                 out.push_str(", \"hash\": ");
-                json_str(&r.etag, out);
+                json_str(&etag.hash, out);
                 out.push_str(&format!(", \"bytes\": {}, \"content_type\": ", r.size));
                 json_str(&r.content_type, out);
                 out.push_str(", \"last_modified\": \"");
                 out.push_str(&r.created_at.isoformat());
                 out.push('"');
+                if let Some(path) = &etag.symlink_path {
+                    out.push_str(", \"symlink_path\": ");
+                    json_str(path, out);
+                }
+                if let Some(e) = etag.symlink_etag {
+                    out.push_str(", \"symlink_etag\": ");
+                    json_str(e, out);
+                }
+                if let Some(n) = etag.symlink_bytes {
+                    out.push_str(&format!(", \"symlink_bytes\": {n}"));
+                }
             },
-            xml: |r, out| {
+            // Swift's XML rows have the five fields only.
+            xml: &|r, out| {
                 out.push_str("<object><name>");
                 xml_escape(&r.name, out);
                 out.push_str("</name><hash>");
-                xml_escape(&r.etag, out);
+                xml_escape(&RowEtag::parse(&r.etag, account).hash, out);
                 out.push_str(&format!("</hash><bytes>{}</bytes><content_type>", r.size));
                 xml_escape(&r.content_type, out);
                 out.push_str("</content_type><last_modified>");
@@ -226,7 +286,7 @@ pub fn account_listing(format: Format, account: &str, entries: &[Entry<Container
         RowFormat {
             root: "account",
             size_hint: 100,
-            json: |r, out| {
+            json: &|r, out| {
                 out.push_str(&format!(
                     ", \"count\": {}, \"bytes\": {}, \"last_modified\": \"{}\", \"storage_policy\": \"{}\"",
                     r.object_count,
@@ -235,7 +295,7 @@ pub fn account_listing(format: Format, account: &str, entries: &[Entry<Container
                     POLICY_NAME
                 ));
             },
-            xml: |r, out| {
+            xml: &|r, out| {
                 out.push_str("<container><name>");
                 xml_escape(&r.name, out);
                 out.push_str(&format!(
@@ -296,7 +356,7 @@ mod tests {
     #[test]
     fn json_items_have_swifts_keys_and_escape_names() {
         let body =
-            container_listing(Format::Json, "c", &[Entry::Row(obj("a\"b")), Entry::Subdir("d/".into())]).unwrap();
+            container_listing(Format::Json, "a", "c", &[Entry::Row(obj("a\"b")), Entry::Subdir("d/".into())]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v[0]["name"], "a\"b");
         assert_eq!(v[0]["hash"], "acbd18db4cc2f85cedef654fccc4a4d8");
@@ -307,9 +367,41 @@ mod tests {
     }
 
     #[test]
+    fn link_rows_have_symlink_fields_and_a_plain_hash() {
+        let md5 = "d41d8cd98f00b204e9800998ecf8427e";
+        let plain = RowEtag::parse(md5, "AUTH_a");
+        assert_eq!((plain.hash.as_ref(), plain.symlink_path), (md5, None));
+        let dynamic = RowEtag::parse("d41d8cd98f00b204e9800998ecf8427e; symlink_target=c/o%20x", "AUTH_a");
+        assert_eq!(dynamic.hash, md5);
+        assert_eq!(dynamic.symlink_path.as_deref(), Some("/v1/AUTH_a/c/o%20x"));
+        assert_eq!((dynamic.symlink_etag, dynamic.symlink_bytes), (None, None));
+        let stat = RowEtag::parse(
+            "d41d8cd98f00b204e9800998ecf8427e; symlink_target=c/o; symlink_target_account=AUTH_b; \
+             symlink_target_etag=abc; symlink_target_bytes=12; other=1",
+            "AUTH_a",
+        );
+        assert_eq!(stat.hash, format!("{md5}; other=1"));
+        assert_eq!(stat.symlink_path.as_deref(), Some("/v1/AUTH_b/c/o"));
+        assert_eq!((stat.symlink_etag, stat.symlink_bytes), (Some("abc"), Some(12)));
+
+        let mut row = obj("link");
+        row.etag =
+            "d41d8cd98f00b204e9800998ecf8427e; symlink_target=c/o; symlink_target_etag=e; symlink_target_bytes=3"
+                .into();
+        let body = container_listing(Format::Json, "AUTH_a", "c", &[Entry::Row(row.clone())]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v[0]["hash"], md5);
+        assert_eq!(v[0]["symlink_path"], "/v1/AUTH_a/c/o");
+        assert_eq!((v[0]["symlink_etag"].as_str(), v[0]["symlink_bytes"].as_u64()), (Some("e"), Some(3)));
+        let x = String::from_utf8(container_listing(Format::Xml, "AUTH_a", "c", &[Entry::Row(row)]).unwrap()).unwrap();
+        assert!(x.contains(&format!("<hash>{md5}</hash><bytes>")) && !x.contains("symlink"), "{x}");
+    }
+
+    #[test]
     fn xml_is_escaped() {
         let body =
-            container_listing(Format::Xml, "c&<", &[Entry::Row(obj("<a&'\">")), Entry::Subdir("x\"/".into())]).unwrap();
+            container_listing(Format::Xml, "a", "c&<", &[Entry::Row(obj("<a&'\">")), Entry::Subdir("x\"/".into())])
+                .unwrap();
         let s = String::from_utf8(body).unwrap();
         assert!(s.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<container name=\"c&amp;&lt;\">"));
         assert!(s.contains("<object><name>&lt;a&amp;&apos;&quot;&gt;</name><hash>"));
@@ -319,8 +411,8 @@ mod tests {
 
     #[test]
     fn empty_plain_listing_has_no_body_but_json_and_xml_do() {
-        assert_eq!(container_listing(Format::Plain, "c", &[]), None);
-        assert_eq!(container_listing(Format::Json, "c", &[]), Some(b"[]".to_vec()));
+        assert_eq!(container_listing(Format::Plain, "a", "c", &[]), None);
+        assert_eq!(container_listing(Format::Json, "a", "c", &[]), Some(b"[]".to_vec()));
         assert_eq!(account_listing(Format::Plain, "a", &[]), None);
         let x = String::from_utf8(account_listing(Format::Xml, "a", &[]).unwrap()).unwrap();
         assert!(x.ends_with("<account name=\"a\"></account>"));

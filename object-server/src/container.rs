@@ -19,6 +19,7 @@ use crate::timestamp::http_date;
 use db::{
     Applied, ContainerBroker, DeleteOutcome, Entry, Format, Kind, ListParams, Metadata, ObjectRecord, PutOutcome,
 };
+use http::percent::quote;
 use http::{Headers, Request, Response};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -310,7 +311,7 @@ fn get(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
         return send(resp, 204, &h, b"");
     }
     let entries: Vec<Entry<db::ObjectRow>> = entries;
-    match db::format::container_listing(format, container, &entries) {
+    match db::format::container_listing(format, &quote(&path.account), container, &entries) {
         Some(body) => send(resp, 200, &h, &body),
         None => send(resp, 204, &h, b""),
     }

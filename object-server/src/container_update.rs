@@ -35,6 +35,28 @@ pub struct PutInfo {
     pub etag: String,
 }
 
+/// The prefix of the metadata that replaces what a PUT tells the
+/// container (Swift's `X-Object-Sysmeta-Container-Update-Override-`):
+/// `...-Etag`, `...-Size`, `...-Content-Type`. The symlink middleware
+/// sets the ETag, so a link's row carries its target.
+const OVERRIDE_PREFIX: &str = "x-object-sysmeta-container-update-override-";
+
+impl PutInfo {
+    /// Swift's `_check_container_override`: applies the overrides in an
+    /// object's metadata (a PUT's, or the data file's for a POST).
+    pub fn with_overrides(mut self, meta: &crate::diskfile::Metadata) -> PutInfo {
+        for (k, v) in meta {
+            match k.to_ascii_lowercase().strip_prefix(OVERRIDE_PREFIX) {
+                Some("etag") => self.etag = v.clone(),
+                Some("content-type") => self.content_type = v.clone(),
+                Some("size") => self.size = v.trim().parse().unwrap_or(self.size),
+                _ => {}
+            }
+        }
+        self
+    }
+}
+
 /// The row change to send.
 #[derive(Clone, Debug)]
 pub enum Op {
@@ -187,5 +209,24 @@ pub fn send_one(
         Ok(())
     } else {
         Err(format!("status {status}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_in_the_metadata_replace_what_the_row_says() {
+        let info = PutInfo { size: 0, content_type: "application/symlink".into(), etag: "d41d8".into() };
+        let mut meta = crate::diskfile::Metadata::new();
+        meta.insert("X-Object-Meta-Color".into(), "blue".into());
+        let same = info.clone().with_overrides(&meta);
+        assert_eq!((same.size, same.etag.as_str()), (0, "d41d8"));
+        meta.insert("X-Object-Sysmeta-Container-Update-Override-Etag".into(), "d41d8; symlink_target=c/o".into());
+        meta.insert("X-Object-Sysmeta-Container-Update-Override-Size".into(), "7".into());
+        let changed = info.with_overrides(&meta);
+        assert_eq!((changed.size, changed.etag.as_str()), (7, "d41d8; symlink_target=c/o"));
+        assert_eq!(changed.content_type, "application/symlink");
     }
 }

@@ -179,3 +179,43 @@ fn an_object_put_lands_in_the_listing_through_the_container_update() {
     assert_eq!(v[0]["hash"], md5_hex(body));
     assert_eq!((v[0]["bytes"].as_u64(), v[0]["content_type"].as_str()), (Some(5), Some("text/x-greeting")));
 }
+
+#[test]
+fn a_links_row_carries_its_target_into_the_json_listing() {
+    let s = ObjectServer::start("cont-link");
+    s.request("PUT", C, &[("X-Timestamp", &ts())], b"");
+    let host = format!("127.0.0.1:{}", s.port);
+    let override_etag = "d41d8cd98f00b204e9800998ecf8427e; symlink_target=tc/to; symlink_target_etag=abc; \
+                         symlink_target_bytes=9";
+    let h = [
+        ("X-Timestamp", ts()),
+        ("Content-Type", "application/target".into()),
+        ("Content-Length", "0".into()),
+        ("X-Object-Sysmeta-Symlink-Target", "tc/to".into()),
+        ("X-Object-Sysmeta-Container-Update-Override-Etag", override_etag.into()),
+        ("X-Container-Host", host.clone()),
+        ("X-Container-Device", "sda".into()),
+        ("X-Container-Partition", "0".into()),
+    ];
+    let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(s.request("PUT", &format!("{C}/link"), &h, b"").status, 201);
+    let listed = || -> serde_json::Value {
+        serde_json::from_slice(&s.request("GET", &format!("{C}?format=json"), &[], b"").body).unwrap()
+    };
+    let v = listed();
+    assert_eq!(v[0]["hash"], "d41d8cd98f00b204e9800998ecf8427e");
+    assert_eq!(v[0]["symlink_path"], "/v1/AUTH_a/tc/to");
+    assert_eq!((v[0]["symlink_etag"].as_str(), v[0]["symlink_bytes"].as_u64()), (Some("abc"), Some(9)));
+    // A POST's new Content-Type keeps the overridden ETag in the row.
+    let post = [
+        ("X-Timestamp", ts()),
+        ("Content-Type", "application/foo".into()),
+        ("X-Container-Host", host),
+        ("X-Container-Device", "sda".into()),
+        ("X-Container-Partition", "0".into()),
+    ];
+    let post: Vec<(&str, &str)> = post.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(s.request("POST", &format!("{C}/link"), &post, b"").status, 202);
+    let v = listed();
+    assert_eq!((v[0]["content_type"].as_str(), v[0]["symlink_etag"].as_str()), (Some("application/foo"), Some("abc")));
+}

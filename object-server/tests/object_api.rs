@@ -168,11 +168,29 @@ fn ranges_and_conditionals() {
 }
 
 #[test]
+fn a_range_is_ignored_when_the_named_metadata_is_present() {
+    let s = ObjectServer::start("ignore-range");
+    let link = "/sda/1/a/c/link";
+    assert_eq!(put(&s, link, b"", &[("X-Object-Sysmeta-Symlink-Target", "c/o")]).status, 201);
+    let ignore = ("X-Backend-Ignore-Range-If-Metadata-Present", "X-Object-Manifest, x-object-sysmeta-symlink-target");
+    let r = s.request("GET", link, &[("Range", "bytes=7-10"), ignore], b"");
+    assert_eq!((r.status, r.header("x-object-sysmeta-symlink-target")), (200, Some("c/o")));
+    assert_eq!(s.request("GET", link, &[("Range", "bytes=7-10")], b"").status, 416);
+    assert_eq!(put(&s, OBJ, b"0123456789", &[]).status, 201);
+    assert_eq!(s.request("GET", OBJ, &[("Range", "bytes=7-8"), ignore], b"").body, b"78");
+}
+
+#[test]
 fn post_replaces_metadata_and_delete_at_expires() {
     let s = ObjectServer::start("post");
     assert_eq!(put(&s, OBJ, b"x", &[("X-Object-Meta-A", "1"), ("X-Object-Meta-B", "2")]).status, 201);
     let r = s.request("POST", OBJ, &[("X-Timestamp", &ts()), ("X-Object-Meta-C", "3")], b"");
     assert_eq!(r.status, 202);
+    assert_eq!(r.header("x-object-sysmeta-color"), None);
+    let link = "/sda/1/a/c/link";
+    assert_eq!(put(&s, link, b"", &[("X-Object-Sysmeta-Symlink-Target", "c/o")]).status, 201);
+    let r = s.request("POST", link, &[("X-Timestamp", &ts()), ("X-Object-Meta-C", "3")], b"");
+    assert_eq!((r.status, r.header("x-object-sysmeta-symlink-target")), (202, Some("c/o")));
     let g = s.request("HEAD", OBJ, &[], b"");
     assert_eq!(g.header("x-object-meta-a"), None);
     assert_eq!(g.header("x-object-meta-c"), Some("3"));

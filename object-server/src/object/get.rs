@@ -30,7 +30,8 @@ pub fn get_or_head(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>
         Outcome::NotModified => return send_empty(resp, 304, &h),
         Outcome::PreconditionFailed => return send_empty(resp, 412, &h),
     }
-    match ranges::plan(req.header("Range"), obj.body_len) {
+    let range = req.header("Range").filter(|_| !ignores_range(req, &obj.metadata));
+    match ranges::plan(range, obj.body_len) {
         Plan::Whole => send_whole(ctx, resp, &loc, obj, h, head_only),
         Plan::Unsatisfiable => Err(Error::RangeNotSatisfiable(obj.body_len)),
         Plan::Ranges(r) if r.len() == 1 => {
@@ -44,6 +45,14 @@ pub fn get_or_head(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>
         }
         Plan::Ranges(r) => send_multirange(ctx, resp, &obj, h, &r, head_only),
     }
+}
+
+/// Swift's `X-Backend-Ignore-Range-If-Metadata-Present: <names>`: the
+/// proxy asks for a DLO manifest or a symlink whole (it reads the range
+/// from what they name) when the object has one of these metadata keys.
+fn ignores_range(req: &Request<'_>, meta: &crate::diskfile::Metadata) -> bool {
+    let Some(names) = req.header("X-Backend-Ignore-Range-If-Metadata-Present") else { return false };
+    names.split(',').map(str::trim).any(|n| !n.is_empty() && meta.keys().any(|k| k.eq_ignore_ascii_case(n)))
 }
 
 /// 404, or 412 for `If-Match: *` (nothing matches a missing object).

@@ -58,7 +58,8 @@ pub fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, pat
 /// `POST`: replaces the user metadata with a `.meta` file; 202, 404 if no
 /// object, 409 if the stored metadata is as new. A new `Content-Type`
 /// also goes to the container listing (the row keeps the object's size
-/// and ETag, with the POST's timestamp), as Swift's object server does.
+/// and ETag, with the POST's timestamp, or their overrides), as Swift's
+/// object server does. The answer carries the object's sysmeta.
 pub fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: &ObjectPath) -> Result<()> {
     let ts = require_timestamp(req)?;
     check_delete_at(req, ts)?;
@@ -81,9 +82,16 @@ pub fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path:
     writer::write_marker(ctx, &loc, ts, Kind::Meta, meta)?;
     if let Some(content_type) = content_type {
         let info = PutInfo { size: obj.body_len, content_type, etag: obj.etag().to_string() };
+        let info = info.with_overrides(&obj.metadata);
         container_update::after_write(ctx, req, path, &loc, Op::Put { ts, info })?;
     }
-    send_empty(resp, 202, &Headers::new())
+    // The object's sysmeta, as Swift's: the proxy's symlink code tells a
+    // POST to a link by it.
+    let mut h = Headers::new();
+    for (k, v) in obj.metadata.iter().filter(|(k, _)| k.to_ascii_lowercase().starts_with("x-object-sysmeta-")) {
+        h.set(k.clone(), v.clone());
+    }
+    send_empty(resp, 202, &h)
 }
 
 /// `REPLICATE`: the partition's suffix hashes as a JSON object, with the

@@ -49,8 +49,8 @@ pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: 
     meta.insert("Content-Length".into(), writer.written().to_string());
     meta.insert(CRC32C_KEY.into(), crc_hex(writer.crc32c()));
     let size = writer.written();
+    let info = PutInfo { size, content_type, etag: etag.clone() }.with_overrides(&meta);
     writer.commit(ts, meta)?;
-    let info = PutInfo { size, content_type, etag: etag.clone() };
     container_update::after_write(ctx, req, path, &loc, Op::Put { ts, info })?;
     let mut h = Headers::new();
     h.set("ETag", format!("\"{etag}\""));
