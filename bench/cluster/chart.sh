@@ -11,6 +11,8 @@ awk -F'\t' 'NR>1 && ($2=="swift" || $2=="swiftlet") {v[$1,$2]=$3; p99[$1,$2]=$7;
       printf "%s\t%.3f\t%s\n", w, v[w,"swiftlet"]/v[w,"swift"], goal > "'"$tmp"'/ratio.dat" }
       if (w ~ /4k$|^head|^mix$|^list/ && p99[w,"swift"] != "") printf "%s\t%s\t%s\t%s\t%s\n", w, p50[w,"swiftlet"], p99[w,"swiftlet"], p50[w,"swift"], p99[w,"swift"] > "'"$tmp"'/lat.dat" }
   }' "$res"
+[ -s "$tmp/ratio.dat" ] || { echo "chart: no workload measured on both systems in $res" >&2; exit 0; }
+[ -s "$tmp/lat.dat" ] || printf 'none\t1\t1\t1\t1\n' >"$tmp/lat.dat"
 gnuplot <<GP
 set terminal pngcairo size 1200,520 font "DejaVu Sans,10"
 set output "$png"
