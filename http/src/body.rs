@@ -147,6 +147,18 @@ impl<'a> BodyReader<'a> {
                 return Ok(n);
             }
             let Kind::Chunked(dec) = &mut self.kind else { unreachable!("read_chunked on a chunked body") };
+            // Inside a chunk with nothing buffered: read its payload straight
+            // into the caller's buffer, as for a Content-Length body (big
+            // reads, no copy), instead of through the small read buffer.
+            if let (Some(left), true) = (dec.data_left(), self.buf.data().is_empty()) {
+                let want = (out.len() as u64).min(left) as usize;
+                let n = (&*self.stream).read(&mut out[..want])?;
+                if n == 0 {
+                    return Err(truncated());
+                }
+                dec.took_data(n as u64);
+                return Ok(n);
+            }
             let step = dec.decode(self.buf.data()).map_err(invalid)?;
             // Framing before the payload run is dropped; the run itself
             // stays in the buffer as `pending`.

@@ -161,6 +161,25 @@ impl ChunkedDecoder {
         self.state == State::Done
     }
 
+    /// Inside a chunk's payload: how many of its bytes are still to come.
+    /// A reader may take up to that many straight from the source (no
+    /// copy through its buffer) and report them with [`Self::took_data`].
+    pub fn data_left(&self) -> Option<u64> {
+        match self.state {
+            State::Data(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Accounts for `n` payload bytes the caller read itself, at most
+    /// [`Self::data_left`].
+    pub fn took_data(&mut self, n: u64) {
+        if let State::Data(left) = self.state {
+            debug_assert!(n <= left);
+            self.state = if n >= left { State::DataCr } else { State::Data(left - n) };
+        }
+    }
+
     /// Consumes framing from `input` and at most one run of payload, stopping
     /// right after that run or when the body is done; see [`Step`]. An empty
     /// input, or a call after the body is done, consumes nothing. When the
@@ -625,5 +644,21 @@ mod tests {
         let mut dec = ChunkedDecoder::new();
         dec.decode(b"0\r\nX-A: b\r\n").unwrap();
         assert!(dec.trailers().iter().next().is_none());
+    }
+
+    #[test]
+    fn payload_read_outside_the_decoder_is_accounted() {
+        let mut dec = ChunkedDecoder::new();
+        let step = dec.decode(b"10\r\n").unwrap();
+        assert_eq!((step.consumed, step.data.len()), (4, 0));
+        assert_eq!(dec.data_left(), Some(16));
+        dec.took_data(10);
+        assert_eq!(dec.data_left(), Some(6));
+        dec.took_data(6);
+        assert_eq!(dec.data_left(), None);
+        let step = dec.decode(b"\r\n0\r\n\r\n").unwrap();
+        assert!(step.done && step.data.is_empty());
+        // Outside chunk data there is nothing to take.
+        assert_eq!(ChunkedDecoder::new().data_left(), None);
     }
 }

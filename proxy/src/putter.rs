@@ -176,7 +176,7 @@ pub fn put(
         headers.get("X-Backend-Checksums").is_some_and(|v| v.eq_ignore_ascii_case("trailer")).then(Sums::new);
     let mut buf = vec![0u8; ctx.conf.client_chunk_size];
     loop {
-        let n = match body.read(&mut buf) {
+        let n = match read_full(body, &mut buf) {
             Ok(n) => n,
             Err(e) => {
                 for (_, w) in &writers {
@@ -201,6 +201,22 @@ pub fn put(
         }
     }
     Ok(crate::backend::gather(ctx, &results, writers.len(), replicas, finals))
+}
+
+/// Reads until `buf` is full or the body ends: a client that sends small
+/// pieces (chunked uploads, a slow link) still gives each replica whole
+/// `client_chunk_size` chunks, not one small write per read.
+fn read_full(body: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match body.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// The body's checksums, computed once for every replica.
