@@ -62,6 +62,10 @@ pub struct Config {
     pub max_upload_time: Duration,
     pub keep_idle: Duration,
     pub max_clients: usize,
+    /// Threads for blocking disk calls (open, fsync, rename, SQLite), per
+    /// process (`eventlet_tpool_num_threads`; Swift's default is
+    /// eventlet's 20, which `auto` means here too).
+    pub tpool_threads: usize,
     /// fdatasync a big body every this many bytes (`mb_per_sync`).
     pub bytes_per_sync: u64,
     pub disable_fallocate: bool,
@@ -119,6 +123,10 @@ impl Config {
             max_upload_time: app.seconds("max_upload_time", 86400.0)?,
             keep_idle: app.seconds("keep_idle", 600.0)?,
             max_clients: app.positive("max_clients", 1024)?,
+            tpool_threads: app.parse("eventlet_tpool_num_threads", 20, "a number or auto", |v| match v {
+                "auto" => Some(20),
+                n => n.parse().ok().filter(|&n| n > 0),
+            })?,
             bytes_per_sync: app.positive::<u64>("mb_per_sync", 512)? * 1024 * 1024,
             disable_fallocate: app.bool("disable_fallocate", false)?,
             fallocate_reserve: app.parse(
@@ -196,6 +204,7 @@ mod tests {
     #[test]
     fn bad_values_name_their_key() {
         for (text, key) in [
+            ("[DEFAULT]\neventlet_tpool_num_threads = 0\n", "eventlet_tpool_num_threads"),
             ("[DEFAULT]\nbind_port = http\n", "bind_port"),
             ("[app:object-server]\nmount_check = maybe\n", "mount_check"),
             ("[DEFAULT]\nfallocate_reserve = 120%\n", "fallocate_reserve"),

@@ -25,6 +25,7 @@ pub fn run(conf: Config) -> Result<()> {
         .map_err(|e| Error::Startup { path: swift_conf, reason: e.to_string() })?;
     let addr = SocketAddr::new(conf.bind_ip, conf.bind_port);
     let workers = conf.workers.resolve();
+    hub::tpool::set_threads(conf.tpool_threads);
     let ctx = Context::new(conf, hasher);
     let swept = diskfile::writer::sweep_tmp(ctx.devices());
     if swept > 0 {
