@@ -2,11 +2,11 @@
 //! and object rings (3 replicas over 4 devices) built with the ring
 //! crate's `RingBuilder`, 4 `swiftlet-object-server` processes booted from
 //! `etc/object-server.conf-sample`, and the proxy booted from
-//! `etc/proxy-server.conf-sample`; plus a tiny HTTP/1.1 client on std::net.
+//! `etc/proxy-server.conf-sample`; requests go through the functional
+//! tests' client (`functional::client`).
 #![allow(dead_code)]
 
 use ring::{NewDevice, RingBuilder};
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -197,43 +197,12 @@ impl Cluster {
     }
 }
 
-pub struct Resp {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
+pub use functional::Resp;
 
-impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One request on a fresh connection (`Connection: close`), read to EOF.
+/// One request on a fresh connection (`Connection: close`), with the
+/// functional tests' client.
 pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding")) {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
-    let text = String::from_utf8_lossy(&raw[..end]).into_owned();
-    let mut lines = text.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
-    Resp { status, headers, body: raw[end + 4..].to_vec() }
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    functional::client::request(addr, &format!("127.0.0.1:{port}"), method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
