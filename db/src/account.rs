@@ -309,11 +309,18 @@ fn find_row(c: &rusqlite::Connection, name: &str) -> Result<Option<(ContainerRow
 }
 
 /// Swift's account merge: keep the newest put and delete timestamps,
-/// take the counts of the update, and recompute `deleted`.
+/// take the counts of the update, and recompute `deleted`; except that a
+/// deleted row ignores a report that brings no newer timestamp.
 fn merge_row(tx: &Transaction, u: &ContainerUpdate) -> Result<()> {
     let mut put = u.put_timestamp;
     let mut delete = u.delete_timestamp;
-    if let Some((old, _)) = find_row(tx, &u.name)? {
+    if let Some((old, old_deleted)) = find_row(tx, &u.name)? {
+        // A report with no newer timestamp for a deleted row was taken
+        // before the delete (a container updater's counts racing the
+        // DELETE's own update): its stale counts must not revive the row.
+        if old_deleted && u.put_timestamp <= old.put_timestamp && u.delete_timestamp <= old.delete_timestamp {
+            return Ok(());
+        }
         put = put.max(old.put_timestamp);
         delete = delete.max(old.delete_timestamp);
         tx.prepare_cached("DELETE FROM container WHERE deleted IN (0, 1) AND name = ?1")?.execute([&u.name])?;

@@ -41,9 +41,13 @@ fn container_rows_keep_newest_timestamps_and_latest_counts() {
     assert_eq!(row.delete_timestamp, ts("20"));
     let info = b.info().unwrap();
     assert_eq!((info.container_count, info.object_count, info.bytes_used), (1, 1, 5));
-    // A late report from before the delete does not revive it.
+    // A late report from before the delete does not revive it, even with
+    // the objects it still counted then.
     b.put_container(update("c1", "10", "0", 0, 0)).unwrap();
     assert!(b.row("c1").unwrap().unwrap().1);
+    b.put_container(update("c1", "10", "0", 7, 70)).unwrap();
+    assert!(b.row("c1").unwrap().unwrap().1);
+    assert_eq!(b.info().unwrap().container_count, 1);
     // A newer PUT does.
     b.put_container(update("c1", "30", "0", 0, 0)).unwrap();
     assert!(!b.row("c1").unwrap().unwrap().1);
