@@ -55,6 +55,26 @@ pub fn parse_http_date(s: &str) -> Option<u64> {
     Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + sec)
 }
 
+/// Parses an ISO 8601 UTC time as Python's `strptime` with
+/// `%Y-%m-%dT%H:%M:%SZ` (Swift's temp URL expiry): a 4-digit year, other
+/// fields of 1 or 2 digits, a real calendar day, from 1970 on.
+pub fn parse_iso8601(s: &str) -> Option<u64> {
+    let (date, time) = s.strip_suffix('Z')?.split_once('T')?;
+    let field = |p: &str, max_len: usize| -> Option<u64> {
+        (!p.is_empty() && p.len() <= max_len && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse().ok())?
+    };
+    let mut d = date.splitn(3, '-');
+    let (year, month, day) = (d.next()?, d.next()?, d.next()?);
+    let mut t = time.splitn(3, ':');
+    let (h, m, sec) = (field(t.next()?, 2)?, field(t.next()?, 2)?, field(t.next()?, 2)?);
+    let (year, month, day) = (year.len() == 4).then(|| Some((field(year, 4)?, field(month, 2)?, field(day, 2)?)))??;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 61 || year < 1970 {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32, day as u32);
+    (civil_from_days(days) == (year, month as u32, day as u32)).then_some(days * 86_400 + h * 3600 + m * 60 + sec)
+}
+
 /// The `Date` header's value for now: formatted at most once per second on
 /// each thread.
 pub(crate) fn with_now<R>(f: impl FnOnce(&str) -> R) -> R {
@@ -113,6 +133,18 @@ mod tests {
         }
         for s in [0u64, 951_782_400, 1_700_000_000, 4_102_444_800, 253_402_300_799] {
             assert_eq!(parse_http_date(&http_date(s)), Some(s));
+        }
+    }
+
+    #[test]
+    fn iso8601_times_parse_as_pythons_strptime() {
+        assert_eq!(parse_iso8601("1994-11-06T08:49:37Z"), Some(784111777));
+        assert_eq!(parse_iso8601("2000-2-29T0:0:0Z"), Some(951_782_400));
+        for bad in ["1994-11-06T08:49:37", "1994-11-06 08:49:37Z", "94-11-06T08:49:37Z", "2001-02-29T00:00:00Z"] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
+        for bad in ["1994-13-06T08:49:37Z", "1994-11-06T24:00:00Z", "1969-12-31T23:59:59Z", "+994-11-06T08:49:37Z"] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
         }
     }
 

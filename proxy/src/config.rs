@@ -102,6 +102,8 @@ pub struct Config {
     pub log_level: LogLevel,
     pub log_requests: bool,
     pub auth: AuthConfig,
+    /// `[filter:tempurl]`.
+    pub tempurl: crate::tempurl::TempUrlConf,
     /// `[swift-constraints]` of swift.conf, filled in by [`Config::load`].
     pub constraints: Constraints,
 }
@@ -244,6 +246,7 @@ impl Config {
                 token_secret: auth.string("token_secret", ""),
                 users,
             },
+            tempurl: crate::tempurl::TempUrlConf::from_section(&Section { ini: &ini, name: crate::tempurl::SECTION })?,
             constraints: Constraints::default(),
         })
     }

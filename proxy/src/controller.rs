@@ -154,6 +154,7 @@ pub fn client_headers(from: &Headers, t: &Target, owner: bool) -> Headers {
     if let Some(g) = &t.cors {
         g.decorate(&mut h);
     }
+    crate::tempurl::filter_answer(t, &mut h);
     h
 }
 
@@ -223,6 +224,10 @@ pub fn authorize(ctx: &Context, req: &Request<'_>, t: &Target, write: bool) -> R
 /// `authorize` for `method` rather than the request's own (a copy reads
 /// its source as a GET and writes its destination as a PUT).
 pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, write: bool) -> Result<Access> {
+    // A temp URL is its own authorization (Swift's `swift.authorize_override`).
+    if let Some(grant) = t.identity.as_ref().and_then(|i| i.temp_url.as_ref()) {
+        return grant.authorize(t);
+    }
     let mut ar = AuthRequest {
         identity: t.identity.as_ref(),
         method,
@@ -267,6 +272,7 @@ pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, 
 pub fn error_body(e: &Error) -> String {
     match e {
         Error::BadRequest(why) | Error::PreconditionFailed(why) | Error::TooLarge(why) => why.clone(),
+        Error::TempUrlInvalid { .. } => format!("{e}\n"),
         _ => match e.status() {
             404 | 499 => String::new(),
             s => format!("<html><h1>{}</h1><p>{e}</p></html>", http::head::reason_phrase(s)),

@@ -274,6 +274,7 @@ pub fn respond(
         }
         _ => (200, 0, None, complete.then(|| page.iter().map(|s| s.bytes).sum())),
     };
+    crate::tempurl::decorate_success(t, status, &mut out);
     if req.method() == "HEAD" {
         resp.start(status, &out, len).map_err(|_| Error::ClientDisconnect)?;
         return resp.finish().map_err(|_| Error::ClientDisconnect);

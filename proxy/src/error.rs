@@ -17,6 +17,9 @@ pub enum Error {
     /// 401: no identity, or a bad token or key. `realm` is Swift's
     /// `Www-Authenticate` realm (the account, or `unknown`).
     Unauthorized { realm: String },
+    /// 401 for a temp URL whose signature does not check out (Swift's
+    /// tempurl answer, with its own body).
+    TempUrlInvalid { realm: String },
     /// 403: an identity that may not do this.
     Forbidden,
     /// 404.
@@ -46,7 +49,7 @@ impl Error {
         match self {
             Error::Config(_) | Error::Startup { .. } => 500,
             Error::BadRequest(_) => 400,
-            Error::Unauthorized { .. } => 401,
+            Error::Unauthorized { .. } | Error::TempUrlInvalid { .. } => 401,
             Error::Forbidden => 403,
             Error::NotFound => 404,
             Error::MethodNotAllowed(_) => 405,
@@ -64,7 +67,7 @@ impl Error {
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             // %-encoded as Swift: an account name cannot break the header.
-            Error::Unauthorized { realm } => {
+            Error::Unauthorized { realm } | Error::TempUrlInvalid { realm } => {
                 vec![("Www-Authenticate", format!("Swift realm=\"{}\"", http::percent::quote(realm)))]
             }
             Error::MethodNotAllowed(allow) => vec![("Allow", allow.to_string())],
@@ -99,6 +102,7 @@ impl fmt::Display for Error {
             Error::Startup { what, reason } => write!(f, "{what}: {reason}"),
             Error::BadRequest(why) => write!(f, "{why}"),
             Error::Unauthorized { .. } => write!(f, "Unauthorized. This server could not verify that you are authorized to access the document you requested."),
+            Error::TempUrlInvalid { .. } => write!(f, "401 Unauthorized: Temp URL invalid"),
             Error::Forbidden => write!(f, "Access was denied to this resource."),
             Error::NotFound => write!(f, "The resource could not be found."),
             Error::MethodNotAllowed(_) => write!(f, "The method is not allowed for this resource."),

@@ -10,6 +10,7 @@
 //! * [`getter`]: reading an object from its nodes, resuming mid-body;
 //! * [`dlo`]: dynamic large objects (`X-Object-Manifest`);
 //! * [`cors`]: CORS preflights and answer headers;
+//! * [`tempurl`]: temporary URLs (signed, expiring object access);
 //! * [`server`], [`log`]: the process (start-up shared via `swiftlet_server`);
 //! * [`error`]: the one error type and its HTTP status.
 //!
@@ -35,6 +36,7 @@ pub mod obj;
 pub mod putter;
 pub mod server;
 pub mod tempauth;
+pub mod tempurl;
 #[cfg(test)]
 mod testkit;
 

@@ -108,7 +108,8 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
             let body = r.read_all(backend::MAX_SMALL_BODY).unwrap_or_default();
             return Ok(Found::Unsatisfiable(r.head.headers.clone(), body));
         }
-        let out = client_headers(&r.head.headers, t, owner);
+        let mut out = client_headers(&r.head.headers, t, owner);
+        crate::tempurl::decorate_success(t, r.status(), &mut out);
         let len = r.header("Content-Length").and_then(|v| v.trim().parse().ok());
         let len = if method == "HEAD" { len } else { len.or(r.body.remaining()) };
         resp.start(r.status(), &out, len).map_err(|_| Error::ClientDisconnect)?;

@@ -145,15 +145,19 @@ fn route(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, trans_id
 
 fn target(
     ctx: &Context,
-    req: &Request<'_>,
+    req: &mut Request<'_>,
     account: String,
     container: Option<String>,
     object: Option<String>,
     query: String,
     trans_id: &str,
 ) -> Result<Target> {
-    let identity = ctx.auth.identify_request(req.headers(), &account)?;
-    let mut t = Target { account, container, object, query, identity, trans_id: trans_id.to_string(), cors: None };
+    let mut t =
+        Target { account, container, object, query, identity: None, trans_id: trans_id.to_string(), cors: None };
+    t.identity = match crate::tempurl::identify(ctx, req, &mut t)? {
+        Some(temp_url) => Some(temp_url),
+        None => ctx.auth.identify_request(req.headers(), &t.account)?,
+    };
     if req.method() != "OPTIONS" {
         t.cors = cors::grant(ctx, req, &t);
     }
@@ -173,13 +177,16 @@ fn get_token(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, mut h: H
     resp.send(200, &h, body.as_bytes()).map_err(|_| Error::ClientDisconnect)
 }
 
-/// `/info`: Swift's `swift` section (constraints and proxy settings) and
-/// `tempauth`, which has account ACLs (`X-Account-Access-Control`).
+/// `/info`: Swift's `swift` section (constraints and proxy settings),
+/// `tempauth`, which has account ACLs (`X-Account-Access-Control`), and
+/// `tempurl`.
 pub fn info(ctx: &Context) -> serde_json::Value {
     let mut swift = ctx.conf.constraints.info();
     swift["allow_account_management"] = ctx.conf.allow_account_management.into();
     swift["account_autocreate"] = ctx.conf.account_autocreate.into();
-    serde_json::json!({ "swift": swift, "tempauth": {"account_acls": true} })
+    let mut info = serde_json::json!({ "swift": swift, "tempauth": {"account_acls": true} });
+    info["tempurl"] = ctx.conf.tempurl.info();
+    info
 }
 
 #[cfg(test)]

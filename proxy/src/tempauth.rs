@@ -27,10 +27,12 @@ type HmacSha256 = Hmac<Sha256>;
 const TAG_LEN: usize = 16;
 
 /// Who made a request: Swift's `REMOTE_USER` groups, first `account:user`
-/// then `account`, the user's groups, and for `.admin` the account id.
+/// then `account`, the user's groups, and for `.admin` the account id; or
+/// a temp URL (`.wsgi.tempurl`), which authorizes itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     pub groups: Vec<String>,
+    pub temp_url: Option<crate::tempurl::Grant>,
 }
 
 impl Identity {
@@ -215,7 +217,7 @@ impl TempAuth {
                 groups.push(id);
             }
         }
-        Identity { groups }
+        Identity { groups, temp_url: None }
     }
 
     /// Swift's `authorize` and `denied_response`: `Ok` with the kind of
