@@ -31,15 +31,29 @@ for p in $(seq 28000 10 28990); do
 done
 [ -n "$port" ] || { echo "no free ports"; exit 1; }
 data=$(mktemp -d /var/tmp/swiftlet-conformance.XXXXXX)
-target/release/swiftlet-aio --data "$data/cluster" --port "$port" >"$data/aio.out" 2>&1 &
-aio=$!
-trap 'kill -TERM $aio 2>/dev/null; wait $aio 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 600); do
-  grep -q 'swiftlet is running' "$data/aio.out" && break
-  kill -0 $aio 2>/dev/null || { cat "$data/aio.out"; exit 1; }
-  sleep 0.1
-done
-grep -q 'swiftlet is running' "$data/aio.out" || { echo "swiftlet-aio did not start"; cat "$data/aio.out"; exit 1; }
+aio=
+trap '[ -n "$aio" ] && kill -TERM $aio 2>/dev/null; wait 2>/dev/null; rm -rf "$data"' EXIT
+start_aio() {
+  : >"$data/aio.out"
+  target/release/swiftlet-aio --data "$data/cluster" --port "$port" >"$data/aio.out" 2>&1 &
+  aio=$!
+  for _ in $(seq 600); do
+    grep -q 'swiftlet is running' "$data/aio.out" && return 0
+    kill -0 $aio 2>/dev/null || { cat "$data/aio.out"; exit 1; }
+    sleep 0.1
+  done
+  echo "swiftlet-aio did not start"; cat "$data/aio.out"; exit 1
+}
+# The first start writes the configs. testFileSizeLimit declares four
+# uploads of ~5 GiB that it never sends: with fallocate each takes 15 GiB
+# (3 replicas) for 3 s, and a machine without that much free disk answers
+# 507 and error-limits its nodes for the next tests (so does Swift). As in
+# a development SAIO, the conformance cluster does not preallocate.
+start_aio
+kill -TERM $aio; wait $aio || true
+sed -i 's/^disable_fallocate = .*/disable_fallocate = true/' "$data"/cluster/etc/object-server-*.conf
+grep -q '^disable_fallocate = true' "$data"/cluster/etc/object-server-1.conf || { echo "cannot set disable_fallocate"; exit 1; }
+start_aio
 
 echo "== conformance: Swift's functional tests against http://127.0.0.1:$port"
 out=$(mktemp)
@@ -50,7 +64,7 @@ rm -f "$out"
 grep -q '^SUMMARY.*total=[1-9]' "$results/summary.txt" || { echo "no tests ran"; exit 1; }
 
 failed=$(sed -n '/^FAILED\/ERROR tests:/,/^$/p' "$results/summary.txt" | sed -n 's/^  //p' | sort -u)
-listed=$(grep -v '^#' "$expected" | sed '/^$/d' | sort -u)
+listed=$({ grep -v '^#' "$expected" || true; } | sed '/^$/d' | sort -u)
 new=$(comm -23 <(echo "$failed" | sed '/^$/d') <(echo "$listed"))
 fixed=$(comm -13 <(echo "$failed" | sed '/^$/d') <(echo "$listed"))
 if [ -n "$fixed" ]; then
