@@ -1,7 +1,9 @@
 //! The write path: a temp file in `tmp/`, `fallocate` of the declared
 //! size (keeping `fallocate_reserve` free), the body written as it arrives
 //! with its CRC32C (and its MD5 unless the proxy computed it; see
-//! docs/integrity.md), `fdatasync` every `mb_per_sync`, then the footer, `fsync`,
+//! docs/integrity.md), writeback started every [`WRITEBACK_EVERY`] bytes so
+//! the disk works while the body still arrives, `fdatasync` every
+//! `mb_per_sync`, then the footer, `fsync`,
 //! `rename` into the hash folder, `fsync` of the folder (and of the parent
 //! of every folder created), cleanup of older files, suffix invalidation.
 //!
@@ -35,6 +37,11 @@ pub fn crc_hex(crc: u32) -> String {
     format!("{crc:08x}")
 }
 
+/// Bytes written between two `sync_file_range` writeback starts: a big
+/// body's pages go to the disk while the rest arrives, instead of all at
+/// the final `fsync` (which still makes it durable).
+pub const WRITEBACK_EVERY: u64 = 8 << 20;
+
 /// Suffix of our temp files (the startup sweep removes only these).
 pub const TMP_SUFFIX: &str = ".swtmp";
 
@@ -46,6 +53,7 @@ pub struct Writer {
     tmp_path: PathBuf,
     written: u64,
     since_sync: u64,
+    since_writeback: u64,
     crc: u32,
     md5: Option<Md5>,
 }
@@ -64,6 +72,7 @@ impl Writer {
             tmp_path,
             written: 0,
             since_sync: 0,
+            since_writeback: 0,
             crc: 0,
             md5: md5.then(Md5::new),
         })
@@ -78,6 +87,14 @@ impl Writer {
         (&*self.file).write_all(data).map_err(|e| Error::from_disk_write("writing an object", e))?;
         self.written += data.len() as u64;
         self.since_sync += data.len() as u64;
+        self.since_writeback += data.len() as u64;
+        if self.since_writeback >= WRITEBACK_EVERY {
+            let (f, len) = (self.file.clone(), self.since_writeback);
+            let start = self.written - len;
+            // Advisory: a failing device fails the final fsync too.
+            let _ = hub::tpool::execute(move || hub::start_writeback(&*f, start, len));
+            self.since_writeback = 0;
+        }
         if self.since_sync >= self.ctx.conf().bytes_per_sync {
             let f = self.file.clone();
             hub::tpool::execute(move || f.sync_data()).map_err(|e| Error::from_disk_write("fdatasync", e))?;
