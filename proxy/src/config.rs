@@ -20,6 +20,7 @@ pub use swiftlet_server::Section;
 
 pub const APP_SECTION: &str = "app:proxy-server";
 pub const AUTH_SECTION: &str = "filter:tempauth";
+pub const SYMLINK_SECTION: &str = "filter:symlink";
 
 /// One `user_<account>_<user> = <key> [groups...] [storage_url]` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,6 +105,9 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[filter:tempurl]`.
     pub tempurl: crate::tempurl::TempUrlConf,
+    /// `[filter:symlink] symloop_max`: symlinks a GET or HEAD follows in a
+    /// row (Swift's; below 1 means the default, 2).
+    pub symloop_max: usize,
     /// `[swift-constraints]` of swift.conf, filled in by [`Config::load`].
     pub constraints: Constraints,
 }
@@ -201,6 +205,7 @@ impl Config {
         let ini = Ini::parse(text);
         let app = Section { ini: &ini, name: APP_SECTION };
         let auth = Section { ini: &ini, name: AUTH_SECTION };
+        let symlink = Section { ini: &ini, name: SYMLINK_SECTION };
         let mut users = Vec::new();
         for key in section_keys(text, AUTH_SECTION).into_iter().filter(|k| k.starts_with("user_")) {
             let value = String::from_utf8_lossy(ini.get(AUTH_SECTION, &key).unwrap_or_default()).into_owned();
@@ -247,6 +252,9 @@ impl Config {
                 users,
             },
             tempurl: crate::tempurl::TempUrlConf::from_section(&Section { ini: &ini, name: crate::tempurl::SECTION })?,
+            symloop_max: symlink.parse("symloop_max", 2, "an integer", |v| {
+                v.parse::<i64>().ok().map(|n| usize::try_from(n).ok().filter(|&n| n >= 1).unwrap_or(2))
+            })?,
             constraints: Constraints::default(),
         })
     }
@@ -272,6 +280,9 @@ mod tests {
         assert_eq!(c.auth.token_life, Duration::from_secs(86400));
         assert_eq!(c.request_node_factor.resolve(3), 6);
         assert!(!c.allow_account_management && !c.account_autocreate);
+        assert_eq!(c.symloop_max, 2);
+        assert_eq!(conf("[filter:symlink]\nsymloop_max = 5\n").unwrap().symloop_max, 5);
+        assert_eq!(conf("[filter:symlink]\nsymloop_max = 0\n").unwrap().symloop_max, 2, "Swift's: below 1 is 2");
     }
 
     #[test]
@@ -305,6 +316,7 @@ mod tests {
             ("[app:proxy-server]\nrequest_node_count = lots\n", "request_node_count"),
             ("[filter:tempauth]\nuser_nokey =\n", "user_nokey"),
             ("[filter:tempauth]\ntoken_life = forever\n", "token_life"),
+            ("[filter:symlink]\nsymloop_max = two\n", "symloop_max"),
         ] {
             let e = conf(text).unwrap_err().to_string();
             assert!(e.contains(key), "{e}");

@@ -271,7 +271,10 @@ pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, 
 /// page otherwise, and nothing for a 404.
 pub fn error_body(e: &Error) -> String {
     match e {
-        Error::BadRequest(why) | Error::PreconditionFailed(why) | Error::TooLarge(why) => why.clone(),
+        Error::BadRequest(why) | Error::PreconditionFailed(why) | Error::TooLarge(why) | Error::LinkConflict(why) => {
+            why.clone()
+        }
+        Error::Located { error, .. } => error_body(error),
         Error::TempUrlInvalid { .. } => format!("{e}\n"),
         _ => match e.status() {
             404 | 499 => String::new(),

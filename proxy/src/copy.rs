@@ -21,13 +21,14 @@
 //! replaced as for a GET. A DLO manifest source copies its concatenation
 //! ([`crate::dlo::open`]; 413 past one listing page, as Swift), or with
 //! `?multipart-manifest=get` the manifest itself, `X-Object-Manifest`
-//! included.
+//! included. A symlink source copies its target, or with `?symlink=get`
+//! the link itself (made again as a link PUT: [`crate::symlink::copy_link`]).
 
 use crate::config::parse_bool;
 use crate::controller::{authorize_as, backend_headers, Target};
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
-use crate::{dlo, getter, obj};
+use crate::{dlo, getter, obj, symlink};
 use http::percent::quote;
 use http::{Headers, Request, Response};
 
@@ -144,6 +145,36 @@ fn source_read(e: std::io::Error) -> Error {
     Error::Unavailable(format!("copy source read: {e}"))
 }
 
+/// The copy's source, read as a GET of its newest replica (Swift's copy
+/// always asks for the newest), following symlinks to their target
+/// unless the copy is of the link itself (`link_get`).
+fn read_source(
+    ctx: &crate::backend::Context,
+    req: &Request<'_>,
+    src: &Target,
+    sh: &mut Headers,
+    link_get: bool,
+) -> Result<getter::Pulled> {
+    if link_get {
+        return getter::pull(ctx, src, sh, true);
+    }
+    sh.set("X-Backend-Ignore-Range-If-Metadata-Present", symlink::TARGET);
+    let mut follow = symlink::Follow::new(ctx.conf.symloop_max);
+    let mut next: Option<Target> = None;
+    loop {
+        let at = next.as_ref().unwrap_or(src);
+        if next.is_some() {
+            authorize_as(ctx, req, at, "GET", false).map_err(|e| follow.locate(e))?;
+        }
+        let source = getter::pull(ctx, at, sh, true).map_err(|e| follow.locate(e))?;
+        if !symlink::is_link(&source.headers) {
+            follow.check(&source.headers)?;
+            return Ok(source);
+        }
+        next = Some(follow.next(at, &source.headers)?);
+    }
+}
+
 fn run(
     ctx: &crate::backend::Context,
     req: &mut Request<'_>,
@@ -170,8 +201,9 @@ fn run(
     // `?multipart-manifest=get` copies a DLO manifest itself (with its
     // `X-Object-Manifest`); otherwise a manifest's concatenation is copied.
     let manifest_get = dlo::wants_manifest(&src.query) || dlo::wants_manifest(&dst.query);
-    // Swift's copy always reads the newest replica of its source.
-    let source = getter::pull(ctx, src, &sh, true)?;
+    // The same for a symlink and `?symlink=get`.
+    let link_get = symlink::wants_link(&src.query) || symlink::wants_link(&dst.query);
+    let source = read_source(ctx, req, src, &mut sh, link_get)?;
     if !matches!(source.status, 200 | 206) {
         return Err(Error::Unavailable(format!("copy source answered {}", source.status)));
     }
@@ -202,6 +234,9 @@ fn run(
             }
             if let Some(m) = manifest {
                 h.set("X-Object-Manifest", m);
+            }
+            if link_get && symlink::is_link(sh) {
+                symlink::copy_link(ctx, req, dst, sh, &mut h)?;
             }
             ctx.conf.constraints.check_metadata(&h, "object")?;
             let mut body = source.body;

@@ -29,6 +29,12 @@ pub enum Error {
     /// 409: a DLO whose first segment is gone or changed (the detail is
     /// for the log; the client gets swob's sentence).
     Conflict(String),
+    /// 409 with its sentence as the body: a symlink chain too long, or a
+    /// static link whose target changed ([`crate::symlink`]).
+    LinkConflict(String),
+    /// An error met after following a symlink: the same answer, with the
+    /// link's target in `Content-Location` (%-encoded), as Swift's.
+    Located { error: Box<Error>, location: String },
     /// 408: the client stalled longer than `client_timeout`.
     ClientTimeout,
     /// 411: a PUT with neither Content-Length nor chunked encoding.
@@ -54,7 +60,8 @@ impl Error {
             Error::NotFound => 404,
             Error::MethodNotAllowed(_) => 405,
             Error::ClientTimeout => 408,
-            Error::Conflict(_) => 409,
+            Error::Conflict(_) | Error::LinkConflict(_) => 409,
+            Error::Located { error, .. } => error.status(),
             Error::LengthRequired => 411,
             Error::PreconditionFailed(_) => 412,
             Error::TooLarge(_) => 413,
@@ -71,6 +78,11 @@ impl Error {
                 vec![("Www-Authenticate", format!("Swift realm=\"{}\"", http::percent::quote(realm)))]
             }
             Error::MethodNotAllowed(allow) => vec![("Allow", allow.to_string())],
+            Error::Located { error, location } => {
+                let mut h = error.headers();
+                h.push(("Content-Location", location.clone()));
+                h
+            }
             _ => Vec::new(),
         }
     }
@@ -108,6 +120,8 @@ impl fmt::Display for Error {
             Error::MethodNotAllowed(_) => write!(f, "The method is not allowed for this resource."),
             Error::ClientTimeout => write!(f, "The client did not send the request body in time."),
             Error::Conflict(_) => write!(f, "There was a conflict when trying to complete your request."),
+            Error::LinkConflict(why) => write!(f, "{why}"),
+            Error::Located { error, .. } => write!(f, "{error}"),
             Error::LengthRequired => write!(f, "Missing Content-Length or Transfer-Encoding header."),
             Error::PreconditionFailed(why) => write!(f, "{why}"),
             Error::TooLarge(why) => write!(f, "{why}"),

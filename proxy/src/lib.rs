@@ -9,6 +9,7 @@
 //! * [`account`], [`container`], [`obj`], [`putter`]: the controllers;
 //! * [`getter`]: reading an object from its nodes, resuming mid-body;
 //! * [`dlo`]: dynamic large objects (`X-Object-Manifest`);
+//! * [`symlink`]: symlinks (`X-Symlink-Target`), followed by GET/HEAD;
 //! * [`cors`]: CORS preflights and answer headers;
 //! * [`tempurl`]: temporary URLs (signed, expiring object access);
 //! * [`server`], [`log`]: the process (start-up shared via `swiftlet_server`);
@@ -35,6 +36,7 @@ pub mod mimetypes;
 pub mod obj;
 pub mod putter;
 pub mod server;
+pub mod symlink;
 pub mod tempauth;
 pub mod tempurl;
 #[cfg(test)]

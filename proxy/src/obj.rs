@@ -15,6 +15,8 @@
 //! * Server-side copy (`X-Copy-From`, `COPY`) is in [`crate::copy`].
 //! * A GET/HEAD that finds a DLO manifest (`X-Object-Manifest`) answers
 //!   its segments ([`crate::dlo`]) unless `?multipart-manifest=get`.
+//! * Symlinks (`X-Symlink-Target` on PUT; GET/HEAD follow them, a POST
+//!   to one is 307) are in [`crate::symlink`].
 
 use crate::backend::{self, best_answer, Context};
 use crate::controller::{authorize, backend_headers, client_headers, container_info, relay, trans_headers, Target};
@@ -23,6 +25,7 @@ use crate::dlo;
 use crate::error::{Error, Result};
 use crate::getter;
 use crate::putter;
+use crate::symlink;
 use crate::tempauth::Access;
 use db::Timestamp;
 use http::percent::quote;
@@ -86,21 +89,59 @@ enum Found {
     Manifest(Headers),
     /// 416 (its headers and body): maybe a range over a manifest.
     Unsatisfiable(Headers, Vec<u8>),
+    /// A symlink to follow (its backend answer's headers).
+    Link(Headers),
 }
 
+/// GET/HEAD, following symlinks ([`crate::symlink`]) unless
+/// `?symlink=get`.
 fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+    if symlink::wants_link(&t.query) {
+        return get_one(ctx, req, resp, t, None).map(|_| ());
+    }
+    let mut follow = symlink::Follow::new(ctx.conf.symloop_max);
+    let mut next: Option<Target> = None;
+    loop {
+        let at = next.as_ref().unwrap_or(t);
+        match get_one(ctx, req, resp, at, Some(&follow)) {
+            Ok(None) => return Ok(()),
+            Ok(Some(link)) => next = Some(follow.next(at, &link)?),
+            Err(e) => return Err(follow.locate(e)),
+        }
+    }
+}
+
+/// GET/HEAD of `t` itself; `Some` with a link's headers when `follow`
+/// says to follow links (the answer then is the target's).
+fn get_one(
+    ctx: &Context,
+    req: &mut Request<'_>,
+    resp: &mut Response<'_>,
+    t: &Target,
+    follow: Option<&symlink::Follow>,
+) -> Result<Option<Headers>> {
     let owner = authorize(ctx, req, t, false)? == Access::Owner;
     let method = req.method().to_string();
     let mut h = backend_headers(req, t);
     let dlo = !dlo::wants_manifest(&t.query);
-    if dlo {
-        // Swift's hint: an object server that knows it answers a
-        // manifest whole, not the client's range.
-        h.set("X-Backend-Ignore-Range-If-Metadata-Present", "X-Object-Manifest");
+    // Swift's hint: an object server that knows it answers a manifest or
+    // a link whole, not the client's range.
+    let ignore_range: Vec<&str> = [(dlo, "X-Object-Manifest"), (follow.is_some(), symlink::TARGET)]
+        .into_iter()
+        .filter_map(|(on, k)| on.then_some(k))
+        .collect();
+    if !ignore_range.is_empty() {
+        h.set("X-Backend-Ignore-Range-If-Metadata-Present", ignore_range.join(","));
     }
     let chunk = ctx.conf.client_chunk_size;
     let newest = wants_newest(&h);
     let found = getter::fetch(ctx, t, &method, &h, newest, |node, mut r, mut g| {
+        if follow.is_some() && symlink::is_link(&r.head.headers) {
+            return Ok(Found::Link(r.head.headers.clone()));
+        }
+        if let Some(f) = follow {
+            f.check(&r.head.headers)?;
+        }
         if dlo && r.header("X-Object-Manifest").is_some() {
             return Ok(Found::Manifest(r.head.headers.clone()));
         }
@@ -110,6 +151,10 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
         }
         let mut out = client_headers(&r.head.headers, t, owner);
         crate::tempurl::decorate_success(t, r.status(), &mut out);
+        match follow {
+            Some(f) => f.add_location(&mut out),
+            None => symlink::show(&r.head.headers, &mut out),
+        }
         let len = r.header("Content-Length").and_then(|v| v.trim().parse().ok());
         let len = if method == "HEAD" { len } else { len.or(r.body.remaining()) };
         resp.start(r.status(), &out, len).map_err(|_| Error::ClientDisconnect)?;
@@ -119,9 +164,16 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
         resp.finish().map_err(|_| Error::ClientDisconnect)?;
         Ok(Found::Sent)
     })?;
+    let located = |mut m: Headers| {
+        if let Some(f) = follow {
+            f.add_location(&mut m);
+        }
+        m
+    };
     match found {
-        Found::Sent => Ok(()),
-        Found::Manifest(m) => dlo::respond(ctx, req, resp, t, &m, owner),
+        Found::Sent => Ok(None),
+        Found::Link(link) => Ok(Some(link)),
+        Found::Manifest(m) => dlo::respond(ctx, req, resp, t, &located(m), owner).map(|_| None),
         Found::Unsatisfiable(headers, body) => {
             // The range may be past a manifest's own (short) body: look
             // at the object without it.
@@ -130,11 +182,13 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
             }
             let m = getter::fetch(ctx, t, "HEAD", &h, newest, |_, r, _| Ok(r.head.headers.clone()));
             match m {
-                Ok(m) if m.contains("X-Object-Manifest") => dlo::respond(ctx, req, resp, t, &m, owner),
+                Ok(m) if m.contains("X-Object-Manifest") => {
+                    dlo::respond(ctx, req, resp, t, &located(m), owner).map(|_| None)
+                }
                 m => {
                     // Swift's 416 keeps the object's headers (ETag,
                     // Last-Modified, metadata) beside `Content-Range`.
-                    let mut headers = headers;
+                    let mut headers = located(headers);
                     for (k, v) in m.iter().flat_map(|m| m.iter()) {
                         if !headers.contains(k) && !k.eq_ignore_ascii_case("Content-Length") {
                             headers.set(k, v);
@@ -143,6 +197,7 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
                     let body = if method == "HEAD" { Vec::new() } else { body };
                     relay(resp, &backend::Answer { status: 416, headers, body }, t, owner)
                         .map_err(|_| Error::ClientDisconnect)
+                        .map(|_| None)
                 }
             }
         }
@@ -199,12 +254,19 @@ fn delete_at(h: &mut Headers, now: &Timestamp) -> Result<()> {
 
 fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     authorize(ctx, req, t, true)?;
+    let link = req.header("X-Symlink-Target").is_some();
+    if link {
+        symlink::check_put_body(req)?;
+    }
     check_if_none_match(req.header("If-None-Match"))?;
     dlo::check_put_header(req.headers())?;
     let c = &ctx.conf.constraints;
     c.check_object_size(req.headers())?;
     c.check_metadata(req.headers(), "object")?;
-    let h = backend_headers(req, t);
+    let mut h = backend_headers(req, t);
+    if link {
+        symlink::prepare_put(ctx, req, t, &mut h)?;
+    }
     let len = match req.body.remaining() {
         Some(n) if req.header("Transfer-Encoding").is_none() => Some(n),
         _ => None,
@@ -301,6 +363,7 @@ fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Tar
 
 fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     let owner = authorize(ctx, req, t, true)? == Access::Owner;
+    symlink::check_post(req.headers())?;
     ctx.conf.constraints.check_metadata(req.headers(), "object")?;
     let part = object_part(ctx, t)?;
     let replicas = ctx.object_ring.part_nodes(part).len();
@@ -312,6 +375,9 @@ fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targe
     let answers =
         backend::make_requests(ctx, &ctx.object_ring, part, "POST", &quote(&t.path()), &h, &|i| updates[i].clone());
     let a = best_answer(answers, replicas, "object POST")?;
+    if a.status / 100 == 2 && symlink::is_link(&a.headers) {
+        return symlink::redirect_post(resp, &a, t);
+    }
     relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
 }
 

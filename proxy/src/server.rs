@@ -178,14 +178,15 @@ fn get_token(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, mut h: H
 }
 
 /// `/info`: Swift's `swift` section (constraints and proxy settings),
-/// `tempauth`, which has account ACLs (`X-Account-Access-Control`), and
-/// `tempurl`.
+/// `tempauth`, which has account ACLs (`X-Account-Access-Control`),
+/// `tempurl` and `symlink`.
 pub fn info(ctx: &Context) -> serde_json::Value {
     let mut swift = ctx.conf.constraints.info();
     swift["allow_account_management"] = ctx.conf.allow_account_management.into();
     swift["account_autocreate"] = ctx.conf.account_autocreate.into();
     let mut info = serde_json::json!({ "swift": swift, "tempauth": {"account_acls": true} });
     info["tempurl"] = ctx.conf.tempurl.info();
+    info["symlink"] = serde_json::json!({"symloop_max": ctx.conf.symloop_max, "static_links": true});
     info
 }
 

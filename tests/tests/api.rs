@@ -75,7 +75,7 @@ fn info_and_healthcheck_need_no_token() {
     assert_eq!(info["swift"]["max_meta_count"], 90);
     assert_eq!(info["swift"]["container_listing_limit"], 10_000);
     // Honest: nothing swiftlet lacks is advertised.
-    for missing in ["slo", "symlink", "versioned_writes", "staticweb", "bulk_delete"] {
+    for missing in ["slo", "versioned_writes", "staticweb", "bulk_delete"] {
         assert!(info.get(missing).is_none(), "/info advertises {missing}");
     }
     assert_eq!(info["tempurl"]["methods"], serde_json::json!(["GET", "HEAD", "PUT", "POST", "DELETE"]));
