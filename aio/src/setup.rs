@@ -143,18 +143,7 @@ pub fn build_ring(
 ) -> ring::Result<()> {
     let mut b = RingBuilder::new(part_power, replicas, min_part_hours)?;
     for n in nodes {
-        b.add_dev(NewDevice {
-            id: None,
-            region: 1,
-            zone: n.zone,
-            ip: n.ip.clone(),
-            port: n.port,
-            replication_ip: None,
-            replication_port: None,
-            device: n.device.clone(),
-            weight: 100.0,
-            meta: String::new(),
-        })?;
+        b.add_dev(NewDevice::local(n.zone, n.ip.clone(), n.port, n.device.clone()))?;
     }
     b.rebalance(1)?;
     if let Some(p) = builder_path {

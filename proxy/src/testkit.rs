@@ -235,19 +235,7 @@ fn serve_one(mut s: TcpStream, port: u16, script: &Script, seen: &Mutex<Vec<Fake
 fn build_ring(path: &std::path::Path, ports: &[u16]) {
     let mut b = RingBuilder::new(4, 3, 0).unwrap();
     for (i, port) in ports.iter().enumerate() {
-        b.add_dev(NewDevice {
-            id: None,
-            region: 1,
-            zone: i as u32 + 1,
-            ip: "127.0.0.1".into(),
-            port: *port,
-            replication_ip: None,
-            replication_port: None,
-            device: "sda".into(),
-            weight: 100.0,
-            meta: String::new(),
-        })
-        .unwrap();
+        b.add_dev(NewDevice::local(i as u32 + 1, "127.0.0.1", *port, "sda")).unwrap();
     }
     b.rebalance(1).unwrap();
     b.get_ring().unwrap().save(path).unwrap();

@@ -40,6 +40,26 @@ pub struct NewDevice {
     pub meta: String,
 }
 
+impl NewDevice {
+    /// A device of region 1, weight 100, with no separate replication
+    /// address and no meta: the one-machine clusters of swiftlet-aio and
+    /// the tests.
+    pub fn local(zone: u32, ip: impl Into<String>, port: u16, device: impl Into<String>) -> NewDevice {
+        NewDevice {
+            id: None,
+            region: 1,
+            zone,
+            ip: ip.into(),
+            port,
+            replication_ip: None,
+            replication_port: None,
+            device: device.into(),
+            weight: 100.0,
+            meta: String::new(),
+        }
+    }
+}
+
 /// Changes for [`RingBuilder::set_info`]; `None` keeps the current value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InfoChange {
