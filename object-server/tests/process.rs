@@ -72,8 +72,8 @@ fn put_with_container(s: &ObjectServer, path: &str, container_port: u16, body: &
 
 #[test]
 fn container_is_updated_after_put_and_delete() {
-    let port = free_port();
-    let fake = FakeContainer::start(port);
+    let fake = FakeContainer::start(0);
+    let port = fake.port;
     let s = ObjectServer::start("update");
     assert_eq!(put_with_container(&s, "/sda/1/a/c/o%20x", port, b"abc").status, 201);
     let ups = fake.updates();
@@ -108,8 +108,8 @@ fn container_is_updated_after_put_and_delete() {
 
 #[test]
 fn a_post_that_changes_the_content_type_updates_the_listing_row() {
-    let port = free_port();
-    let fake = FakeContainer::start(port);
+    let fake = FakeContainer::start(0);
+    let port = fake.port;
     let s = ObjectServer::start("post-update");
     assert_eq!(put_with_container(&s, "/sda/1/a/c/o", port, b"abcd").status, 201);
     let host = format!("127.0.0.1:{port}");

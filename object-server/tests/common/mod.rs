@@ -337,6 +337,8 @@ pub struct FakeContainer {
 }
 
 impl FakeContainer {
+    /// Listens on `port`; 0 picks a free one (`FakeContainer::port`), with
+    /// no race against other tests for it.
     pub fn start(port: u16) -> FakeContainer {
         let updates: Arc<Mutex<Vec<Update>>> = Arc::default();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -344,7 +346,7 @@ impl FakeContainer {
         let thread = std::thread::spawn(move || {
             hub::run(move || {
                 let listener = hub::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
-                tx.send(hub::handle()).unwrap();
+                tx.send((hub::handle(), listener.local_addr().unwrap().port())).unwrap();
                 let server = http::Server::new(http::ServerConfig::default(), move |req, resp| {
                     req.body.drain(1 << 20)?;
                     let headers = req.headers().iter().map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect();
@@ -359,7 +361,7 @@ impl FakeContainer {
                 let _ = server.serve(listener);
             })
         });
-        let stop = rx.recv().unwrap();
+        let (stop, port) = rx.recv().unwrap();
         FakeContainer { port, updates, stop, thread: Some(thread) }
     }
 
