@@ -79,10 +79,19 @@ impl ObjectServer {
         ObjectServer::start_with(name, &[], &[])
     }
 
+    /// Starts a server on a free port; if another test took that port in
+    /// the meantime (the server exits: "cannot listen"), tries another.
     pub fn start_with(name: &str, app: &[(&str, &str)], updater: &[(&str, &str)]) -> ObjectServer {
-        let dir = TempDir::new(name);
-        let s = ObjectServer::prepare(dir, app, updater);
-        s.spawn(None)
+        for _ in 0..4 {
+            let mut s = ObjectServer::prepare(TempDir::new(name), app, updater);
+            s.spawn_child(None);
+            match s.try_wait_listening() {
+                Ok(()) => return s,
+                Err(e) if e.contains("cannot listen") => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("no free port for the object server");
     }
 
     /// Writes swift.conf, devices/sda and the config; does not start.
@@ -99,6 +108,12 @@ impl ObjectServer {
 
     /// Starts the binary (under `wrapper` if given, e.g. `unshare -m sh -c`).
     pub fn spawn(mut self, wrapper: Option<&[&str]>) -> ObjectServer {
+        self.spawn_child(wrapper);
+        self.wait_listening();
+        self
+    }
+
+    fn spawn_child(&mut self, wrapper: Option<&[&str]>) {
         let log = |n: &str| std::fs::File::options().create(true).append(true).open(self.dir.0.join(n)).unwrap();
         let mut cmd = match wrapper {
             Some(w) => {
@@ -114,8 +129,6 @@ impl ObjectServer {
         };
         let child = cmd.stdout(Stdio::from(log("stdout.log"))).stderr(Stdio::from(log("stderr.log"))).spawn().unwrap();
         self.child = Some(child);
-        self.wait_listening();
-        self
     }
 
     pub fn restart(mut self) -> ObjectServer {
@@ -124,17 +137,23 @@ impl ObjectServer {
     }
 
     fn wait_listening(&mut self) {
+        if let Err(e) = self.try_wait_listening() {
+            panic!("{e}");
+        }
+    }
+
+    fn try_wait_listening(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
             if let Some(Ok(Some(st))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("object server exited with {st}: {}", self.stderr());
+                return Err(format!("object server exited with {st}: {}", self.stderr()));
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("object server did not listen: {}", self.stderr());
+        Err(format!("object server did not listen: {}", self.stderr()))
     }
 
     pub fn pid(&self) -> u32 {
