@@ -19,7 +19,7 @@
 //! last second (the power-loss window of docs/db-schema.md).
 
 use crate::container::{
-    brokers, db_call, db_error, listing_params, metadata_from, req_timestamp, ACCOUNT_UPDATE_HEADER,
+    brokers, db_call, db_error, db_timestamps, listing_params, metadata_from, req_timestamp, ACCOUNT_UPDATE_HEADER,
 };
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -128,11 +128,7 @@ fn get(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
         let entries = if listing && !info.is_deleted() { b.list(&params).map_err(db_error)? } else { Vec::new() };
         Ok((info, entries))
     })?;
-    let mut h = Headers::new();
-    h.set("X-Backend-Timestamp", info.created_at.internal());
-    h.set("X-Backend-PUT-Timestamp", info.put_timestamp.internal());
-    h.set("X-Backend-Delete-Timestamp", info.delete_timestamp.internal());
-    h.set("X-Backend-Status-Changed-At", info.status_changed_at.internal());
+    let mut h = db_timestamps([info.created_at, info.put_timestamp, info.delete_timestamp, info.status_changed_at]);
     if info.is_deleted() {
         if info.is_status_deleted() {
             h.set("X-Account-Status", "Deleted");

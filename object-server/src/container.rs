@@ -245,6 +245,17 @@ fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backen
     send(resp, 204, &Headers::new(), b"")
 }
 
+/// The timestamps a database answer carries (created, PUT, DELETE,
+/// status change), as Swift's account and container servers send them.
+pub fn db_timestamps([created, put, delete, changed]: [db::Timestamp; 4]) -> Headers {
+    let mut h = Headers::new();
+    h.set("X-Backend-Timestamp", created.internal());
+    h.set("X-Backend-PUT-Timestamp", put.internal());
+    h.set("X-Backend-Delete-Timestamp", delete.internal());
+    h.set("X-Backend-Status-Changed-At", changed.internal());
+    h
+}
+
 /// The listing parameters and format of a GET or HEAD (412 for a bad
 /// limit, 406 when `Accept` allows no format).
 pub fn listing_params(
@@ -289,11 +300,7 @@ fn get(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
         let entries = if listing && !info.is_deleted() { b.list(&params).map_err(db_error)? } else { Vec::new() };
         Ok((info, entries))
     })?;
-    let mut h = Headers::new();
-    h.set("X-Backend-Timestamp", info.created_at.internal());
-    h.set("X-Backend-PUT-Timestamp", info.put_timestamp.internal());
-    h.set("X-Backend-Delete-Timestamp", info.delete_timestamp.internal());
-    h.set("X-Backend-Status-Changed-At", info.status_changed_at.internal());
+    let mut h = db_timestamps([info.created_at, info.put_timestamp, info.delete_timestamp, info.status_changed_at]);
     h.set("X-Backend-Storage-Policy-Index", "0");
     if info.is_deleted() {
         return send(resp, 404, &h, b"");
