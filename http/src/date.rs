@@ -5,8 +5,10 @@
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+/// English weekday abbreviations, from Thursday (1970-01-01's weekday).
+pub const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+/// English month abbreviations, `Jan` first.
+pub const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// An IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub fn http_date(secs: u64) -> String {
@@ -93,7 +95,7 @@ pub(crate) fn with_now<R>(f: impl FnOnce(&str) -> R) -> R {
 
 /// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
 /// (Howard Hinnant's `civil_from_days`, for days ≥ 0).
-fn civil_from_days(days: u64) -> (u64, u32, u32) {
+pub fn civil_from_days(days: u64) -> (u64, u32, u32) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z % 146_097;

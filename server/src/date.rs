@@ -1,9 +1,6 @@
 //! UTC calendar dates of unix seconds, for HTTP dates and log lines.
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-
-/// English month abbreviations, `Jan` first (as in HTTP dates).
-pub const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+use http::date::{civil_from_days, MONTHS, WEEKDAYS};
 
 /// A UTC calendar time, enough for HTTP dates and log lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,32 +12,24 @@ pub struct Civil {
     pub hour: u32,
     pub minute: u32,
     pub second: u32,
-    /// 0 = Thursday (the epoch's weekday); index into `DAYS`.
+    /// 0 = Thursday (the epoch's weekday); index into `WEEKDAYS`.
     weekday: usize,
 }
 
 impl Civil {
-    /// Seconds since the epoch to a UTC date (Howard Hinnant's algorithm).
+    /// Seconds since the epoch to a UTC date.
     pub fn from_secs(secs: u64) -> Civil {
-        let days = (secs / 86_400) as i64;
+        let days = secs / 86_400;
         let rem = secs % 86_400;
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
+        let (year, month, day) = civil_from_days(days);
         Civil {
-            year,
+            year: year as i64,
             month,
             day,
             hour: (rem / 3600) as u32,
             minute: (rem / 60 % 60) as u32,
             second: (rem % 60) as u32,
-            weekday: (days.rem_euclid(7)) as usize,
+            weekday: (days % 7) as usize,
         }
     }
 
@@ -51,7 +40,7 @@ impl Civil {
 
     /// The weekday's English abbreviation (`Sun`).
     pub fn weekday_name(&self) -> &'static str {
-        DAYS[self.weekday]
+        WEEKDAYS[self.weekday]
     }
 }
 
