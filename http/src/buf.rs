@@ -37,6 +37,15 @@ impl ReadBuf {
         }
     }
 
+    /// Gives back a buffer grown past its initial size (nothing may be
+    /// buffered).
+    pub(crate) fn trim(&mut self) {
+        debug_assert!(self.data().is_empty());
+        if self.buf.len() > INITIAL {
+            *self = ReadBuf::new();
+        }
+    }
+
     /// Between requests, with nothing buffered: reads the next request's
     /// first bytes, holding no buffer while it waits (an idle keep-alive
     /// connection then costs no heap). One read attempt, then the wait,

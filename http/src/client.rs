@@ -9,12 +9,16 @@
 //! c.write_body(chunk)?; ...
 //! let resp = c.read_response("PUT", node_timeout)?;   // head + body reader
 //! ```
+//!
+//! [`ClientConn::checkout`] and [`ClientConn::release`] reuse keep-alive
+//! connections (see [`crate::pool`]).
 
 use crate::body::{BodyReader, Kind};
 use crate::buf::ReadBuf;
 use crate::chunked::{chunk_header, last_chunk_with, ChunkedDecoder, LAST_CHUNK};
 use crate::head::{self, ResponseFraming, ResponseHead, MAX_HEAD};
 use crate::headers::Headers;
+use crate::pool;
 use crate::response::write_all_vectored;
 use hub::TcpStream;
 use std::cell::Cell;
@@ -32,10 +36,18 @@ enum BodyMode {
 /// One connection to a server.
 pub struct ClientConn {
     stream: TcpStream,
+    addr: SocketAddr,
     buf: ReadBuf,
     mode: BodyMode,
     /// Responses never wait for `100 Continue`.
     no_continue: Cell<bool>,
+    /// Request body bytes still to send: `None` for a chunked body until
+    /// its last chunk.
+    body_left: Option<u64>,
+    /// Set when a response is dropped after its whole body was read and
+    /// the server keeps the connection open.
+    response_done: Cell<bool>,
+    reused: bool,
 }
 
 fn timed_out(what: &str) -> io::Error {
@@ -47,7 +59,45 @@ impl ClientConn {
     pub fn connect(addr: SocketAddr, conn_timeout: Duration) -> io::Result<ClientConn> {
         let stream = TcpStream::connect(addr, Some(conn_timeout))?;
         stream.set_nodelay(true)?;
-        Ok(ClientConn { stream, buf: ReadBuf::new(), mode: BodyMode::Plain, no_continue: Cell::new(false) })
+        Ok(ClientConn {
+            stream,
+            addr,
+            buf: ReadBuf::new(),
+            mode: BodyMode::Plain,
+            no_continue: Cell::new(false),
+            body_left: Some(0),
+            response_done: Cell::new(false),
+            reused: false,
+        })
+    }
+
+    /// An idle keep-alive connection to `addr` from this hub's pool, or a
+    /// new one ([`ClientConn::connect`]).
+    pub fn checkout(addr: SocketAddr, conn_timeout: Duration) -> io::Result<ClientConn> {
+        match pool::take(addr) {
+            Some(mut c) => {
+                c.reused = true;
+                Ok(c)
+            }
+            None => ClientConn::connect(addr, conn_timeout),
+        }
+    }
+
+    /// Gives the connection back to this hub's pool if its last exchange
+    /// is complete (request body sent, response read to its end, server
+    /// keeping it open, nothing more buffered); else closes it.
+    pub fn release(mut self) {
+        if self.response_done.get() && self.body_left == Some(0) && self.buf.data().is_empty() {
+            self.buf.trim();
+            self.stream.set_read_timeout(None);
+            self.stream.set_write_timeout(None);
+            pool::put(self.addr, self);
+        }
+    }
+
+    /// Whether this connection came from the pool.
+    pub fn reused(&self) -> bool {
+        self.reused
     }
 
     pub fn stream(&self) -> &TcpStream {
@@ -68,6 +118,15 @@ impl ClientConn {
             Some(te) if te.trim().eq_ignore_ascii_case("chunked") => BodyMode::Chunked,
             _ => BodyMode::Plain,
         };
+        self.response_done.set(false);
+        self.body_left = match self.mode {
+            BodyMode::Chunked => None,
+            // A length that does not parse: never reused.
+            BodyMode::Plain => match headers.get("content-length") {
+                Some(n) => Some(n.trim().parse().unwrap_or(u64::MAX)),
+                None => Some(0),
+            },
+        };
         (&self.stream).write_all(&out)
     }
 
@@ -86,7 +145,11 @@ impl ClientConn {
     /// Sends body bytes (as one chunk if the body is chunked).
     pub fn write_body(&mut self, data: &[u8]) -> io::Result<()> {
         match self.mode {
-            BodyMode::Plain => (&self.stream).write_all(data),
+            BodyMode::Plain => {
+                (&self.stream).write_all(data)?;
+                self.body_left = self.body_left.map(|n| n.saturating_sub(data.len() as u64));
+                Ok(())
+            }
             BodyMode::Chunked if data.is_empty() => Ok(()),
             BodyMode::Chunked => {
                 let mut h = Vec::with_capacity(20);
@@ -100,6 +163,7 @@ impl ClientConn {
     pub fn finish_body(&mut self) -> io::Result<()> {
         if self.mode == BodyMode::Chunked {
             (&self.stream).write_all(LAST_CHUNK)?;
+            self.body_left = Some(0);
         }
         Ok(())
     }
@@ -113,7 +177,9 @@ impl ClientConn {
         }
         let mut out = Vec::with_capacity(64);
         last_chunk_with(trailers, &mut out);
-        (&self.stream).write_all(&out)
+        (&self.stream).write_all(&out)?;
+        self.body_left = Some(0);
+        Ok(())
     }
 
     fn read_head(&mut self, timeout: Duration) -> io::Result<ResponseHead> {
@@ -154,6 +220,7 @@ impl ClientConn {
             head,
             keep_alive,
             body: BodyReader::new(&self.stream, &mut self.buf, kind, &self.no_continue),
+            done: &self.response_done,
         })
     }
 }
@@ -164,6 +231,14 @@ pub struct ClientResponse<'a> {
     /// The connection can carry another request once the body is read.
     pub keep_alive: bool,
     pub body: BodyReader<'a>,
+    /// The connection's `response_done`, set when this is dropped.
+    done: &'a Cell<bool>,
+}
+
+impl Drop for ClientResponse<'_> {
+    fn drop(&mut self) {
+        self.done.set(self.keep_alive && self.body.is_done());
+    }
 }
 
 impl ClientResponse<'_> {

@@ -14,6 +14,7 @@ pub mod date;
 pub mod head;
 pub mod headers;
 pub mod percent;
+pub mod pool;
 mod response;
 pub mod server;
 

@@ -148,7 +148,12 @@ pub(crate) struct Hub {
     remote: Arc<Remote>,
     next_deadline: u64,
     stop: Event,
+    /// Unique per hub ever made in this process ([`id`]).
+    id: u64,
 }
+
+/// The id the next hub gets.
+static NEXT_HUB_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 thread_local! {
     static HUB: RefCell<Option<Hub>> = const { RefCell::new(None) };
@@ -187,6 +192,7 @@ impl Hub {
             remote,
             next_deadline: 0,
             stop: Event::new(),
+            id: NEXT_HUB_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -543,6 +549,13 @@ pub(crate) fn wait_fd(fd: RawFd, dir: Direction, deadline: Option<Instant>) -> i
 /// [`HubHandle::request_stop`] (the workers' SIGTERM handling) or by hand.
 pub fn stop_event() -> Event {
     with(|h| h.stop.clone())
+}
+
+/// This hub's id, unique in the process: state kept per thread for a hub
+/// (such as idle sockets registered with its epoll) checks it, because a
+/// thread may run several hubs one after another.
+pub fn id() -> u64 {
+    with(|h| h.id)
 }
 
 /// A handle to this thread's hub for other OS threads.

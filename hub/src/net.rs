@@ -157,6 +157,13 @@ impl TcpStream {
         (&self.inner).read(buf)
     }
 
+    /// One peek that never parks: `WouldBlock` if nothing is there, `Ok(0)`
+    /// at the end of the stream. Tells whether an idle connection is still
+    /// open and quiet.
+    pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.peek(buf)
+    }
+
     /// Parks until a read would not block: data, end of stream or an error
     /// is there. It peeks before it parks, so readiness that came before
     /// the call (an edge the hub saw while nobody waited) is not missed.

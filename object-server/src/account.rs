@@ -286,7 +286,7 @@ fn send_row(
 ) -> std::result::Result<(), String> {
     let conf = ctx.conf();
     let addr = node.0.parse().map_err(|_| format!("bad account host {:?}", node.0))?;
-    let mut conn = ClientConn::connect(addr, conf.conn_timeout).map_err(|e| format!("connect: {e}"))?;
+    let mut conn = ClientConn::checkout(addr, conf.conn_timeout).map_err(|e| format!("connect: {e}"))?;
     let mut h = Headers::new();
     h.set("X-Put-Timestamp", info.put_timestamp.internal());
     h.set("X-Delete-Timestamp", info.delete_timestamp.internal());
@@ -304,6 +304,8 @@ fn send_row(
     let mut r = conn.read_response("PUT", conf.node_timeout).map_err(|e| format!("response: {e}"))?;
     let status = r.status();
     let _ = r.read_all(64 * 1024);
+    drop(r);
+    conn.release();
     if (200..300).contains(&status) {
         Ok(())
     } else {

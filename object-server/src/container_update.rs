@@ -191,7 +191,7 @@ pub fn send_one(
     node_timeout: Duration,
 ) -> Result<(), String> {
     let addr = target.host.parse().map_err(|_| format!("bad container host {:?}", target.host))?;
-    let mut conn = ClientConn::connect(addr, conn_timeout).map_err(|e| format!("connect: {e}"))?;
+    let mut conn = ClientConn::checkout(addr, conn_timeout).map_err(|e| format!("connect: {e}"))?;
     let mut h = Headers::new();
     for (k, v) in &record.headers {
         h.set(k.clone(), v.clone());
@@ -205,6 +205,8 @@ pub fn send_one(
     let mut resp = conn.read_response(&record.op, node_timeout).map_err(|e| format!("response: {e}"))?;
     let status = resp.status();
     let _ = resp.read_all(64 * 1024);
+    drop(resp);
+    conn.release();
     if (200..300).contains(&status) {
         Ok(())
     } else {

@@ -179,13 +179,16 @@ pub fn request(
     h.set("Host", format!("{}:{}", node.ip, node.port));
     h.set("Content-Length", body.len().to_string());
     let target = format!("/{}/{part}{path}", quote(&node.device));
-    let mut conn = ClientConn::connect(node_addr(node)?, ctx.conf.conn_timeout)?;
+    let mut conn = ClientConn::checkout(node_addr(node)?, ctx.conf.conn_timeout)?;
     conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
     conn.send_head(method, &target, &h)?;
     conn.write_body(body)?;
     let mut resp = conn.read_response(method, ctx.conf.node_timeout)?;
     let body = resp.read_all(MAX_SMALL_BODY)?;
-    Ok(Answer { status: resp.status(), headers: resp.head.headers.clone(), body })
+    let answer = Answer { status: resp.status(), headers: std::mem::take(&mut resp.head.headers), body };
+    drop(resp);
+    conn.release();
+    Ok(answer)
 }
 
 /// `request` that counts failures against the node: a connection error

@@ -131,7 +131,6 @@ pub fn backend_headers(req: &Request<'_>, t: &Target) -> Headers {
     }
     h.set("X-Trans-Id", t.trans_id.clone());
     h.set("User-Agent", format!("proxy-server {}", std::process::id()));
-    h.set("Connection", "close");
     h
 }
 

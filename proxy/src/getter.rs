@@ -118,7 +118,7 @@ impl Getter {
             self.headers.set("Host", format!("{}:{}", node.ip, node.port));
             let target = format!("/{}/{}{}", quote(&node.device), self.part, self.path);
             let opened = (|| -> io::Result<ClientConn> {
-                let mut conn = ClientConn::connect(node_addr(&node)?, self.ctx.conf.conn_timeout)?;
+                let mut conn = ClientConn::checkout(node_addr(&node)?, self.ctx.conf.conn_timeout)?;
                 conn.send_head(&self.method, &target, &self.headers)?;
                 Ok(conn)
             })();
@@ -171,6 +171,9 @@ impl Getter {
     }
 }
 
+/// Most bytes of a skipped answer's body read to keep its connection.
+const MAX_SKIPPED_BODY: u64 = 64 * 1024;
+
 /// Swift's `GETorHEAD_base` for objects: the first answer that is not
 /// 404 or 5xx goes to `f` with the node it came from and the [`Getter`]
 /// (the nodes left, for [`relay_body`]). No such answer: 404 by quorum,
@@ -190,7 +193,7 @@ pub fn fetch<T>(
 fn first_source<T>(mut g: Getter, f: impl FnOnce(&Device, ClientResponse<'_>, Getter) -> Result<T>) -> Result<T> {
     let timeout = g.ctx.conf.recoverable_node_timeout;
     while let Some((node, handoff, mut conn)) = g.next_conn() {
-        let r = match conn.read_response(&g.method, timeout) {
+        let mut r = match conn.read_response(&g.method, timeout) {
             Ok(r) => r,
             Err(e) => {
                 g.ctx.error_occurred(&node, &format!("object {}: {e}", g.method));
@@ -198,8 +201,14 @@ fn first_source<T>(mut g: Getter, f: impl FnOnce(&Device, ClientResponse<'_>, Ge
             }
         };
         if g.is_source(&node, handoff, &r) {
-            return f(&node, r, g);
+            let out = f(&node, r, g);
+            conn.release();
+            return out;
         }
+        // A 404's or an error's short body: read, so the connection is reused.
+        let _ = r.body.drain(MAX_SKIPPED_BODY);
+        drop(r);
+        conn.release();
     }
     Err(g.failure())
 }
@@ -475,7 +484,11 @@ pub fn relay_body(
         }
         let mut p = Some(pos);
         match pump(&mut r.body, out, &mut buf, &mut p) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                drop(r);
+                conn.release();
+                return Ok(());
+            }
             Err(Broken::Client) => return Err(Error::ClientDisconnect),
             Err(Broken::Backend(e)) => {
                 g.ctx.error_occurred(&node, &what(&e));

@@ -47,7 +47,7 @@ enum Start {
 fn connect(ctx: &Context, node: &Device, part: u32, path: &str, h: &Headers) -> std::io::Result<Start> {
     let mut h = h.clone();
     h.set("Host", format!("{}:{}", node.ip, node.port));
-    let mut conn = ClientConn::connect(node_addr(node)?, ctx.conf.conn_timeout)?;
+    let mut conn = ClientConn::checkout(node_addr(node)?, ctx.conf.conn_timeout)?;
     conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
     conn.send_head("PUT", &format!("/{}/{part}{path}", http::percent::quote(&node.device)), &h)?;
     match conn.wait_continue(ctx.conf.node_timeout)? {
@@ -105,8 +105,9 @@ fn write(ctx: &Context, mut conn: ClientConn, node: &Device, q: &hub::Queue<Chun
         }
         let mut r = conn.read_response("PUT", ctx.conf.node_timeout)?;
         let body = r.read_all(64 * 1024)?;
-        Ok::<_, std::io::Error>(Answer { status: r.status(), headers: r.head.headers.clone(), body })
+        Ok::<_, std::io::Error>(Answer { status: r.status(), headers: std::mem::take(&mut r.head.headers), body })
     })();
+    conn.release();
     match answer {
         Ok(a) => Some(a),
         Err(e) => {

@@ -1,0 +1,145 @@
+//! Keep-alive client connections reused through the hub's pool.
+use http::{ClientConn, Headers, Server, ServerConfig};
+use std::cell::RefCell;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub::run(f)));
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("test did not finish within {secs} s"),
+    }
+}
+
+/// The client port each request came from, by target.
+type Peers = Rc<RefCell<Vec<(String, u16)>>>;
+
+/// A server answering `/close` with `Connection: close`, everything else
+/// with the request body echoed, 1,000 bytes for `/big`. The hub's stop
+/// event stops it, closing its idle connections.
+fn server() -> (SocketAddr, Peers) {
+    let l = hub::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = l.local_addr().unwrap();
+    let peers: Peers = Rc::default();
+    let p2 = peers.clone();
+    let server = Server::new(ServerConfig::default(), |req, resp| {
+        let mut body = Vec::new();
+        req.body.read_to_end(&mut body)?;
+        let mut h = Headers::new();
+        match req.target() {
+            "/close" => {
+                h.set("Connection", "close");
+                resp.send(200, &h, b"bye")
+            }
+            "/big" => resp.send(200, &h, &[b'x'; 1000]),
+            _ => resp.send(200, &h, &body),
+        }
+    })
+    .access_log(move |r| p2.borrow_mut().push((r.target.to_string(), r.peer.port())));
+    hub::spawn(move || server.serve(l).unwrap());
+    (addr, peers)
+}
+
+fn get(addr: SocketAddr, target: &str, read_body: bool) -> (bool, Vec<u8>) {
+    let mut c = ClientConn::checkout(addr, Duration::from_secs(1)).unwrap();
+    let reused = c.reused();
+    c.send_head("GET", target, &Headers::new()).unwrap();
+    let mut r = c.read_response("GET", Duration::from_secs(2)).unwrap();
+    assert_eq!(r.status(), 200);
+    let body = if read_body { r.read_all(10_000).unwrap() } else { Vec::new() };
+    drop(r);
+    c.release();
+    (reused, body)
+}
+
+fn ports(peers: &Peers) -> Vec<u16> {
+    peers.borrow().iter().map(|(_, p)| *p).collect()
+}
+
+#[test]
+fn a_completed_exchange_is_reused_and_an_unfinished_one_is_not() {
+    within(10, || {
+        let (addr, peers) = server();
+        assert_eq!(get(addr, "/a", true), (false, b"".to_vec()));
+        assert_eq!(http::pool::idle_count(), 1);
+        assert!(get(addr, "/b", true).0, "the idle connection is taken");
+        // A body left unread: the connection is closed, not pooled.
+        assert!(get(addr, "/big", false).0);
+        assert_eq!(http::pool::idle_count(), 0);
+        assert!(!get(addr, "/c", true).0);
+        // The server closing after its answer: not pooled.
+        assert_eq!(get(addr, "/close", true), (true, b"bye".to_vec()));
+        assert_eq!(http::pool::idle_count(), 0);
+        let p = ports(&peers);
+        assert_eq!(p[0], p[1]);
+        assert_eq!(p[1], p[2]);
+        assert_ne!(p[2], p[3]);
+        assert_eq!(p[3], p[4]);
+    });
+}
+
+#[test]
+fn a_body_not_fully_sent_is_never_reused() {
+    within(10, || {
+        let (addr, _) = server();
+        let mut c = ClientConn::checkout(addr, Duration::from_secs(1)).unwrap();
+        let mut h = Headers::new();
+        h.set("Content-Length", "10");
+        c.send_head("PUT", "/x", &h).unwrap();
+        c.write_body(b"12345").unwrap();
+        c.release();
+        assert_eq!(http::pool::idle_count(), 0);
+        // Sent whole and answered: pooled.
+        let mut c = ClientConn::checkout(addr, Duration::from_secs(1)).unwrap();
+        c.send_head("PUT", "/x", &h).unwrap();
+        c.write_body(b"12345").unwrap();
+        c.write_body(b"67890").unwrap();
+        let mut r = c.read_response("PUT", Duration::from_secs(2)).unwrap();
+        assert_eq!(r.read_all(100).unwrap(), b"1234567890");
+        drop(r);
+        c.release();
+        assert_eq!(http::pool::idle_count(), 1);
+    });
+}
+
+#[test]
+fn a_connection_the_server_closed_while_idle_is_not_handed_out() {
+    within(10, || {
+        let (addr, _) = server();
+        get(addr, "/a", true);
+        assert_eq!(http::pool::idle_count(), 1);
+        // The server stops: it closes its idle connections and its listener.
+        hub::stop_event().set();
+        hub::sleep(Duration::from_millis(100)).unwrap();
+        assert!(ClientConn::checkout(addr, Duration::from_secs(1)).is_err(), "the closed one was not handed out");
+        assert_eq!(http::pool::idle_count(), 0);
+    });
+}
+
+#[test]
+fn a_new_hub_on_the_same_thread_starts_with_an_empty_pool() {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let addr = hub::run(|| {
+            let (addr, _) = server();
+            get(addr, "/a", true);
+            assert_eq!(http::pool::idle_count(), 1);
+            addr
+        });
+        hub::run(move || {
+            assert_eq!(http::pool::idle_count(), 0);
+            let _ = addr;
+        });
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(10)).expect("both hubs ran");
+}
