@@ -296,7 +296,7 @@ fn send_row(
     h.set("X-Trans-Id", txn);
     h.set("X-Backend-Storage-Policy-Index", "0");
     h.set(ACCOUNT_UPDATE_HEADER, "true");
-    h.set("User-Agent", format!("container-server {}", std::process::id()));
+    h.set("User-Agent", format!("container-server {}", swiftlet_server::pid()));
     h.set("Content-Length", "0");
     h.set("Host", node.0.clone());
     let target = quote(&format!("/{}/{}/{}/{}", node.1, node.2, t.account, t.container));

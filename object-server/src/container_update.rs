@@ -196,7 +196,7 @@ pub fn send_one(
     for (k, v) in &record.headers {
         h.set(k.clone(), v.clone());
     }
-    h.set("User-Agent", format!("object-server {}", std::process::id()));
+    h.set("User-Agent", format!("object-server {}", swiftlet_server::pid()));
     h.set("Content-Length", "0");
     h.set("Host", target.host.clone());
     let path =

@@ -12,7 +12,6 @@
 use http::AccessRecord;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 use swiftlet_server::config::LogLevel;
 use swiftlet_server::date::Civil;
@@ -53,12 +52,6 @@ fn push_or_dash(line: &mut String, v: Option<&str>) {
     }
 }
 
-/// This process's id, asked of the kernel once (glibc no longer caches it).
-fn pid() -> u32 {
-    static PID: OnceLock<u32> = OnceLock::new();
-    *PID.get_or_init(std::process::id)
-}
-
 /// Formats one access line (without the newline) at `now_secs`, in one
 /// allocation.
 pub fn access_line(rec: &AccessRecord<'_>, now_secs: u64) -> String {
@@ -89,7 +82,7 @@ pub fn access_line(rec: &AccessRecord<'_>, now_secs: u64) -> String {
         push_or_dash(&mut line, rec.headers.get(name));
         line.push('"');
     }
-    let _ = write!(line, " {:.4} \"-\" {} ", rec.duration.as_secs_f64(), pid());
+    let _ = write!(line, " {:.4} \"-\" {} ", rec.duration.as_secs_f64(), swiftlet_server::pid());
     push_or_dash(&mut line, rec.headers.get("X-Backend-Storage-Policy-Index"));
     line
 }

@@ -32,7 +32,7 @@ fn part(ctx: &Context, t: &Target) -> Result<u32> {
 fn plain_headers(t: &Target) -> Headers {
     let mut h = Headers::new();
     h.set("X-Trans-Id", t.trans_id.clone());
-    h.set("User-Agent", format!("proxy-server {}", std::process::id()));
+    h.set("User-Agent", format!("proxy-server {}", swiftlet_server::pid()));
     h
 }
 

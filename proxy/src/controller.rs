@@ -130,7 +130,7 @@ pub fn backend_headers(req: &Request<'_>, t: &Target) -> Headers {
         h.set(name, "");
     }
     h.set("X-Trans-Id", t.trans_id.clone());
-    h.set("User-Agent", format!("proxy-server {}", std::process::id()));
+    h.set("User-Agent", format!("proxy-server {}", swiftlet_server::pid()));
     h
 }
 

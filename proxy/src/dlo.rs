@@ -383,7 +383,7 @@ impl Stream<'_> {
         };
         let mut h = Headers::new();
         h.set("X-Trans-Id", st.trans_id.clone());
-        h.set("User-Agent", format!("proxy-server {} DLO MultipartGET", std::process::id()));
+        h.set("User-Agent", format!("proxy-server {} DLO MultipartGET", swiftlet_server::pid()));
         if from > 0 || to < seg.bytes - 1 {
             h.set("Range", format!("bytes={from}-{to}"));
         }

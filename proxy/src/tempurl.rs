@@ -392,7 +392,7 @@ fn keys_in(h: &Headers, kind: &str) -> Vec<String> {
 fn keys(ctx: &Context, t: &Target) -> Vec<(String, Scope)> {
     let mut h = Headers::new();
     h.set("X-Trans-Id", t.trans_id.clone());
-    h.set("User-Agent", format!("proxy-server {} TempURL", std::process::id()));
+    h.set("User-Agent", format!("proxy-server {} TempURL", swiftlet_server::pid()));
     let mut out = Vec::new();
     let container = t.container.as_deref();
     let lookups = [

@@ -17,3 +17,10 @@ pub mod worker;
 
 pub use config::{ConfigError, LogLevel, Section};
 pub use log::Logger;
+
+/// This process's id, asked of the kernel once (glibc no longer caches
+/// it, and it goes into every access line and backend `User-Agent`).
+pub fn pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}

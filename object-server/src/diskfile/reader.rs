@@ -135,7 +135,8 @@ fn failed(disk: Disk, what: &'static str, e: Errno) -> Fail {
     }
 }
 
-fn open_blocking(ctx: &Context, loc: &Location, prefetch: usize) -> Result<Opened> {
+/// [`open`] on a `tpool` thread: checks the device, may wait for the disk.
+pub fn open_blocking(ctx: &Context, loc: &Location, prefetch: usize) -> Result<Opened> {
     ctx.check_device(&loc.device)?;
     match open_files(ctx, loc, prefetch, Disk::Wait) {
         Ok(opened) => Ok(opened),

@@ -50,7 +50,8 @@ pub struct Writer {
     ctx: Context,
     loc: Location,
     file: Arc<File>,
-    tmp_path: PathBuf,
+    /// The temp file, until `commit` takes it.
+    tmp_path: Option<PathBuf>,
     written: u64,
     since_sync: u64,
     since_writeback: u64,
@@ -62,14 +63,14 @@ impl Writer {
     /// Opens a temp file for an object of `size` bytes (`None`: chunked),
     /// allocating the space. 507 if the device is unmounted or too full.
     /// `md5`: hash the body (else its ETag comes from the proxy).
+    /// Blocking: call it on `tpool`.
     pub fn create(ctx: &Context, loc: &Location, size: Option<u64>, md5: bool) -> Result<Writer> {
-        let (c, l) = (ctx.clone(), loc.clone());
-        let (file, tmp_path) = hub::tpool::execute(move || open_tmp(&c, &l, Some(size.unwrap_or(0))))?;
+        let (file, tmp_path) = open_tmp(ctx, loc, Some(size.unwrap_or(0)))?;
         Ok(Writer {
             ctx: ctx.clone(),
             loc: loc.clone(),
             file: Arc::new(file),
-            tmp_path,
+            tmp_path: Some(tmp_path),
             written: 0,
             since_sync: 0,
             since_writeback: 0,
@@ -118,17 +119,26 @@ impl Writer {
         self.crc
     }
 
-    /// Makes the object durable and visible as `{ts}.data`.
-    pub fn commit(self, ts: Timestamp, meta: Metadata) -> Result<()> {
-        let (ctx, loc, file, tmp) = (self.ctx.clone(), self.loc.clone(), self.file.clone(), self.tmp_path.clone());
-        hub::tpool::execute(move || finish(&ctx, &loc, &file, &tmp, &footer(&meta), ts, Kind::Data))
-        // Drop removes the temp path, which is gone after the rename.
+    /// Makes the object durable and visible as `{ts}.data`; on failure
+    /// the temp file is removed.
+    pub fn commit(mut self, ts: Timestamp, meta: Metadata) -> Result<()> {
+        let (ctx, loc, file) = (self.ctx.clone(), self.loc.clone(), self.file.clone());
+        let tmp = self.tmp_path.take().expect("a writer commits once");
+        hub::tpool::execute(move || {
+            let r = finish(&ctx, &loc, &file, &tmp, &footer(&meta), ts, Kind::Data);
+            if r.is_err() {
+                let _ = fs::remove_file(&tmp);
+            }
+            r
+        })
     }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.tmp_path);
+        if let Some(tmp) = &self.tmp_path {
+            let _ = fs::remove_file(tmp);
+        }
     }
 }
 
@@ -147,7 +157,7 @@ pub fn write_marker(ctx: &Context, loc: &Location, ts: Timestamp, kind: Kind, me
 fn unique_tmp_name(loc: &Location) -> String {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    format!("{}-{}-{nanos}-{}{TMP_SUFFIX}", loc.hash, std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed))
+    format!("{}-{}-{nanos}-{}{TMP_SUFFIX}", loc.hash, swiftlet_server::pid(), SEQ.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Opens a new temp file; with `reserve = Some(size)`, checks
@@ -155,14 +165,17 @@ fn unique_tmp_name(loc: &Location) -> String {
 fn open_tmp(ctx: &Context, loc: &Location, reserve: Option<u64>) -> Result<(File, PathBuf)> {
     ctx.check_device(&loc.device)?;
     let dir = loc.tmp_dir();
-    fs::create_dir_all(&dir).map_err(|e| Error::from_disk_write("creating tmp/", e))?;
     let path = dir.join(unique_tmp_name(loc));
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| Error::from_disk_write("creating a temp file", e))?;
+    let create = || File::options().read(true).write(true).create_new(true).open(&path);
+    // `tmp/` is made on the first write to a device (or after it was removed).
+    let file = match create() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(&dir).map_err(|e| Error::from_disk_write("creating tmp/", e))?;
+            create()
+        }
+        other => other,
+    }
+    .map_err(|e| Error::from_disk_write("creating a temp file", e))?;
     if let Some(size) = reserve {
         if let Err(e) = allocate(ctx, &file, size) {
             let _ = fs::remove_file(&path);
@@ -212,7 +225,8 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Creates `device_dir/objects/{part}/{suffix}/{hash}` as needed; returns
-/// the folders whose entries changed (to fsync).
+/// the folders whose entries changed (to fsync): the hash folder's parent
+/// among them if this call created the hash folder.
 fn make_hash_dir(loc: &Location) -> io::Result<Vec<PathBuf>> {
     let hash_dir = loc.hash_dir();
     let mut changed = Vec::new();
@@ -256,12 +270,19 @@ fn finish(
     file.sync_all().map_err(disk("fsync"))?;
     let changed = make_hash_dir(loc).map_err(disk("creating the object folder"))?;
     let dir = loc.hash_dir();
+    let new_dir = dir.parent().is_some_and(|suffix| changed.iter().any(|d| d == suffix));
     fs::rename(tmp, dir.join(file_name(ts, kind))).map_err(disk("rename"))?;
     fsync_dir(&dir).map_err(disk("fsync of the object folder"))?;
     for d in changed {
         fsync_dir(&d).map_err(disk("fsync of a new folder"))?;
     }
-    cleanup(&dir, ctx.conf().reclaim_age.as_secs());
+    // A folder this call created holds only the new file, unless another
+    // write of the same object raced in: that one cleans up after itself,
+    // and any file left behind is older, never read, and removed by the
+    // next write of the object (PUT, POST or DELETE).
+    if !new_dir {
+        cleanup(&dir, ctx.conf().reclaim_age.as_secs());
+    }
     hashes::invalidate(&loc.partition_dir(), loc.suffix()).map_err(disk("invalidating the suffix hash"))?;
     Ok(())
 }

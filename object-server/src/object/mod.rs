@@ -131,7 +131,16 @@ pub(crate) fn open_current(ctx: &Context, loc: &Location) -> Result<Current> {
 
 /// Opens the object; a quarantined one is logged and counts as missing.
 pub(crate) fn open_with(ctx: &Context, loc: &Location, prefetch: usize) -> Result<Current> {
-    Ok(match reader::open(ctx, loc, prefetch)? {
+    Ok(current(reader::open(ctx, loc, prefetch)?, loc))
+}
+
+/// [`open_current`] for a `tpool` thread (blocking).
+pub(crate) fn open_current_blocking(ctx: &Context, loc: &Location) -> Result<Current> {
+    Ok(current(reader::open_blocking(ctx, loc, 0)?, loc))
+}
+
+fn current(opened: Opened, loc: &Location) -> Current {
+    match opened {
         Opened::Missing => Current::Missing,
         Opened::Deleted(ts) => Current::Deleted(ts),
         Opened::Found(f) => Current::Live(f),
@@ -139,7 +148,7 @@ pub(crate) fn open_with(ctx: &Context, loc: &Location, prefetch: usize) -> Resul
             crate::log::error(&format!("quarantined {} on {}: {why}", loc.hash, loc.device));
             Current::Missing
         }
-    })
+    }
 }
 
 /// The request's `X-Timestamp`: 400 if missing or malformed.

@@ -8,7 +8,7 @@
 //! what arrived, and the MD5 becomes the ETag without being recomputed.
 //! Without it (a direct PUT) the object server computes the MD5 itself.
 
-use super::{check_delete_at, open_current, require_timestamp, send_empty, user_metadata, Current};
+use super::{check_delete_at, open_current_blocking, require_timestamp, send_empty, user_metadata, Current};
 use crate::conditional::{matches, normalize_etag};
 use crate::container_update::{self, Op, PutInfo};
 use crate::context::Context;
@@ -28,10 +28,15 @@ pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: 
     let content_type = req.header("Content-Type").ok_or_else(|| Error::bad_request("No content type"))?.to_string();
     check_delete_at(req, ts)?;
     let loc = Location::new(ctx, path);
-    check_not_stale(req, ctx, &loc, ts)?;
     let trailed = req.header("X-Backend-Checksums").is_some_and(|v| v.trim().eq_ignore_ascii_case("trailer"));
-    let mut writer = Writer::create(ctx, &loc, size, !trailed)?;
-    receive_body(ctx, req, &mut writer)?;
+    let if_none_match = req.header("If-None-Match").map(String::from);
+    // The check against what is stored and the temp file: one tpool call.
+    let (c, l) = (ctx.clone(), loc.clone());
+    let mut writer = hub::tpool::execute(move || {
+        check_not_stale(if_none_match.as_deref(), open_current_blocking(&c, &l)?, ts)?;
+        Writer::create(&c, &l, size, !trailed)
+    })?;
+    receive_body(ctx, req, &mut writer, size)?;
     if size.is_some_and(|n| n != writer.written()) {
         let why = format!("body of {} bytes, {} declared", writer.written(), size.unwrap_or(0));
         return Err(Error::bad_request(why));
@@ -76,11 +81,10 @@ fn declared_size(req: &Request<'_>) -> Result<Option<u64>> {
 
 /// 412 for `If-None-Match` on an existing object, 409 if as new a
 /// version (or tombstone) is stored.
-fn check_not_stale(req: &Request<'_>, ctx: &Context, loc: &Location, ts: crate::timestamp::Timestamp) -> Result<()> {
-    let orig = match open_current(ctx, loc)? {
+fn check_not_stale(if_none_match: Option<&str>, current: Current, ts: crate::timestamp::Timestamp) -> Result<()> {
+    let orig = match current {
         Current::Live(obj) => {
-            if !super::is_expired(&obj.metadata) && req.header("If-None-Match").is_some_and(|l| matches(l, obj.etag()))
-            {
+            if !super::is_expired(&obj.metadata) && if_none_match.is_some_and(|l| matches(l, obj.etag())) {
                 return Err(Error::PreconditionFailed);
             }
             Some(obj.data_ts)
@@ -94,11 +98,14 @@ fn check_not_stale(req: &Request<'_>, ctx: &Context, loc: &Location, ts: crate::
     }
 }
 
-/// Streams the request body into the writer, within `max_upload_time`.
-fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer) -> Result<()> {
+/// Streams the request body (of `size` bytes, if known) into the writer,
+/// within `max_upload_time`.
+fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer, size: Option<u64>) -> Result<()> {
     let conf = ctx.conf();
     let deadline = Instant::now() + conf.max_upload_time;
-    let mut buf = vec![0u8; conf.network_chunk_size];
+    // A small body gets a small buffer (not a zeroed `network_chunk_size`).
+    let len = size.map_or(conf.network_chunk_size, |n| n.clamp(1, conf.network_chunk_size as u64) as usize);
+    let mut buf = vec![0u8; len];
     let mut since_yield = 0usize;
     loop {
         let n = req.body.read(&mut buf).map_err(Error::from_body_read)?;
