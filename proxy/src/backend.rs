@@ -21,6 +21,8 @@ pub struct Context(Arc<Inner>);
 
 pub struct Inner {
     pub conf: Config,
+    /// Container info for `recheck_container_existence` (shared by the workers).
+    pub containers: crate::infocache::InfoCache,
     pub auth: TempAuth,
     pub account_ring: Ring,
     pub container_ring: Ring,

@@ -90,6 +90,8 @@ pub struct Config {
     pub conn_timeout: Duration,
     pub client_timeout: Duration,
     pub post_quorum_timeout: Duration,
+    /// How long container info is cached (0: not at all).
+    pub recheck_container_existence: Duration,
     pub keep_idle: Duration,
     pub error_suppression_limit: u32,
     pub error_suppression_interval: Duration,
@@ -229,6 +231,7 @@ impl Config {
             conn_timeout: app.seconds("conn_timeout", 0.5)?,
             client_timeout: app.seconds("client_timeout", 60.0)?,
             post_quorum_timeout: app.seconds("post_quorum_timeout", 0.5)?,
+            recheck_container_existence: app.seconds("recheck_container_existence", 60.0)?,
             keep_idle: app.seconds("keep_idle", 600.0)?,
             error_suppression_limit: app.positive("error_suppression_limit", 10)?,
             error_suppression_interval: app.seconds("error_suppression_interval", 60.0)?,

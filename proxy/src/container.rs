@@ -106,6 +106,9 @@ fn write(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targ
         ]
     };
     let answers = backend::make_requests(ctx, &ctx.container_ring, part, method, &quote(&t.path()), &h, &per_replica);
+    if let Some(container) = &t.container {
+        ctx.containers.drop_container(&t.account, container);
+    }
     let a = best_answer(answers, replicas, "container write")?;
     relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
 }

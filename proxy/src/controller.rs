@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::tempauth::{Access, AuthRequest, Identity};
 use http::{Headers, Request, Response};
 use std::io;
+use std::sync::Arc;
 
 /// One API request after routing and token checking.
 pub struct Target {
@@ -179,7 +180,7 @@ pub fn relay_listing(resp: &mut Response<'_>, a: &Answer, t: &Target, owner: boo
 }
 
 /// What the proxy needs to know of a container (Swift's `container_info`).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ContainerInfo {
     pub status: u16,
     pub read_acl: Option<String>,
@@ -187,9 +188,20 @@ pub struct ContainerInfo {
     pub cors: crate::cors::Rules,
 }
 
-/// HEADs the container's replicas in order until one answers.
-pub fn container_info(ctx: &Context, t: &Target) -> ContainerInfo {
-    let Some(container) = &t.container else { return ContainerInfo::default() };
+/// The container's info, from the cache ([`crate::infocache`]) or by a
+/// HEAD of its replicas in order until one answers.
+pub fn container_info(ctx: &Context, t: &Target) -> Arc<ContainerInfo> {
+    let Some(container) = &t.container else { return Arc::default() };
+    if let Some(info) = ctx.containers.get(&t.account, container) {
+        return info;
+    }
+    let epoch = ctx.containers.epoch();
+    let info = Arc::new(head_container(ctx, t, container));
+    ctx.containers.store(&t.account, container, &info, epoch);
+    info
+}
+
+fn head_container(ctx: &Context, t: &Target, container: &str) -> ContainerInfo {
     let path = http::percent::quote(&format!("/{}/{container}", t.account));
     let Ok(part) = ctx.container_ring.partition(&t.account, Some(container), None) else {
         return ContainerInfo::default();
@@ -243,9 +255,9 @@ pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, 
         Err(_) if acl_applies => {
             let info = container_info(ctx, t);
             if write {
-                info.write_acl
+                info.write_acl.clone()
             } else {
-                info.read_acl
+                info.read_acl.clone()
             }
         }
         _ => None,

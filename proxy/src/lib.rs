@@ -31,6 +31,7 @@ pub mod dlo;
 pub mod endpoint;
 pub mod error;
 pub mod getter;
+pub mod infocache;
 pub mod log;
 pub mod mimetypes;
 pub mod obj;
