@@ -37,6 +37,8 @@ pub struct Response<'a> {
     state: State,
     status: u16,
     sent: u64,
+    /// The head being built; after [`Response::start`], the head not sent
+    /// yet (it goes out with the first body bytes, or at `finish`).
     out: Vec<u8>,
 }
 
@@ -165,11 +167,13 @@ impl<'a> Response<'a> {
         let whole = body.len() <= 60 * 1024;
         self.head(status, headers, Some(body.len() as u64), if whole { body.len() } else { 0 });
         let body = if matches!(self.state, State::Length { left: 0 }) { &[][..] } else { body };
-        if self.out.len() + body.len() <= 64 * 1024 {
-            self.out.extend_from_slice(body);
-            (&*self.stream).write_all(&self.out)?;
+        // Taken first: whatever happens, this head is never sent again.
+        let mut out = std::mem::take(&mut self.out);
+        if out.len() + body.len() <= 64 * 1024 {
+            out.extend_from_slice(body);
+            (&*self.stream).write_all(&out)?;
         } else {
-            (&*self.stream).write_all(&self.out)?;
+            (&*self.stream).write_all(&out)?;
             (&*self.stream).write_all(body)?;
         }
         self.sent = body.len() as u64;
@@ -177,14 +181,23 @@ impl<'a> Response<'a> {
         Ok(())
     }
 
-    /// Sends the head of a streamed response: `length` bytes follow, or a
-    /// chunked body when `None`. Write the body with `Write`, then call
+    /// Starts a streamed response: `length` bytes follow, or a chunked
+    /// body when `None`. Write the body with `Write`, then call
     /// [`Response::finish`]. For a HEAD request nothing of the body is sent.
+    /// The head goes out with the first body bytes (one write for a small
+    /// body), at `finish`, or at [`Response::flush_head`].
     pub fn start(&mut self, status: u16, headers: &Headers, length: Option<u64>) -> io::Result<()> {
         self.check_not_started()?;
         self.head(status, headers, length, 0);
-        (&*self.stream).write_all(&self.out)?;
-        self.out = Vec::new();
+        Ok(())
+    }
+
+    /// Sends the head of a started response now, if it has not gone out.
+    pub fn flush_head(&mut self) -> io::Result<()> {
+        if self.state != State::NotStarted && !self.out.is_empty() {
+            let head = std::mem::take(&mut self.out);
+            (&*self.stream).write_all(&head)?;
+        }
         Ok(())
     }
 
@@ -193,7 +206,8 @@ impl<'a> Response<'a> {
     pub fn finish(&mut self) -> io::Result<()> {
         match self.state {
             State::Chunked => {
-                (&*self.stream).write_all(LAST_CHUNK)?;
+                let head = std::mem::take(&mut self.out);
+                write_all_vectored(self.stream, &[&head, LAST_CHUNK])?;
             }
             State::Length { left } if left > 0 => {
                 self.keep_alive = false;
@@ -204,7 +218,7 @@ impl<'a> Response<'a> {
                 ));
             }
             State::NotStarted => return Err(io::Error::other("finish before start")),
-            _ => {}
+            _ => self.flush_head()?,
         }
         self.state = State::Done;
         Ok(())
@@ -231,7 +245,13 @@ impl Write for Response<'_> {
                         "response body longer than its Content-Length",
                     ));
                 }
-                let n = (&*self.stream).write(data)?;
+                let n = if self.out.is_empty() {
+                    (&*self.stream).write(data)?
+                } else {
+                    let head = std::mem::take(&mut self.out);
+                    write_all_vectored(self.stream, &[&head, data])?;
+                    data.len()
+                };
                 self.state = State::Length { left: left - n as u64 };
                 self.sent += n as u64;
                 Ok(n)
@@ -240,9 +260,10 @@ impl Write for Response<'_> {
                 if self.head_only || data.is_empty() {
                     return Ok(data.len());
                 }
-                let mut head = Vec::with_capacity(20);
-                chunk_header(data.len(), &mut head);
-                write_all_vectored(self.stream, &[&head, data, b"\r\n"])?;
+                let mut size = Vec::with_capacity(20);
+                chunk_header(data.len(), &mut size);
+                let head = std::mem::take(&mut self.out);
+                write_all_vectored(self.stream, &[&head, &size, data, b"\r\n"])?;
                 self.sent += data.len() as u64;
                 Ok(data.len())
             }

@@ -355,6 +355,10 @@ fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<
             resp.keep_alive_asked();
         }
         let result = panic::catch_unwind(AssertUnwindSafe(|| (server.handler)(&mut req, &mut resp)));
+        // A started response whose head has not gone out (no body written,
+        // no finish: the handler failed): the client gets the head, then
+        // the close, as if it had been sent at once.
+        let head_out = resp.flush_head().is_ok();
         let mut status_for_log = resp.status();
         let mut lingering = false;
         let reusable = match result {
@@ -363,7 +367,7 @@ fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<
                     let _ = resp.send(500, &Headers::new(), b"handler sent no response\n");
                     status_for_log = 500;
                 }
-                resp.keep_alive() && finish_body(server, &mut req, &mut resp)
+                head_out && resp.keep_alive() && finish_body(server, &mut req, &mut resp)
             }
             Ok(Err(e)) => {
                 let status = error_status(&e);

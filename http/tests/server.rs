@@ -40,6 +40,15 @@ fn echo_server(cfg: ServerConfig) -> (SocketAddr, Log) {
             }
             return Ok(());
         }
+        if req.target() == "/start-then-fail" {
+            resp.start(200, &Headers::new(), Some(10))?;
+            return Err(std::io::Error::other("the body's source failed"));
+        }
+        if req.target() == "/small" {
+            resp.start(200, &Headers::new(), Some(5))?;
+            resp.write_all(b"small")?;
+            return resp.finish();
+        }
         if req.target() == "/slow" {
             hub::sleep(Duration::from_millis(200))?;
         }
@@ -327,6 +336,23 @@ fn a_client_that_disconnects_mid_body_is_logged_499() {
             hub::sleep(Duration::from_millis(10)).unwrap();
         }
         assert_eq!(log.borrow()[0], ("/x".to_string(), 499, 3));
+    });
+}
+
+#[test]
+fn a_started_response_goes_out_with_its_body_or_before_the_close() {
+    within(10, || {
+        let (addr, _) = echo_server(ServerConfig::default());
+        let mut s = connect(addr);
+        write!(s, "GET /small HTTP/1.1\r\n\r\nGET /small HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(read_responses(&mut s, 2), [(200, "small".to_string()), (200, "small".to_string())]);
+        // The handler failed after start, before any body: the head the
+        // handler started is still sent, then the connection closes.
+        let mut s = connect(addr);
+        write!(s, "GET /start-then-fail HTTP/1.1\r\n\r\n").unwrap();
+        let got = read_to_close(&mut s);
+        assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+        assert!(got.ends_with("\r\n\r\n") && got.contains("Content-Length: 10\r\n"), "{got}");
     });
 }
 

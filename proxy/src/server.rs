@@ -78,8 +78,8 @@ pub fn new_trans_id() -> String {
         s.get()
     });
     let mut md5 = Md5::new();
-    md5.update(format!("{}:{:?}:{seq}:{}", std::process::id(), std::thread::current().id(), now.as_nanos()));
-    let hex: String = md5.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    md5.update(format!("{}:{:?}:{seq}:{}", swiftlet_server::pid(), std::thread::current().id(), now.as_nanos()));
+    let hex = ring::hash::hex(&md5.finalize());
     format!("tx{}-{:010x}", &hex[..21], now.as_secs())
 }
 
