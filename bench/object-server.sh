@@ -29,6 +29,11 @@
 # object-server-<time>/ (the image and the object data are removed at the
 # end; logs and wrk/curl output are kept). Prints a markdown table.
 #
+# PIN=1 runs each server on CPU 1 only and the load tools (wrk, curl) on CPU
+# 0 only (taskset): each server then has one whole core and does not share it
+# with the client, so ops/s measure the servers, not how the kernel splits
+# two cores between a server and wrk. The ceilings are measured unpinned.
+#
 # Like the anchors, the measuring part runs at nice -20 (NICE=0 to disable)
 # because the machine is shared; the build runs at nice 10.
 set -euo pipefail
@@ -46,6 +51,8 @@ SWIFT_ANCHOR=${SWIFT_ANCHOR:-/var/tmp/swift-anchor}
 VENV=$SWIFT_ANCHOR/venv
 RS=/var/tmp/swift-limits/rs/target/release
 SRC=${SRC:-head}         # head: build a snapshot of the committed HEAD; tree: build the working tree
+PIN=${PIN:-0}            # 1: servers on CPU 1, load tools on CPU 0
+if [ "$PIN" = 1 ]; then SRV=(taskset -c 1); CLI=(taskset -c 0); else SRV=(); CLI=(); fi
 
 if [ "${OSB_STAGE:-}" != measure ]; then
   # ---- set-up (normal priority) ----
@@ -182,9 +189,9 @@ swift_dir = $out/etc
 EOF
 } >"$out/etc/swiftlet-object-server.conf"
 
-"$VENV/bin/swift-object-server" "$out/etc/swift-object-server.conf" -v >"$out/swift.log" 2>&1 &
+"${SRV[@]}" "$VENV/bin/swift-object-server" "$out/etc/swift-object-server.conf" -v >"$out/swift.log" 2>&1 &
 P_SWIFT=$!
-"$OSB_BIN" --config "$out/etc/swiftlet-object-server.conf" >"$out/swiftlet.log" 2>"$out/swiftlet.err" &
+"${SRV[@]}" "$OSB_BIN" --config "$out/etc/swiftlet-object-server.conf" >"$out/swiftlet.log" 2>"$out/swiftlet.err" &
 P_OURS=$!
 up() { for _ in $(seq 150); do
          [ "$(curl -s -o /dev/null -w '%{http_code}' -I "http://127.0.0.1:$1/sdb1/0/a/c/probe")" = 404 ] && return 0
@@ -255,7 +262,7 @@ wrkrun() {
   local s=$1 kind=$2; shift 2
   local c0 c1 o rps total p50 p99 sockerr non2xx cpu
   c0=$(ticks "$s")
-  o=$(wrk -t2 -c"$C" -d"${D}s" --timeout 10s --latency -s "$out/$kind.lua" "http://127.0.0.1:$(port "$s")" -- "$@")
+  o=$("${CLI[@]}" wrk -t2 -c"$C" -d"${D}s" --timeout 10s --latency -s "$out/$kind.lua" "http://127.0.0.1:$(port "$s")" -- "$@")
   c1=$(ticks "$s")
   echo "$o" >"$out/$s-$kind.txt"
   rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$o")
@@ -280,7 +287,7 @@ for s in swift swiftlet; do
   [ "$N" -gt 100 ] || { echo "too few objects written by the PUT run of $s" >&2; exit 1; }
   echo "$s GET set: $T threads x $N objects" >>"$out/notes.txt"
   # unmeasured warm-up: Swift drops the page cache of every object it PUTs
-  wrk -t2 -c"$C" -d"${WARM}s" -s "$out/get.lua" "http://127.0.0.1:$(port "$s")" -- sdb1 p "$T" "$N" >/dev/null
+  "${CLI[@]}" wrk -t2 -c"$C" -d"${WARM}s" -s "$out/get.lua" "http://127.0.0.1:$(port "$s")" -- sdb1 p "$T" "$N" >/dev/null
   wrkrun "$s" get sdb1 p "$T" "$N"
 done
 
@@ -291,7 +298,7 @@ cat "$BIG" >/dev/null
 for r in $(seq "$REPS_BIG"); do
   for s in swift swiftlet; do
     c0=$(ticks "$s")
-    o=$(curl -s -o /dev/null -T "$BIG" -w '%{http_code} %{time_total}' \
+    o=$("${CLI[@]}" curl -s -o /dev/null -T "$BIG" -w '%{http_code} %{time_total}' \
           -H "X-Timestamp: $(date +%s.%5N)" -H 'Content-Type: application/octet-stream' \
           "http://127.0.0.1:$(port "$s")/sdb1/$((100 + r))/AUTH_bench/c/big-$r")
     c1=$(ticks "$s")
@@ -300,7 +307,7 @@ for r in $(seq "$REPS_BIG"); do
   done
   for s in swift swiftlet; do
     c0=$(ticks "$s")
-    o=$(curl -s -o /dev/null -w '%{http_code} %{time_total} %{size_download}' \
+    o=$("${CLI[@]}" curl -s -o /dev/null -w '%{http_code} %{time_total} %{size_download}' \
           "http://127.0.0.1:$(port "$s")/sdb1/$((100 + r))/AUTH_bench/c/big-$r")
     c1=$(ticks "$s")
     set -- $o
@@ -329,7 +336,7 @@ MIN_GET=$(awk -v a="$MD5_SOFT" -v b="$CBR_CACHE" 'BEGIN{print (a<b)?a:b}')
 {
 echo "# object server benchmark $(date -u +%FT%TZ), $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo
-echo "Filesystem: $FS. workers = $WORKERS for both servers; wrk -t2 -c$C -d${D}s; 256 MiB: curl, one stream, medians of $REPS_BIG."
+echo "Filesystem: $FS. workers = $WORKERS for both servers; wrk -t2 -c$C -d${D}s; 256 MiB: curl, one stream, medians of $REPS_BIG.$([ "$PIN" = 1 ] && echo " PIN=1: servers on CPU 1, wrk and curl on CPU 0.")"
 echo "Swift $("$VENV/bin/python" -c 'import swift; print(swift.__version__)'); swiftlet $OSB_REV. Load average: before $(head -1 "$out/notes.txt" | sed -E 's/.*load before: //'), end $LOAD_END."
 echo
 echo "| test | swiftlet | Swift | swiftlet/Swift | p50 / p99 ms (swiftlet; Swift) | errors (swiftlet; Swift) | server CPU per op (swiftlet; Swift) |"
