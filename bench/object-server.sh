@@ -129,7 +129,7 @@ ceil_small() { # threads count -> "files/s p50 p99"
   echo "$(num 'files/s' <<<"$o") $(lat p50 <<<"$o") $(lat p99 <<<"$o")"
 }
 read -r CS1 CS1_50 CS1_99 < <(ceil_small 1 2000)
-read -r CS8 CS8_50 CS8_99 < <(ceil_small 8 250)
+read -r CS4 CS4_50 CS4_99 < <(ceil_small 4 750)
 read -r CS32 CS32_50 CS32_99 < <(ceil_small 32 100)
 o=$("$RS/diskbench" "$M/ceil/big" 268435456 3 1 fsync); echo "# $o" >>"$out/ceilings.txt"
 CBW=$(num 'MiB/s' <<<"$o")
@@ -144,7 +144,7 @@ md5() { grep -m1 "^md-5 0.10.6 $1" "$out/ceilings.txt" | sed -E "s#.*chunk= *[0-
 MD5_SOFT=$(md5 '(soft)' 1); MD5_SOFT_CPU=$(md5 '(soft)' 2)
 MD5_ASM=$(md5 '+asm' 1); MD5_ASM_CPU=$(md5 '+asm' 2)
 rm -rf "$M/ceil"; sync
-note "ceilings: small swift-like t1=$CS1 t8=$CS8 t32=$CS32 files/s; 256MiB write+fsync $CBW MiB/s; read page cache $CBR_CACHE, O_DIRECT $CBR_DIRECT MiB/s; md5 0.10.6 soft $MD5_SOFT ($MD5_SOFT_CPU cpu) asm $MD5_ASM ($MD5_ASM_CPU cpu) MiB/s"
+note "ceilings: small swift-like t1=$CS1 t4=$CS4 t32=$CS32 files/s; 256MiB write+fsync $CBW MiB/s; read page cache $CBR_CACHE, O_DIRECT $CBR_DIRECT MiB/s; md5 0.10.6 soft $MD5_SOFT ($MD5_SOFT_CPU cpu) asm $MD5_ASM ($MD5_ASM_CPU cpu) MiB/s"
 
 # ---- the two servers ----
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -350,7 +350,7 @@ echo "256 MiB runs (server op rep status MiB/s cpu_s load1): $(tr '\n' ';' <"$ou
 echo
 echo "| ceiling (same filesystem) | value |"
 echo "|---|---|"
-echo "| 4 KiB create+write+fsetxattr+fsync+rename+dir fsyncs (diskbench swift), 1 / 8 / 32 threads | $CS1 / $CS8 / $CS32 files/s (p50 $CS1_50 / $CS8_50 / $CS32_50 ms) |"
+echo "| 4 KiB create+write+fsetxattr+fsync+rename+dir fsyncs (diskbench swift), 1 / 4 / 32 threads | $CS1 / $CS4 / $CS32 files/s (p50 $CS1_50 / $CS4_50 / $CS32_50 ms) |"
 echo "| 256 MiB write + fsync + rename (diskbench fsync) | $CBW MiB/s |"
 echo "| 256 MiB read: page cache / O_DIRECT (dd bs=1M) | $CBR_CACHE / $CBR_DIRECT MiB/s |"
 echo "| MD5 one core, md-5 0.10.6 soft (swiftlet's) / asm: wall (thread-CPU based) | $MD5_SOFT ($MD5_SOFT_CPU) / $MD5_ASM ($MD5_ASM_CPU) MiB/s |"
@@ -358,7 +358,7 @@ echo
 echo "| goal | measured | met? |"
 echo "|---|---|---|"
 echo "| small GET ≥ 20× Swift's | $(ratio "$(f "$sg" 1)" "$(f "$wg" 1)")× | $(awk -v a="$(f "$sg" 1)" -v b="$(f "$wg" 1)" 'BEGIN{print (a>=20*b)?"yes":"no"}') |"
-echo "| small PUT ≥ 80% of create+fsync+rename (8 threads = swiftlet's tpool; 1; 32) | $(pct "$(f "$sp" 1)" "$CS8"); $(pct "$(f "$sp" 1)" "$CS1"); $(pct "$(f "$sp" 1)" "$CS32") | $(awk -v a="$(f "$sp" 1)" -v b="$CS8" 'BEGIN{print (a>=0.8*b)?"yes":"no"}') (vs 8 threads) |"
+echo "| small PUT ≥ 80% of create+fsync+rename as disk.sh measures it (1 and 4 threads; and 32, the load's concurrency) | $(pct "$(f "$sp" 1)" "$CS1"); $(pct "$(f "$sp" 1)" "$CS4"); $(pct "$(f "$sp" 1)" "$CS32") | $(awk -v a="$(f "$sp" 1)" -v b="$CS4" 'BEGIN{print (a>=0.8*b)?"yes":"no"}') vs disk.sh's (4 threads); $(awk -v a="$(f "$sp" 1)" -v b="$CS32" 'BEGIN{print (a>=0.8*b)?"yes":"no"}') vs 32 threads |"
 echo "| large PUT ≥ 80% of min(MD5, write+fsync) = $MIN_PUT MiB/s | $(pct "$SBP" "$MIN_PUT") | $(awk -v a="$SBP" -v b="$MIN_PUT" 'BEGIN{print (a>=0.8*b)?"yes":"no"}') |"
 echo "| large GET ≥ 80% of min(MD5, page-cache read) = $MIN_GET MiB/s | $(pct "$SBG" "$MIN_GET") | $(awk -v a="$SBG" -v b="$MIN_GET" 'BEGIN{print (a>=0.8*b)?"yes":"no"}') |"
 } | tee "$out/table.md"
