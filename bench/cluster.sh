@@ -55,6 +55,10 @@
 # stopped, data removed). Raw output: /var/tmp/swiftlet-bench/cluster-<time>/;
 # results: bench/results/cluster-<time>.{tsv,md} (and .png with gnuplot).
 # Like the anchors, the measuring part runs at nice -20 (NICE=0 disables).
+# PIN=1 runs both clusters (every server process, memcached) on CPU 1 only
+# and the load tools (wrk, curl) on CPU 0 only (taskset): each system gets
+# one whole core of its own, so the ratios compare the servers rather than
+# how the kernel shares two cores between them and wrk.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED:-$here/../shared}
@@ -75,6 +79,8 @@ IDLE_CONNS=${IDLE_CONNS:-10000}
 PORT=${PORT:-8090}
 GETSET=${GETSET:-2500}   # at most this many objects per wrk thread in the hot set
 SKIP=${SKIP:-}           # workloads to leave out, e.g. SKIP="stream idle"
+PIN=${PIN:-0}            # 1: servers on CPU 1, load tools on CPU 0
+if [ "$PIN" = 1 ]; then SRV=(taskset -c 1); CLI=(taskset -c 0); else SRV=(); CLI=(); fi
 lua=$here/bench/cluster
 
 if [ "${CB_STAGE:-}" != measure ]; then
@@ -149,7 +155,7 @@ fi
 rm -f "$SWIFT_ANCHOR"/log/*.log
 STARTED_SAIO=1
 PROFILE=core WORKERS=auto EVENTLET_DEBUG=false RESET=1 DISK_SIZE=${DISK_SIZE:-48G} \
-  bash "$shared/anchors/swift/saio-up.sh" >"$out/saio.log" 2>&1 || { tail "$out/saio.log" >&2; exit 1; }
+  "${SRV[@]}" bash "$shared/anchors/swift/saio-up.sh" >"$out/saio.log" 2>&1 || { tail "$out/saio.log" >&2; exit 1; }
 mountpoint -q "$SWIFT_ANCHOR/srv" || { echo "saio-up.sh did not mount XFS on $SWIFT_ANCHOR/srv" >&2; exit 1; }
 FS="$(findmnt -no FSTYPE "$SWIFT_ANCHOR/srv") on $(findmnt -no SOURCE "$SWIFT_ANCHOR/srv") (loop image $SWIFT_ANCHOR/swift-disk.xfs on the root $(findmnt -no FSTYPE /))"
 
@@ -157,7 +163,7 @@ FS="$(findmnt -no FSTYPE "$SWIFT_ANCHOR/srv") on $(findmnt -no SOURCE "$SWIFT_AN
 DATA=$SWIFT_ANCHOR/srv/swiftlet
 BIN=$here/target/release
 startaio() {
-  "$BIN/swiftlet-aio" --data "$DATA" --port "$PORT" --nodes 4 --replicas 3 >>"$out/aio.log" 2>&1 &
+  "${SRV[@]}" "$BIN/swiftlet-aio" --data "$DATA" --port "$PORT" --nodes 4 --replicas 3 >>"$out/aio.log" 2>&1 &
   AIO=$!
   for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthcheck" && break; sleep 0.2; done
   curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthcheck" || { tail "$out/aio.log" >&2; exit 1; }
@@ -226,7 +232,7 @@ wrkrun() {
   local w=$1 s=$2 conns=$3 d=$4 script=$5; shift 5
   local c0 c1 o rps total p50 p99 err cpu
   c0=$(ticks "$s")
-  o=$(wrk -t2 -c"$conns" -d"$d" --timeout 10s --latency -s "$lua/$script" "$(URL "$s")" -- "$@")
+  o=$("${CLI[@]}" wrk -t2 -c"$conns" -d"$d" --timeout 10s --latency -s "$lua/$script" "$(URL "$s")" -- "$@")
   c1=$(ticks "$s")
   echo "$o" >"$out/$w-$s.txt"
   rps=$(awk '/^Requests\/sec/ {printf "%.1f", $2}' <<<"$o")
@@ -250,13 +256,13 @@ if ! skip small; then
     HOT_N[$s]=$n
   done
   for s in swift swiftlet; do
-    wrk -t2 -c"$C" -d"$WARM" -s "$lua/get.lua" "$(URL "$s")" -- /v1/AUTH_test/bench "${TOK[$s]}" p "${HOT_T[$s]}" "${HOT_N[$s]}" >"$out/warm-$s.txt"
+    "${CLI[@]}" wrk -t2 -c"$C" -d"$WARM" -s "$lua/get.lua" "$(URL "$s")" -- /v1/AUTH_test/bench "${TOK[$s]}" p "${HOT_T[$s]}" "${HOT_N[$s]}" >"$out/warm-$s.txt"
     wrkrun get4k "$s" "$C" "$DURATION" get.lua /v1/AUTH_test/bench "${TOK[$s]}" p "${HOT_T[$s]}" "${HOT_N[$s]}" GET
   done
   # wrk 4.1 waits for a body after a HEAD whose Content-Length is > 0 (it
   # hangs), so HEAD runs on 0-byte objects, written by an unmeasured PUT run
   for s in swift swiftlet; do
-    wrk -t2 -c"$C" -d"$WARM" -s "$lua/put.lua" "$(URL "$s")" -- /v1/AUTH_test/bench "${TOK[$s]}" z 0 >"$out/put0-$s.txt"
+    "${CLI[@]}" wrk -t2 -c"$C" -d"$WARM" -s "$lua/put.lua" "$(URL "$s")" -- /v1/AUTH_test/bench "${TOK[$s]}" z 0 >"$out/put0-$s.txt"
     n=$(sed -nE 's/.*MINCOUNT ([0-9]+).*/\1/p' "$out/put0-$s.txt"); n=$((n - C / 2)); [ "$n" -le "$GETSET" ] || n=$GETSET
     [ "$n" -gt 10 ] || { echo "too few 0-byte objects written on $s" >&2; exit 1; }
     ZN[$s]=$n
@@ -300,7 +306,7 @@ if ! skip 1m; then
       done
       c0=$(ticks "$s"); t0=$(now); cp=()
       for c in $(seq "$MIB1_C"); do
-        curl -s -K "$out/curl-$kind-$s-$c.cfg" -w '%{http_code} %{time_total} %{size_download}\n' >"$out/$kind-1m-$s-$c.out" & cp+=($!)
+        "${CLI[@]}" curl -s -K "$out/curl-$kind-$s-$c.cfg" -w '%{http_code} %{time_total} %{size_download}\n' >"$out/$kind-1m-$s-$c.out" & cp+=($!)
       done
       wait "${cp[@]}"
       t1=$(now); c1=$(ticks "$s")
@@ -319,9 +325,9 @@ if ! skip 256m; then
       for s in swift swiftlet; do
         c0=$(ticks "$s")
         if [ $kind = put ]; then
-          o=$(curl -s -o /dev/null -T "$out/big.dat" -H "X-Auth-Token: ${TOK[$s]}" -w '%{http_code} %{time_total} %{size_upload}' "$(URL "$s")/v1/AUTH_test/big/o-$r")
+          o=$("${CLI[@]}" curl -s -o /dev/null -T "$out/big.dat" -H "X-Auth-Token: ${TOK[$s]}" -w '%{http_code} %{time_total} %{size_upload}' "$(URL "$s")/v1/AUTH_test/big/o-$r")
         else
-          o=$(curl -s -o /dev/null -H "X-Auth-Token: ${TOK[$s]}" -w '%{http_code} %{time_total} %{size_download}' "$(URL "$s")/v1/AUTH_test/big/o-$r")
+          o=$("${CLI[@]}" curl -s -o /dev/null -H "X-Auth-Token: ${TOK[$s]}" -w '%{http_code} %{time_total} %{size_download}' "$(URL "$s")/v1/AUTH_test/big/o-$r")
         fi
         c1=$(ticks "$s")
         echo "$kind $s $r $o $((c1 - c0))" | tee -a "$out/big.lines" >&2
@@ -449,7 +455,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0 || a == "") print "n/a"; 
 echo "# cluster benchmark $(date -u +%FT%TZ), $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/^Mem/ {print $2}') GiB"
 echo
 echo "swiftlet $CB_REV (swiftlet-aio: 4 object servers, proxy, workers = auto); Swift $("$VENV/bin/python" -c 'import swift; print(swift.__version__)') SAIO (PROFILE=core, proxy workers = auto, 12 storage servers with 1 worker each, memcached). 4 nodes, 3 replicas, both on $FS."
-echo "wrk -t2 -c$C -d$DURATION (listing -c$LIST_C); 1 MiB: $MIB1_C curl x $MIB1_N; $BIG_MIB MiB: curl, one stream, medians of $REPS_BIG. Load average: $(head -1 "$out/notes.txt" | sed -E 's/.*load average ([0-9. ]+);.*/\1/') at the start, $(loadavg) at the end. Run time $((T1 - T0)) s."
+echo "wrk -t2 -c$C -d$DURATION (listing -c$LIST_C); 1 MiB: $MIB1_C curl x $MIB1_N; $BIG_MIB MiB: curl, one stream, medians of $REPS_BIG. Load average: $(head -1 "$out/notes.txt" | sed -E 's/.*load average ([0-9. ]+);.*/\1/') at the start, $(loadavg) at the end. Run time $((T1 - T0)) s.$([ "$PIN" = 1 ] && echo " PIN=1: every server on CPU 1, wrk and curl on CPU 0.")"
 echo
 echo "| workload | swiftlet | Swift | swiftlet/Swift | p50 / p99 ms swiftlet | p50 / p99 ms Swift | errors (swiftlet; Swift) | server CPU ms/op (swiftlet; Swift) |"
 echo "|---|---|---|---|---|---|---|---|"
