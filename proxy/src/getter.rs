@@ -448,7 +448,9 @@ pub fn relay_body(
 ) -> Result<()> {
     let multipart = first.header("Content-Type").is_some_and(|ct| ct.trim_start().starts_with("multipart/byteranges"));
     let mut pos = if multipart { None } else { Position::of(&first.head.headers, first.status()) };
-    let mut buf = vec![0u8; chunk];
+    // A small body gets a small buffer, not a zeroed `client_chunk_size`.
+    let len = first.body.remaining().map_or(chunk, |n| n.clamp(1, chunk as u64) as usize);
+    let mut buf = vec![0u8; len];
     let path = g.path.clone();
     let what = |e: &io::Error| format!("object GET body of {path}: {e}");
     let mut why = match pump(&mut first.body, out, &mut buf, &mut pos) {
