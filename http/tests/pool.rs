@@ -1,24 +1,12 @@
 //! Keep-alive client connections reused through the hub's pool.
 use http::{ClientConn, Headers, Server, ServerConfig};
+use hub::run_within as within;
 use std::cell::RefCell;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::Duration;
-
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub::run(f)));
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("test did not finish within {secs} s"),
-    }
-}
 
 /// The client port each request came from, by target.
 type Peers = Rc<RefCell<Vec<(String, u16)>>>;

@@ -696,6 +696,23 @@ pub fn run<T: 'static>(f: impl FnOnce() -> T + 'static) -> T {
     run_with(Config::default(), f)
 }
 
+/// Runs `f` as the first green thread of a fresh hub on a new OS thread
+/// and returns its value; panics (with `f`'s panic, if it panicked) unless
+/// it finishes within `secs` seconds. For tests: a lost wake-up fails fast
+/// instead of hanging.
+pub fn run_within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = panic::catch_unwind(panic::AssertUnwindSafe(|| run(f)));
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => panic::resume_unwind(p),
+        Err(_) => panic!("did not finish within {secs} s (lost wake-up?)"),
+    }
+}
+
 /// [`run`] with explicit settings.
 pub fn run_with<T: 'static>(cfg: Config, f: impl FnOnce() -> T + 'static) -> T {
     HUB.with(|h| {

@@ -36,7 +36,7 @@ pub mod workers;
 
 pub use event::Event;
 pub use green::{is_kill, spawn, JoinError, JoinHandle};
-pub use hub::{handle, id, run, run_with, sleep, stop_event, yield_now, Config, HubHandle};
+pub use hub::{handle, id, run, run_with, run_within, sleep, stop_event, yield_now, Config, HubHandle};
 pub use net::{sd_notify, TcpListener, TcpStream, UnixDatagram};
 pub use pool::{GreenPile, GreenPool};
 pub use queue::Queue;
