@@ -125,3 +125,32 @@ fn a_get_whose_node_stops_mid_body_finishes_from_another_node() {
         "the proxy did not resume from a stall of the node on {port}: {log}"
     );
 }
+
+/// The proxy keeps its connections to the object servers alive: after a
+/// node is killed and started again, the connections to the dead process
+/// are never reused (no request fails on one, no error is counted against
+/// the node), and the next requests reach the new process.
+#[test]
+fn a_restarted_object_server_is_reached_on_new_connections() {
+    let mut c = Cluster::start("pool-restart", "account_autocreate = true");
+    let (token, acct) = c.login("test:tester", "testing");
+    let auth = [("X-Auth-Token", token.as_str())];
+    assert_eq!(c.req("PUT", &format!("{acct}/c"), &auth, b"").status, 201);
+    let path = format!("{acct}/c/o");
+    assert_eq!(c.req("PUT", &path, &auth, &body(3)).status, 201);
+    for _ in 0..3 {
+        assert_eq!(c.req("GET", &path, &auth, b"").status, 200);
+    }
+    let first = first_primary(&c, acct.trim_start_matches("/v1/"), "c", "o");
+    c.kill(first);
+    c.restart(first);
+    for i in 0..3 {
+        let r = c.req("GET", &path, &auth, b"");
+        assert_eq!(r.status, 200, "GET {i} after the restart");
+        assert!(r.body == body(3));
+    }
+    let served = std::fs::read_to_string(c.dir.0.join(format!("node{first}-restarted.out.log"))).unwrap();
+    assert_eq!(served.lines().filter(|l| l.contains("\"GET /")).count(), 3, "the new process served the GETs");
+    let proxy_err = std::fs::read_to_string(c.dir.0.join("proxy.err.log")).unwrap();
+    assert!(!proxy_err.contains("ERROR with node"), "no error against any node: {proxy_err}");
+}
