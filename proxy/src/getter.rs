@@ -417,22 +417,46 @@ enum Broken {
 }
 
 /// Copies `body` to `out` until it ends, advancing `pos` (if resumable).
+/// With `fill` (the buffer holds all that is left of a small body) each
+/// write waits for a full buffer: a small body goes out in one write,
+/// with the response head.
 fn pump(
     body: &mut dyn Read,
     out: &mut dyn Write,
     buf: &mut [u8],
     pos: &mut Option<Position>,
+    fill: bool,
 ) -> std::result::Result<(), Broken> {
     loop {
-        let n = body.read(buf).map_err(Broken::Backend)?;
+        let (n, failed) = read_some(body, buf, fill);
+        if n > 0 {
+            out.write_all(&buf[..n]).map_err(|_| Broken::Client)?;
+            if let Some(p) = pos {
+                p.next += n as u64;
+            }
+        }
+        if let Some(e) = failed {
+            return Err(Broken::Backend(e));
+        }
         if n == 0 {
             return Ok(());
         }
-        out.write_all(&buf[..n]).map_err(|_| Broken::Client)?;
-        if let Some(p) = pos {
-            p.next += n as u64;
+    }
+}
+
+/// One read, or with `fill` reads until `buf` is full or the body ends;
+/// the bytes read come back with the error that stopped the reads.
+fn read_some(body: &mut dyn Read, buf: &mut [u8], fill: bool) -> (usize, Option<io::Error>) {
+    let mut n = 0;
+    while n < buf.len() {
+        match body.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) if fill => n += k,
+            Ok(k) => return (k, None),
+            Err(e) => return (n, Some(e)),
         }
     }
+    (n, None)
 }
 
 /// Streams the body of `first` (from `node`) to `out`, resuming on the
@@ -448,12 +472,15 @@ pub fn relay_body(
 ) -> Result<()> {
     let multipart = first.header("Content-Type").is_some_and(|ct| ct.trim_start().starts_with("multipart/byteranges"));
     let mut pos = if multipart { None } else { Position::of(&first.head.headers, first.status()) };
-    // A small body gets a small buffer, not a zeroed `client_chunk_size`.
-    let len = first.body.remaining().map_or(chunk, |n| n.clamp(1, chunk as u64) as usize);
+    // A small body gets a small buffer, not a zeroed `client_chunk_size`,
+    // and goes out whole.
+    let left = first.body.remaining();
+    let fill = left.is_some_and(|n| n <= chunk as u64);
+    let len = left.map_or(chunk, |n| n.clamp(1, chunk as u64) as usize);
     let mut buf = vec![0u8; len];
     let path = g.path.clone();
     let what = |e: &io::Error| format!("object GET body of {path}: {e}");
-    let mut why = match pump(&mut first.body, out, &mut buf, &mut pos) {
+    let mut why = match pump(&mut first.body, out, &mut buf, &mut pos, fill) {
         Ok(()) => return Ok(()),
         Err(Broken::Client) => return Err(Error::ClientDisconnect),
         Err(Broken::Backend(e)) => {
@@ -485,7 +512,7 @@ pub fn relay_body(
             continue;
         }
         let mut p = Some(pos);
-        match pump(&mut r.body, out, &mut buf, &mut p) {
+        match pump(&mut r.body, out, &mut buf, &mut p, fill) {
             Ok(()) => {
                 drop(r);
                 conn.release();
