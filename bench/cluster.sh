@@ -40,9 +40,11 @@
 #           The proxy's max_clients (per worker) is raised to IDLE_CONNS for it.
 #
 # Ceilings measured on the same XFS in the same run: 4 KiB create + write +
-# fsetxattr + fsync + rename + dir fsyncs with 8 and 32 threads
-# (diskbench ... swift), 256 MiB write+fsync, MD5 speed (md5bench), from
-# ../shared/anchors/limits (built by its build.sh if missing).
+# fsetxattr + fsync + rename + dir fsyncs with 4 threads (what
+# ../shared/anchors/limits/disk.sh measures, the issue's ~600 PUT/s), 8 and
+# 32 (diskbench ... swift), 256 MiB write+fsync, MD5 speed (md5bench), from
+# ../shared/anchors/limits (built by its build.sh if missing). The small-PUT
+# goal is judged against the 4-thread ceiling and against the 32-thread one.
 #
 #   bash bench/cluster.sh       # DURATION=10s WARM=3s C=32 MIB1_C=8 MIB1_N=24
 #                               # REPS_BIG=3 LIST_ROWS=100000 STREAM_GIB=5
@@ -210,15 +212,17 @@ done
 # ---- ceilings on the same XFS (nothing loaded yet) ----
 CEIL=$SWIFT_ANCHOR/srv/ceil
 num() { sed -E "s#.* ([0-9.]+) $1.*#\1#"; }
+# 4 threads: what ../shared/anchors/limits/disk.sh measures (the issue's ~600 PUT/s)
+o4=$("$RS/diskbench" "$CEIL/s4" 4096 750 4 swift); echo "$o4" >>"$out/ceilings.txt"
 o8=$("$RS/diskbench" "$CEIL/s8" 4096 250 8 swift); echo "$o8" >>"$out/ceilings.txt"
 o32=$("$RS/diskbench" "$CEIL/s32" 4096 100 32 swift); echo "$o32" >>"$out/ceilings.txt"
 ob=$("$RS/diskbench" "$CEIL/big" 268435456 2 1 fsync); echo "$ob" >>"$out/ceilings.txt"
 "$RS/md5bench-soft" 1024 65536 >>"$out/ceilings.txt"
 rm -rf "$CEIL"; sync
-CS8=$(num 'files/s' <<<"$o8"); CS32=$(num 'files/s' <<<"$o32"); CBW=$(num 'MiB/s' <<<"$ob")
+CS4=$(num 'files/s' <<<"$o4"); CS8=$(num 'files/s' <<<"$o8"); CS32=$(num 'files/s' <<<"$o32"); CBW=$(num 'MiB/s' <<<"$ob")
 MD5=$(grep -m1 '^md-5 0.10.6 (soft)' "$out/ceilings.txt" | sed -E 's#.*chunk= *[0-9]+ +([0-9.]+) MiB/s.*#\1#')
-note "ceilings: 4 KiB swift-like files/s 8 threads $CS8, 32 threads $CS32 (/3 replicas: $(awk -v a="$CS32" 'BEGIN{printf "%.0f", a/3}') PUT/s); 256 MiB write+fsync $CBW MiB/s; md5 (md-5 0.10.6 soft) $MD5 MiB/s"
-for c in 8 32; do v=$([ $c = 8 ] && echo "$CS8" || echo "$CS32"); rec ceil_small_files_t$c xfs "$v" files/s "" "" "" "" "" "" ; done
+note "ceilings: 4 KiB swift-like files/s 4 threads $CS4, 8 threads $CS8, 32 threads $CS32 (/3 replicas: $(awk -v a="$CS32" 'BEGIN{printf "%.0f", a/3}') PUT/s); 256 MiB write+fsync $CBW MiB/s; md5 (md-5 0.10.6 soft) $MD5 MiB/s"
+for c in 4 8 32; do v=$(eval echo "\$CS$c"); rec ceil_small_files_t$c xfs "$v" files/s "" "" "" "" "" "" ; done
 rec ceil_256m_write_fsync xfs "$CBW" MiB/s "" "" "" "" "" ""
 rec ceil_md5 cpu "$MD5" MiB/s "" "" "" "" "" ""
 
@@ -468,15 +472,19 @@ echo
 for w in rss_stream_put rss_stream_get rss_idle_$IDLE_CONNS rss_before_idle; do
   [ -n "$(get "$w" swiftlet value)" ] && echo "- $w: $(get "$w" swiftlet value) MiB (errors $(get "$w" swiftlet errors))"
 done
-echo "- ceilings: 4 KiB create+fsync+rename (+dirs) $CS8 files/s (8 threads), $CS32 (32 threads) = $(awk -v a="$CS32" 'BEGIN{printf "%.0f", a/3}') 3-replica PUT/s; 256 MiB write+fsync $CBW MiB/s; MD5 $MD5 MiB/s"
+echo "- ceilings: 4 KiB create+fsync+rename (+dirs) $CS4 files/s (4 threads) = $(awk -v a="$CS4" 'BEGIN{printf "%.0f", a/3}') 3-replica PUT/s, $CS8 (8 threads), $CS32 (32 threads) = $(awk -v a="$CS32" 'BEGIN{printf "%.0f", a/3}') 3-replica PUT/s; 256 MiB write+fsync $CBW MiB/s; MD5 $MD5 MiB/s"
 yn() { awk -v c="$1" 'BEGIN{print (c ~ /^[0-9.]+$/ && c+0 >= 1) ? "met" : "missed"}'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN{if (a == "" || b == "") print "n/a"; else print (a+0 >= b+0) ? 1 : 0}'; }
 echo
 echo "| goal (issue 8) | measured | |"
 echo "|---|---|---|"
 r=$(ratio "$(get get4k swiftlet value)" "$(get get4k swift value)"); echo "| 4 KiB GET ≥ 30× Swift | ${r}× | $(yn "$(ge "$r" 30)") |"
-pc=$(awk -v a="$(get put4k swiftlet value)" -v b="$CS32" 'BEGIN{if (a == "") print "n/a"; else printf "%.0f", 100*a/(b/3)}')
-echo "| 4 KiB PUT ≥ 80% of the fsync ceiling ($CS32 files/s / 3 replicas = $(awk -v a="$CS32" 'BEGIN{printf "%.0f", a/3}') PUT/s) | ${pc}% | $(yn "$(ge "$pc" 80)") |"
+for c in 4 32; do
+  cs=$(eval echo "\$CS$c")
+  pc=$(awk -v a="$(get put4k swiftlet value)" -v b="$cs" 'BEGIN{if (a == "") print "n/a"; else printf "%.0f", 100*a/(b/3)}')
+  what=$([ $c = 4 ] && echo "as disk.sh measures it, 4 threads" || echo "32 threads, the load's concurrency")
+  echo "| 4 KiB PUT ≥ 80% of the fsync ceiling ($what: $cs files/s / 3 replicas = $(awk -v a="$cs" 'BEGIN{printf "%.0f", a/3}') PUT/s) | ${pc}% | $(yn "$(ge "$pc" 80)") |"
+done
 r=$(ratio "$(get "put${BIG_MIB}m" swiftlet value)" "$(get "put${BIG_MIB}m" swift value)"); echo "| $BIG_MIB MiB PUT ≥ 1.5× Swift | ${r}× | $(yn "$(ge "$r" 1.5)") |"
 r=$(ratio "$(get "get${BIG_MIB}m" swiftlet value)" "$(get "get${BIG_MIB}m" swift value)"); echo "| $BIG_MIB MiB GET ≥ 2.5× Swift | ${r}× | $(yn "$(ge "$r" 2.5)") |"
 for w in put4k get4k head0 mix list1000; do
