@@ -13,6 +13,13 @@
 //! Shutdown: when the hub's stop event is set (SIGTERM through `workers`)
 //! the listener closes, idle keep-alive connections are closed, and
 //! requests in flight get `grace` to finish.
+//!
+//! At `max_clients`, a new connection does not wait behind connections
+//! that are only kept alive: one that has served a request and waits for
+//! the next is closed to make room (its client, such as a proxy's
+//! connection pool, sees the close and connects again). Connections in a
+//! request, or that have not sent their first one, are never closed for
+//! this.
 
 use crate::body::{BodyReader, Kind};
 use crate::buf::ReadBuf;
@@ -117,9 +124,20 @@ pub struct Server {
     access_log: Option<Rc<AccessLog>>,
 }
 
-/// A live connection: its green thread (taken when it is killed) and
-/// whether it is idle between requests.
-type Conn = (Option<JoinHandle<()>>, Rc<Cell<bool>>);
+/// Where a connection stands, for stop and for making room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// In a request.
+    Busy,
+    /// Waiting for its first request.
+    New,
+    /// Served a request; waiting for the next one.
+    KeptAlive,
+}
+
+/// A live connection: its green thread (taken when it is killed) and its
+/// phase.
+type Conn = (Option<JoinHandle<()>>, Rc<Cell<Phase>>);
 
 struct Conns {
     next: Cell<u64>,
@@ -152,8 +170,13 @@ impl Server {
         };
         stop.wait()?;
         acceptor.kill();
-        let idle: Vec<JoinHandle<()>> =
-            conns.live.borrow_mut().values_mut().filter(|(_, idle)| idle.get()).filter_map(|(h, _)| h.take()).collect();
+        let idle: Vec<JoinHandle<()>> = conns
+            .live
+            .borrow_mut()
+            .values_mut()
+            .filter(|(_, phase)| phase.get() != Phase::Busy)
+            .filter_map(|(h, _)| h.take())
+            .collect();
         for h in idle {
             h.kill();
         }
@@ -180,9 +203,12 @@ fn accept_loop(listener: &TcpListener, pool: &GreenPool, conns: &Rc<Conns>, serv
                 continue;
             }
         };
+        if pool.free() == 0 {
+            make_room(conns);
+        }
         let id = conns.next.get();
         conns.next.set(id + 1);
-        let idle = Rc::new(Cell::new(false));
+        let idle = Rc::new(Cell::new(Phase::New));
         let (c2, s2, i2) = (conns.clone(), server.clone(), idle.clone());
         let spawned = pool.spawn(move || {
             struct Gone(Rc<Conns>, u64);
@@ -202,6 +228,20 @@ fn accept_loop(listener: &TcpListener, pool: &GreenPool, conns: &Rc<Conns>, serv
     }
 }
 
+/// Closes one kept-alive connection (if any) so that a new one gets its
+/// slot.
+fn make_room(conns: &Conns) {
+    let victim = conns
+        .live
+        .borrow_mut()
+        .values_mut()
+        .find(|(h, phase)| h.is_some() && phase.get() == Phase::KeptAlive)
+        .and_then(|(h, _)| h.take());
+    if let Some(h) = victim {
+        h.kill();
+    }
+}
+
 enum HeadResult {
     Head(RequestHead),
     /// The client closed or went idle too long: close quietly.
@@ -210,7 +250,7 @@ enum HeadResult {
     Fail(u16, String),
 }
 
-fn read_head(server: &Server, stream: &TcpStream, buf: &mut ReadBuf, idle: &Cell<bool>) -> HeadResult {
+fn read_head(server: &Server, stream: &TcpStream, buf: &mut ReadBuf, phase: &Cell<Phase>, served: bool) -> HeadResult {
     let mut deadline: Option<hub::Timeout> = None;
     // Bytes of the buffer already judged; the parser runs only when what
     // came since could change its answer (see `worth_parsing`), so a client
@@ -231,10 +271,10 @@ fn read_head(server: &Server, stream: &TcpStream, buf: &mut ReadBuf, idle: &Cell
         if buf.data().is_empty() && deadline.is_none() {
             // Between requests: wait for the next one up to the keep-alive
             // timeout; the head deadline starts with its first byte.
-            idle.set(true);
+            phase.set(if served { Phase::KeptAlive } else { Phase::New });
             stream.set_read_timeout(Some(server.cfg.keepalive_timeout));
             let r = buf.fill_idle(stream, MAX_HEAD + 1);
-            idle.set(false);
+            phase.set(Phase::Busy);
             stream.set_read_timeout(Some(server.cfg.client_timeout));
             match r {
                 Ok(n) if n > 0 => {}
@@ -313,14 +353,15 @@ fn error_status(e: &io::Error) -> u16 {
     }
 }
 
-fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<bool>) {
+fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, phase: &Cell<Phase>) {
     let _ = stream.set_nodelay(true);
     stream.set_read_timeout(Some(server.cfg.client_timeout));
     stream.set_write_timeout(Some(server.cfg.client_timeout));
     let stop = hub::stop_event();
     let mut buf = ReadBuf::new();
+    let mut served = false;
     loop {
-        let head = match read_head(server, &stream, &mut buf, idle) {
+        let head = match read_head(server, &stream, &mut buf, phase, served) {
             HeadResult::Head(h) => h,
             HeadResult::Closed => return,
             HeadResult::Fail(status, why) => {
@@ -412,6 +453,7 @@ fn serve_conn(server: &Server, stream: TcpStream, peer: SocketAddr, idle: &Cell<
             }
             return;
         }
+        served = true;
     }
 }
 

@@ -468,6 +468,46 @@ fn max_clients_bounds_concurrent_connections() {
 }
 
 #[test]
+fn at_max_clients_a_kept_alive_connection_makes_room_and_a_new_one_does_not() {
+    within(10, || {
+        let cfg = ServerConfig { max_clients: 2, ..Default::default() };
+        let (addr, _) = echo_server(cfg);
+        // Two connections that served a request and wait for the next.
+        let mut kept: Vec<hub::TcpStream> = (0..2).map(|_| connect(addr)).collect();
+        for s in kept.iter_mut() {
+            write!(s, "GET /a HTTP/1.1\r\n\r\n").unwrap();
+            read_responses(s, 1);
+        }
+        let t = Instant::now();
+        let mut third = connect(addr);
+        write!(third, "GET /b HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(read_responses(&mut third, 1), [(200, String::new())]);
+        assert!(t.elapsed() < Duration::from_secs(2), "served without waiting: {:?}", t.elapsed());
+        // One of the two kept-alive ones was closed for it.
+        let closed = kept
+            .iter()
+            .filter(|s| {
+                s.set_read_timeout(Some(Duration::from_millis(300)));
+                let mut r: &hub::TcpStream = s;
+                matches!(r.read(&mut [0u8; 1]), Ok(0))
+            })
+            .count();
+        assert_eq!(closed, 1, "one kept-alive connection was closed to make room");
+
+        // Connections that never sent a request are not closed for a newcomer.
+        let (addr, _) = echo_server(ServerConfig { max_clients: 1, ..Default::default() });
+        let _silent = connect(addr);
+        hub::sleep(Duration::from_millis(50)).unwrap();
+        let mut late = connect(addr);
+        late.set_read_timeout(Some(Duration::from_millis(300)));
+        write!(late, "GET /c HTTP/1.1\r\n\r\n").unwrap();
+        let mut one = [0u8; 1];
+        let e = late.read(&mut one).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "it waits for a slot");
+    });
+}
+
+#[test]
 fn an_answer_sent_before_the_body_was_read_is_not_lost_to_a_reset() {
     // The handler refuses a 1 MiB upload without reading it, on a
     // connection that closes afterwards: the server must read the leftover
