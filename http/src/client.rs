@@ -33,6 +33,10 @@ enum BodyMode {
     Chunked,
 }
 
+/// A failed exchange: its connection (to tell a stale pooled one,
+/// [`ClientConn::went_stale`]) and the error.
+pub type Failed = Box<(ClientConn, io::Error)>;
+
 /// One connection to a server.
 pub struct ClientConn {
     stream: TcpStream,
@@ -100,6 +104,17 @@ impl ClientConn {
         self.reused
     }
 
+    /// Whether `e`, met before any byte of an answer arrived, says that
+    /// this pooled connection had been closed by the server (it restarted,
+    /// or closed it to make room) as the request went out: the request was
+    /// not taken and may be sent again on a new connection.
+    pub fn went_stale(&self, e: &io::Error) -> bool {
+        use io::ErrorKind::*;
+        self.reused
+            && self.buf.data().is_empty()
+            && matches!(e.kind(), UnexpectedEof | ConnectionReset | BrokenPipe | ConnectionAborted)
+    }
+
     pub fn stream(&self) -> &TcpStream {
         &self.stream
     }
@@ -147,7 +162,9 @@ impl ClientConn {
         match self.mode {
             BodyMode::Plain => {
                 (&self.stream).write_all(data)?;
-                self.body_left = self.body_left.map(|n| n.saturating_sub(data.len() as u64));
+                // More than declared: the server reads the rest as the next
+                // request, so the connection is never reused.
+                self.body_left = self.body_left.map(|n| n.checked_sub(data.len() as u64).unwrap_or(u64::MAX));
                 Ok(())
             }
             BodyMode::Chunked if data.is_empty() => Ok(()),
@@ -180,6 +197,22 @@ impl ClientConn {
         (&self.stream).write_all(&out)?;
         self.body_left = Some(0);
         Ok(())
+    }
+
+    /// Waits up to `timeout` for the first byte of the answer, so that a
+    /// stale pooled connection ([`ClientConn::went_stale`]) shows before
+    /// the answer is read.
+    pub fn await_answer(&mut self, timeout: Duration) -> io::Result<()> {
+        if !self.buf.data().is_empty() {
+            return Ok(());
+        }
+        let _deadline = hub::Timeout::new(timeout);
+        match self.buf.fill(&self.stream, MAX_HEAD + 1) {
+            Ok(0) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed before responding")),
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(timed_out("the response head")),
+            Err(e) => Err(e),
+        }
     }
 
     fn read_head(&mut self, timeout: Duration) -> io::Result<ResponseHead> {

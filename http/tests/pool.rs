@@ -15,11 +15,15 @@ type Peers = Rc<RefCell<Vec<(String, u16)>>>;
 /// with the request body echoed, 1,000 bytes for `/big`. The hub's stop
 /// event stops it, closing its idle connections.
 fn server() -> (SocketAddr, Peers) {
+    server_with(ServerConfig::default())
+}
+
+fn server_with(cfg: ServerConfig) -> (SocketAddr, Peers) {
     let l = hub::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = l.local_addr().unwrap();
     let peers: Peers = Rc::default();
     let p2 = peers.clone();
-    let server = Server::new(ServerConfig::default(), |req, resp| {
+    let server = Server::new(cfg, |req, resp| {
         let mut body = Vec::new();
         req.body.read_to_end(&mut body)?;
         let mut h = Headers::new();
@@ -130,4 +134,29 @@ fn a_new_hub_on_the_same_thread_starts_with_an_empty_pool() {
         tx.send(()).unwrap();
     });
     rx.recv_timeout(Duration::from_secs(10)).expect("both hubs ran");
+}
+
+#[test]
+fn a_pooled_connection_closed_as_the_request_goes_out_is_known_stale() {
+    within(10, || {
+        use std::io::Write;
+        let (addr, _) = server_with(ServerConfig { max_clients: 1, ..Default::default() });
+        get(addr, "/a", true);
+        // Taken from the pool while still open and quiet...
+        let mut c = ClientConn::checkout(addr, Duration::from_secs(1)).unwrap();
+        assert!(c.reused());
+        // ...and then closed by the server, to make room for a newcomer.
+        let mut other = hub::TcpStream::connect(addr, Some(Duration::from_secs(1))).unwrap();
+        other.write_all(b"GET /b HTTP/1.1\r\n\r\n").unwrap();
+        hub::sleep(Duration::from_millis(100)).unwrap();
+        let e = c
+            .send_head("GET", "/c", &Headers::new())
+            .and_then(|()| c.await_answer(Duration::from_secs(2)))
+            .expect_err("the server closed it");
+        assert!(c.went_stale(&e), "{e}");
+        // A new connection's failure is never taken for a stale one.
+        drop(other);
+        let fresh = ClientConn::connect(addr, Duration::from_secs(1)).unwrap();
+        assert!(!fresh.went_stale(&std::io::Error::from(std::io::ErrorKind::UnexpectedEof)));
+    });
 }

@@ -191,7 +191,7 @@ pub fn send_one(
     node_timeout: Duration,
 ) -> Result<(), String> {
     let addr = target.host.parse().map_err(|_| format!("bad container host {:?}", target.host))?;
-    let mut conn = ClientConn::checkout(addr, conn_timeout).map_err(|e| format!("connect: {e}"))?;
+    let conn = ClientConn::checkout(addr, conn_timeout).map_err(|e| format!("connect: {e}"))?;
     let mut h = Headers::new();
     for (k, v) in &record.headers {
         h.set(k.clone(), v.clone());
@@ -201,16 +201,45 @@ pub fn send_one(
     h.set("Host", target.host.clone());
     let path =
         format!("/{}/{}/{}/{}/{}", target.device, target.partition, record.account, record.container, record.obj);
-    conn.send_head(&record.op, &quote(&path), &h).map_err(|e| format!("send: {e}"))?;
-    let mut resp = conn.read_response(&record.op, node_timeout).map_err(|e| format!("response: {e}"))?;
-    let status = resp.status();
-    let _ = resp.read_all(64 * 1024);
-    drop(resp);
-    conn.release();
+    let target = quote(&path);
+    let status = match exchange(conn, &record.op, &target, &h, node_timeout) {
+        // A pooled connection the server had just closed: once more, anew.
+        Err(failed) if failed.0.went_stale(&failed.1) => {
+            let fresh = ClientConn::connect(addr, conn_timeout).map_err(|e| format!("connect: {e}"))?;
+            exchange(fresh, &record.op, &target, &h, node_timeout).map_err(|failed| format!("update: {}", failed.1))?
+        }
+        other => other.map_err(|failed| format!("update: {}", failed.1))?,
+    };
     if (200..300).contains(&status) {
         Ok(())
     } else {
         Err(format!("status {status}"))
+    }
+}
+
+/// One bodiless request and its answer's status on `conn`, which goes
+/// back to the pool after a complete exchange; on failure it comes back
+/// with the error.
+fn exchange(
+    mut conn: ClientConn,
+    method: &str,
+    target: &str,
+    h: &Headers,
+    node_timeout: Duration,
+) -> Result<u16, http::client::Failed> {
+    if let Err(e) = conn.send_head(method, target, h) {
+        return Err(Box::new((conn, e)));
+    }
+    let got = conn.read_response(method, node_timeout).map(|mut resp| {
+        let _ = resp.read_all(64 * 1024);
+        resp.status()
+    });
+    match got {
+        Ok(status) => {
+            conn.release();
+            Ok(status)
+        }
+        Err(e) => Err(Box::new((conn, e))),
     }
 }
 

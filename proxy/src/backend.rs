@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::tempauth::TempAuth;
+use http::client::Failed;
 use http::percent::quote;
 use http::{ClientConn, Headers};
 use ring::{Device, Ring};
@@ -22,7 +23,7 @@ pub struct Context(Arc<Inner>);
 pub struct Inner {
     pub conf: Config,
     /// Container info for `recheck_container_existence` (shared by the workers).
-    pub containers: crate::infocache::InfoCache,
+    pub containers: Arc<crate::infocache::InfoCache>,
     pub auth: TempAuth,
     pub account_ring: Ring,
     pub container_ring: Ring,
@@ -181,16 +182,48 @@ pub fn request(
     h.set("Host", format!("{}:{}", node.ip, node.port));
     h.set("Content-Length", body.len().to_string());
     let target = format!("/{}/{part}{path}", quote(&node.device));
-    let mut conn = ClientConn::checkout(node_addr(node)?, ctx.conf.conn_timeout)?;
-    conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
-    conn.send_head(method, &target, &h)?;
-    conn.write_body(body)?;
-    let mut resp = conn.read_response(method, ctx.conf.node_timeout)?;
-    let body = resp.read_all(MAX_SMALL_BODY)?;
-    let answer = Answer { status: resp.status(), headers: std::mem::take(&mut resp.head.headers), body };
-    drop(resp);
-    conn.release();
-    Ok(answer)
+    let addr = node_addr(node)?;
+    let conn = ClientConn::checkout(addr, ctx.conf.conn_timeout)?;
+    match exchange(ctx, conn, method, &target, &h, body) {
+        // A pooled connection the server had just closed: once more, anew.
+        Err(failed) if failed.0.went_stale(&failed.1) => {
+            let fresh = ClientConn::connect(addr, ctx.conf.conn_timeout)?;
+            exchange(ctx, fresh, method, &target, &h, body).map_err(|failed| failed.1)
+        }
+        other => other.map_err(|failed| failed.1),
+    }
+}
+
+/// One request and its whole answer on `conn`, which goes back to the
+/// pool after a complete exchange; on failure it comes back with the error.
+fn exchange(
+    ctx: &Context,
+    mut conn: ClientConn,
+    method: &str,
+    target: &str,
+    h: &Headers,
+    body: &[u8],
+) -> std::result::Result<Answer, Failed> {
+    let sent = (|| {
+        conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
+        conn.send_head(method, target, h)?;
+        conn.write_body(body)
+    })();
+    if let Err(e) = sent {
+        return Err(Box::new((conn, e)));
+    }
+    let answer = (|| {
+        let mut resp = conn.read_response(method, ctx.conf.node_timeout)?;
+        let body = resp.read_all(MAX_SMALL_BODY)?;
+        Ok(Answer { status: resp.status(), headers: std::mem::take(&mut resp.head.headers), body })
+    })();
+    match answer {
+        Ok(a) => {
+            conn.release();
+            Ok(a)
+        }
+        Err(e) => Err(Box::new((conn, e))),
+    }
 }
 
 /// `request` that counts failures against the node: a connection error
@@ -267,6 +300,23 @@ pub fn make_requests(
     headers: &Headers,
     per_replica: &dyn Fn(usize) -> Vec<(String, String)>,
 ) -> Vec<Answer> {
+    make_requests_holding(ctx, ring, part, method, path, headers, per_replica, None)
+}
+
+/// [`make_requests`] where every replica's green thread keeps `hold`
+/// until its node has answered (or failed), after the caller has gone on:
+/// its drop marks the end of the whole write.
+#[allow(clippy::too_many_arguments)]
+pub fn make_requests_holding(
+    ctx: &Context,
+    ring: &Ring,
+    part: u32,
+    method: &str,
+    path: &str,
+    headers: &Headers,
+    per_replica: &dyn Fn(usize) -> Vec<(String, String)>,
+    hold: Option<Rc<dyn std::any::Any>>,
+) -> Vec<Answer> {
     let replicas = ring.part_nodes(part).len();
     let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(ring, part)));
     let results = hub::Queue::new(replicas.max(1));
@@ -277,7 +327,9 @@ pub fn make_requests(
         for (k, v) in per_replica(i) {
             h.set(k, v);
         }
+        let hold = hold.clone();
         hub::spawn(move || {
+            let _hold = hold;
             let answer = loop {
                 let next = nodes.borrow_mut().next();
                 let Some((node, _)) = next else { break None };

@@ -14,6 +14,8 @@ use crate::tempauth::Access;
 use db::Timestamp;
 use http::percent::quote;
 use http::{Headers, Request, Response};
+use std::any::Any;
+use std::rc::Rc;
 
 pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     ctx.conf.constraints.check_names(&t.account, t.container.as_deref(), None)?;
@@ -105,10 +107,18 @@ fn write(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targ
             ("X-Account-Partition".into(), apart.to_string()),
         ]
     };
-    let answers = backend::make_requests(ctx, &ctx.container_ring, part, method, &quote(&t.path()), &h, &per_replica);
-    if let Some(container) = &t.container {
-        ctx.containers.drop_container(&t.account, container);
-    }
+    // No container info is kept from now until the last replica answered.
+    let mark = t.container.as_ref().map(|c| Rc::new(ctx.containers.write_started(&t.account, c)) as Rc<dyn Any>);
+    let answers = backend::make_requests_holding(
+        ctx,
+        &ctx.container_ring,
+        part,
+        method,
+        &quote(&t.path()),
+        &h,
+        &per_replica,
+        mark,
+    );
     let a = best_answer(answers, replicas, "container write")?;
     relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
 }

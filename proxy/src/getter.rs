@@ -34,6 +34,7 @@ use hub::Queue;
 use ring::Device;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// One object read: the request sent to each node and the nodes left.
 pub struct Getter {
@@ -114,13 +115,16 @@ impl Getter {
     /// Connects to the next node and sends the request; a node that
     /// cannot be reached counts an error and the next one is tried.
     fn next_conn(&mut self) -> Option<(Arc<Device>, bool, ClientConn)> {
-        for (node, handoff) in self.nodes.by_ref() {
+        while let Some((node, handoff)) = self.nodes.next() {
             self.headers.set("Host", format!("{}:{}", node.ip, node.port));
             let target = format!("/{}/{}{}", quote(&node.device), self.part, self.path);
             let opened = (|| -> io::Result<ClientConn> {
                 let mut conn = ClientConn::checkout(node_addr(&node)?, self.ctx.conf.conn_timeout)?;
-                conn.send_head(&self.method, &target, &self.headers)?;
-                Ok(conn)
+                match conn.send_head(&self.method, &target, &self.headers) {
+                    Ok(()) => Ok(conn),
+                    Err(e) if conn.went_stale(&e) => self.reopen(&node),
+                    Err(e) => Err(e),
+                }
             })();
             match opened {
                 Ok(conn) => return Some((node, handoff, conn)),
@@ -128,6 +132,35 @@ impl Getter {
             }
         }
         None
+    }
+
+    /// The request again on a new connection to `node` (after a pooled
+    /// one turned out stale).
+    fn reopen(&self, node: &Device) -> io::Result<ClientConn> {
+        let target = format!("/{}/{}{}", quote(&node.device), self.part, self.path);
+        let mut conn = ClientConn::connect(node_addr(node)?, self.ctx.conf.conn_timeout)?;
+        conn.send_head(&self.method, &target, &self.headers)?;
+        Ok(conn)
+    }
+
+    /// Waits for `node`'s answer on `conn`, once more on a new connection
+    /// if the pooled one was stale; a failure counts against the node.
+    fn answered(&self, node: &Device, mut conn: ClientConn, timeout: Duration) -> Option<ClientConn> {
+        let waited = match conn.await_answer(timeout) {
+            Err(e) if conn.went_stale(&e) => self.reopen(node).and_then(|mut fresh| {
+                fresh.await_answer(timeout)?;
+                Ok(fresh)
+            }),
+            Err(e) => Err(e),
+            Ok(()) => Ok(conn),
+        };
+        match waited {
+            Ok(conn) => Some(conn),
+            Err(e) => {
+                self.ctx.error_occurred(node, &format!("object {}: {e}", self.method));
+                None
+            }
+        }
     }
 
     /// Whether an answer is a source (below 500, not 404); records the
@@ -192,7 +225,8 @@ pub fn fetch<T>(
 /// [`fetch`] with the [`Getter`] already made.
 fn first_source<T>(mut g: Getter, f: impl FnOnce(&Device, ClientResponse<'_>, Getter) -> Result<T>) -> Result<T> {
     let timeout = g.ctx.conf.recoverable_node_timeout;
-    while let Some((node, handoff, mut conn)) = g.next_conn() {
+    while let Some((node, handoff, conn)) = g.next_conn() {
+        let Some(mut conn) = g.answered(&node, conn, timeout) else { continue };
         let mut r = match conn.read_response(&g.method, timeout) {
             Ok(r) => r,
             Err(e) => {
@@ -205,8 +239,11 @@ fn first_source<T>(mut g: Getter, f: impl FnOnce(&Device, ClientResponse<'_>, Ge
             conn.release();
             return out;
         }
-        // A 404's or an error's short body: read, so the connection is reused.
-        let _ = r.body.drain(MAX_SKIPPED_BODY);
+        // A 404's short body: read, so the connection is reused (an
+        // error's is not waited for: the next node is).
+        if r.status() < 500 {
+            let _ = r.body.drain(MAX_SKIPPED_BODY);
+        }
         drop(r);
         conn.release();
     }
@@ -494,9 +531,10 @@ pub fn relay_body(
     };
     loop {
         g.resume_at(&pos);
-        let Some((node, handoff, mut conn)) = g.next_conn() else {
+        let Some((node, handoff, conn)) = g.next_conn() else {
             return Err(Error::Unavailable(format!("object GET body broke at byte {}, no node left: {why}", pos.next)));
         };
+        let Some(mut conn) = g.answered(&node, conn, g.ctx.conf.recoverable_node_timeout) else { continue };
         let mut r = match conn.read_response("GET", g.ctx.conf.recoverable_node_timeout) {
             Ok(r) => r,
             Err(e) => {

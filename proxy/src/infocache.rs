@@ -3,16 +3,20 @@
 //! container) and an ACL check then skip the container HEAD.
 //!
 //! One cache per proxy process, shared by its worker hubs. A container
-//! PUT, POST or DELETE through this process drops the entry when it
-//! completes. A lookup that started before such a drop never stores what
-//! it read ([`InfoCache::epoch`]), so an ACL change is seen at once by the
-//! next request to this process. Another proxy process sees it within
+//! PUT, POST or DELETE through this process holds a [`WriteMark`] from
+//! before its first backend request until its last replica has answered
+//! (late ones included): while it is held nothing is stored for that
+//! container, and it drops the entry when it is taken and when it ends. A
+//! lookup that started before a drop never stores what it read
+//! ([`InfoCache::epoch`]). So an ACL change is seen at once by the next
+//! request to this process, even one that reads a slow replica. Another proxy process sees it within
 //! `recheck_container_existence` (Swift's proxies share one memcache;
 //! swiftlet's do not). Only answers of an existing container are kept: a
 //! new container is found at once, as in Swift (which also keeps 404s
 //! for a tenth of the time).
 
 use crate::controller::ContainerInfo;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,16 +32,44 @@ pub struct InfoCache {
     /// Bumped by every drop: a lookup stores its answer only if no drop
     /// happened since it started.
     epoch: AtomicU64,
-    map: Mutex<HashMap<Key, (Arc<ContainerInfo>, Instant)>>,
+    map: Mutex<Maps>,
+}
+
+#[derive(Default)]
+struct Maps {
+    info: HashMap<Key, (Arc<ContainerInfo>, Instant)>,
+    /// Container writes in flight, by container.
+    writing: HashMap<Key, usize>,
+}
+
+/// A container write in flight ([`InfoCache::write_started`]); dropping
+/// it ends the write.
+pub struct WriteMark {
+    cache: Arc<InfoCache>,
+    key: Key,
+}
+
+impl Drop for WriteMark {
+    fn drop(&mut self) {
+        let mut maps = self.cache.lock();
+        if let Entry::Occupied(mut n) = maps.writing.entry(self.key.clone()) {
+            *n.get_mut() -= 1;
+            if *n.get() == 0 {
+                n.remove();
+            }
+        }
+        maps.info.remove(&self.key);
+        self.cache.epoch.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 impl InfoCache {
     /// `ttl` zero: nothing is kept.
     pub fn new(ttl: Duration) -> InfoCache {
-        InfoCache { ttl, epoch: AtomicU64::new(0), map: Mutex::new(HashMap::new()) }
+        InfoCache { ttl, epoch: AtomicU64::new(0), map: Mutex::new(Maps::default()) }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Key, (Arc<ContainerInfo>, Instant)>> {
+    fn lock(&self) -> MutexGuard<'_, Maps> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -51,8 +83,8 @@ impl InfoCache {
         if self.ttl.is_zero() {
             return None;
         }
-        let map = self.lock();
-        let (info, at) = map.get(&(account.to_string(), container.to_string()))?;
+        let maps = self.lock();
+        let (info, at) = maps.info.get(&(account.to_string(), container.to_string()))?;
         (at.elapsed() < self.ttl).then(|| info.clone())
     }
 
@@ -62,24 +94,37 @@ impl InfoCache {
         if self.ttl.is_zero() || info.status / 100 != 2 {
             return;
         }
-        let mut map = self.lock();
-        if self.epoch.load(Ordering::Acquire) != epoch {
+        let mut maps = self.lock();
+        let key = (account.to_string(), container.to_string());
+        if self.epoch.load(Ordering::Acquire) != epoch || maps.writing.contains_key(&key) {
             return;
         }
-        if map.len() >= MAX_ENTRIES {
-            map.retain(|_, (_, at)| at.elapsed() < self.ttl);
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
+        if maps.info.len() >= MAX_ENTRIES {
+            maps.info.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            if maps.info.len() >= MAX_ENTRIES {
+                maps.info.clear();
             }
         }
-        map.insert((account.to_string(), container.to_string()), (info.clone(), Instant::now()));
+        maps.info.insert(key, (info.clone(), Instant::now()));
     }
 
-    /// Forgets a container (after a PUT, POST or DELETE of it).
+    /// Forgets a container (as its write would).
     pub fn drop_container(&self, account: &str, container: &str) {
-        let mut map = self.lock();
+        let mut maps = self.lock();
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        map.remove(&(account.to_string(), container.to_string()));
+        maps.info.remove(&(account.to_string(), container.to_string()));
+    }
+
+    /// A PUT, POST or DELETE of the container starts: its entry goes, and
+    /// nothing is stored for it until the returned mark is dropped (when
+    /// the last replica has answered), which drops the entry again.
+    pub fn write_started(self: &Arc<Self>, account: &str, container: &str) -> WriteMark {
+        let key = (account.to_string(), container.to_string());
+        let mut maps = self.lock();
+        *maps.writing.entry(key.clone()).or_insert(0) += 1;
+        maps.info.remove(&key);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        WriteMark { cache: self.clone(), key }
     }
 }
 
@@ -136,6 +181,23 @@ mod tests {
         let before = c.epoch();
         c.drop_container("a", "c");
         c.store("a", "c", &info(204, "old"), before);
+        assert!(c.get("a", "c").is_none());
+        c.store("a", "c", &info(204, "new"), c.epoch());
+        assert_eq!(c.get("a", "c").unwrap().read_acl.as_deref(), Some("new"));
+    }
+
+    #[test]
+    fn nothing_is_kept_while_a_write_of_the_container_is_in_flight() {
+        let c = Arc::new(InfoCache::new(Duration::from_secs(60)));
+        let mark = c.write_started("a", "c");
+        let during = c.epoch();
+        // A lookup that starts and ends during the write (a slow replica
+        // still holding the old ACL) is not kept.
+        c.store("a", "c", &info(204, "old"), during);
+        assert!(c.get("a", "c").is_none());
+        c.store("a", "other", &info(204, "x"), during);
+        assert!(c.get("a", "other").is_some(), "other containers are kept");
+        drop(mark);
         assert!(c.get("a", "c").is_none());
         c.store("a", "c", &info(204, "new"), c.epoch());
         assert_eq!(c.get("a", "c").unwrap().read_acl.as_deref(), Some("new"));

@@ -24,6 +24,7 @@
 
 use crate::backend::{node_addr, Answer, Context, SharedNodes};
 use crate::error::{Error, Result};
+use http::client::Failed;
 use http::{ClientConn, Headers};
 use md5::{Digest, Md5};
 use ring::Device;
@@ -47,12 +48,35 @@ enum Start {
 fn connect(ctx: &Context, node: &Device, part: u32, path: &str, h: &Headers) -> std::io::Result<Start> {
     let mut h = h.clone();
     h.set("Host", format!("{}:{}", node.ip, node.port));
-    let mut conn = ClientConn::checkout(node_addr(node)?, ctx.conf.conn_timeout)?;
+    let target = format!("/{}/{part}{path}", http::percent::quote(&node.device));
+    let addr = node_addr(node)?;
+    let conn = ClientConn::checkout(addr, ctx.conf.conn_timeout)?;
+    match handshake(ctx, conn, node, &target, &h) {
+        // A pooled connection the server had just closed: once more, anew.
+        Err(failed) if failed.0.went_stale(&failed.1) => {
+            handshake(ctx, ClientConn::connect(addr, ctx.conf.conn_timeout)?, node, &target, &h).map_err(|f| f.1)
+        }
+        other => other.map_err(|f| f.1),
+    }
+}
+
+/// Sends the head and waits for `100 Continue` or a final answer; on
+/// failure the connection comes back with the error.
+fn handshake(
+    ctx: &Context,
+    mut conn: ClientConn,
+    node: &Device,
+    target: &str,
+    h: &Headers,
+) -> std::result::Result<Start, Failed> {
     conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
-    conn.send_head("PUT", &format!("/{}/{part}{path}", http::percent::quote(&node.device)), &h)?;
-    match conn.wait_continue(ctx.conf.node_timeout)? {
-        None => Ok(Start::Ready(conn, Arc::new(node.clone()))),
-        Some(head) => Ok(Start::Final(Answer { status: head.status, headers: head.headers, body: Vec::new() })),
+    if let Err(e) = conn.send_head("PUT", target, h) {
+        return Err(Box::new((conn, e)));
+    }
+    match conn.wait_continue(ctx.conf.node_timeout) {
+        Ok(None) => Ok(Start::Ready(conn, Arc::new(node.clone()))),
+        Ok(Some(head)) => Ok(Start::Final(Answer { status: head.status, headers: head.headers, body: Vec::new() })),
+        Err(e) => Err(Box::new((conn, e))),
     }
 }
 

@@ -38,7 +38,7 @@ pub fn context(conf: Config) -> Result<Context> {
     };
     let (account_ring, container_ring, object_ring) = (open("account")?, open("container")?, open("object")?);
     let auth = crate::tempauth::TempAuth::new(conf.auth.clone(), &secret);
-    let containers = crate::infocache::InfoCache::new(conf.recheck_container_existence);
+    let containers = std::sync::Arc::new(crate::infocache::InfoCache::new(conf.recheck_container_existence));
     Ok(Context::new(Inner { conf, containers, auth, account_ring, container_ring, object_ring }))
 }
 
