@@ -9,8 +9,10 @@
 //! open and quiet: a peek that would block. A server that closed it while
 //! idle (restart, its keep-alive timeout) shows an end of stream there
 //! and the connection is dropped. What is left is the race of a server
-//! closing just as the request goes out; the request then fails as on a
-//! node that died, and the caller's node failover covers it.
+//! closing it just as the request goes out: [`ClientConn::went_stale`]
+//! tells that case (a reused connection, no byte of an answer, an end of
+//! stream or a reset), and the callers send the request once more on a
+//! new connection.
 //!
 //! The connections are registered with this thread's hub, so the pool
 //! belongs to that hub: a new hub on the same thread finds it empty.
