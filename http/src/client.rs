@@ -87,6 +87,23 @@ impl ClientConn {
         }
     }
 
+    /// Runs `exchange` on an idle pooled connection to `addr` (or a new
+    /// one); when that connection turns out stale
+    /// ([`ClientConn::went_stale`]), once more on a new connection.
+    pub fn pooled<T>(
+        addr: SocketAddr,
+        conn_timeout: Duration,
+        mut exchange: impl FnMut(ClientConn) -> Result<T, Failed>,
+    ) -> io::Result<T> {
+        match exchange(ClientConn::checkout(addr, conn_timeout)?) {
+            Ok(v) => Ok(v),
+            Err(failed) if failed.0.went_stale(&failed.1) => {
+                exchange(ClientConn::connect(addr, conn_timeout)?).map_err(|failed| failed.1)
+            }
+            Err(failed) => Err(failed.1),
+        }
+    }
+
     /// Gives the connection back to this hub's pool if its last exchange
     /// is complete (request body sent, response read to its end, server
     /// keeping it open, nothing more buffered); else closes it.

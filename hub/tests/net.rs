@@ -30,21 +30,24 @@ fn echo_over_green_sockets() {
     });
 }
 
+/// 200 times: a read finds nothing (EAGAIN), then data arrives before
+/// the park, and `park` must still be woken by that edge.
+fn edge_between_eagain_and_park_wakes(a: &hub::TcpStream, b: &hub::TcpStream, park: fn(&hub::TcpStream)) {
+    let mut buf = [0u8; 16];
+    for i in 0..200u8 {
+        assert_eq!(a.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+        (&*b).write_all(&[i]).unwrap();
+        park(a);
+        assert_eq!(a.try_read(&mut buf).unwrap(), 1);
+        assert_eq!(buf[0], i);
+    }
+}
+
 #[test]
 fn no_wakeup_is_lost_between_eagain_and_parking() {
     within(5, || {
         let (a, b) = tcp_pair();
-        let mut buf = [0u8; 16];
-        for i in 0..200u8 {
-            // 1. The read finds nothing: EAGAIN.
-            assert_eq!(a.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
-            // 2. The data arrives after the EAGAIN but before the park.
-            (&b).write_all(&[i]).unwrap();
-            // 3. Parking must still be woken by that edge.
-            a.readable().unwrap();
-            assert_eq!(a.try_read(&mut buf).unwrap(), 1);
-            assert_eq!(buf[0], i);
-        }
+        edge_between_eagain_and_park_wakes(&a, &b, |a| a.readable().unwrap());
     });
 }
 
@@ -52,15 +55,8 @@ fn no_wakeup_is_lost_between_eagain_and_parking() {
 fn wait_readable_right_after_eagain_loses_no_wakeup_and_times_out() {
     within(5, || {
         let (a, b) = tcp_pair();
+        edge_between_eagain_and_park_wakes(&a, &b, |a| a.wait_readable().unwrap());
         let mut buf = [0u8; 16];
-        for i in 0..200u8 {
-            assert_eq!(a.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
-            // Data that comes between the EAGAIN and the park still wakes it.
-            (&b).write_all(&[i]).unwrap();
-            a.wait_readable().unwrap();
-            assert_eq!(a.try_read(&mut buf).unwrap(), 1);
-            assert_eq!(buf[0], i);
-        }
         // Nothing comes: the read timeout ends the wait.
         a.set_read_timeout(Some(Duration::from_millis(50)));
         assert_eq!(a.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);

@@ -27,7 +27,7 @@ use crate::object::client_gone;
 use crate::path::BackendPath;
 use db::{AccountBroker, AccountPut, ContainerInfo, ContainerUpdate, Kind, RowOutcome};
 use http::percent::quote;
-use http::{ClientConn, Headers, Request, Response};
+use http::{Headers, Request, Response};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -286,7 +286,6 @@ fn send_row(
 ) -> std::result::Result<(), String> {
     let conf = ctx.conf();
     let addr = node.0.parse().map_err(|_| format!("bad account host {:?}", node.0))?;
-    let mut conn = ClientConn::checkout(addr, conf.conn_timeout).map_err(|e| format!("connect: {e}"))?;
     let mut h = Headers::new();
     h.set("X-Put-Timestamp", info.put_timestamp.internal());
     h.set("X-Delete-Timestamp", info.delete_timestamp.internal());
@@ -300,17 +299,7 @@ fn send_row(
     h.set("Content-Length", "0");
     h.set("Host", node.0.clone());
     let target = quote(&format!("/{}/{}/{}/{}", node.1, node.2, t.account, t.container));
-    conn.send_head("PUT", &target, &h).map_err(|e| format!("send: {e}"))?;
-    let mut r = conn.read_response("PUT", conf.node_timeout).map_err(|e| format!("response: {e}"))?;
-    let status = r.status();
-    let _ = r.read_all(64 * 1024);
-    drop(r);
-    conn.release();
-    if (200..300).contains(&status) {
-        Ok(())
-    } else {
-        Err(format!("status {status}"))
-    }
+    crate::container_update::send_bodiless(addr, "PUT", &target, &h, conf.conn_timeout, conf.node_timeout)
 }
 
 /// Tells every target in parallel; true if all took it, and then the

@@ -191,7 +191,6 @@ pub fn send_one(
     node_timeout: Duration,
 ) -> Result<(), String> {
     let addr = target.host.parse().map_err(|_| format!("bad container host {:?}", target.host))?;
-    let conn = ClientConn::checkout(addr, conn_timeout).map_err(|e| format!("connect: {e}"))?;
     let mut h = Headers::new();
     for (k, v) in &record.headers {
         h.set(k.clone(), v.clone());
@@ -201,15 +200,22 @@ pub fn send_one(
     h.set("Host", target.host.clone());
     let path =
         format!("/{}/{}/{}/{}/{}", target.device, target.partition, record.account, record.container, record.obj);
-    let target = quote(&path);
-    let status = match exchange(conn, &record.op, &target, &h, node_timeout) {
-        // A pooled connection the server had just closed: once more, anew.
-        Err(failed) if failed.0.went_stale(&failed.1) => {
-            let fresh = ClientConn::connect(addr, conn_timeout).map_err(|e| format!("connect: {e}"))?;
-            exchange(fresh, &record.op, &target, &h, node_timeout).map_err(|failed| format!("update: {}", failed.1))?
-        }
-        other => other.map_err(|failed| format!("update: {}", failed.1))?,
-    };
+    send_bodiless(addr, &record.op, &quote(&path), &h, conn_timeout, node_timeout)
+}
+
+/// A bodiless request to a peer storage server (a container row, an
+/// account row) on a kept-alive connection; `Err` says why it failed,
+/// a status other than 2xx included.
+pub fn send_bodiless(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    h: &Headers,
+    conn_timeout: Duration,
+    node_timeout: Duration,
+) -> Result<(), String> {
+    let status = ClientConn::pooled(addr, conn_timeout, |conn| exchange(conn, method, target, h, node_timeout))
+        .map_err(|e| format!("update: {e}"))?;
     if (200..300).contains(&status) {
         Ok(())
     } else {

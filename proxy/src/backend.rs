@@ -182,16 +182,7 @@ pub fn request(
     h.set("Host", format!("{}:{}", node.ip, node.port));
     h.set("Content-Length", body.len().to_string());
     let target = format!("/{}/{part}{path}", quote(&node.device));
-    let addr = node_addr(node)?;
-    let conn = ClientConn::checkout(addr, ctx.conf.conn_timeout)?;
-    match exchange(ctx, conn, method, &target, &h, body) {
-        // A pooled connection the server had just closed: once more, anew.
-        Err(failed) if failed.0.went_stale(&failed.1) => {
-            let fresh = ClientConn::connect(addr, ctx.conf.conn_timeout)?;
-            exchange(ctx, fresh, method, &target, &h, body).map_err(|failed| failed.1)
-        }
-        other => other.map_err(|failed| failed.1),
-    }
+    ClientConn::pooled(node_addr(node)?, ctx.conf.conn_timeout, |conn| exchange(ctx, conn, method, &target, &h, body))
 }
 
 /// One request and its whole answer on `conn`, which goes back to the
@@ -290,24 +281,12 @@ pub fn gather(
 /// Swift's `make_requests`: the same request to every primary of `part`
 /// at once, each failed one retried on the next node (handoffs), with
 /// per-replica headers from `per_replica(i)`. Returns the final answers,
-/// not waiting past `post_quorum_timeout` once a quorum agrees.
-pub fn make_requests(
-    ctx: &Context,
-    ring: &Ring,
-    part: u32,
-    method: &str,
-    path: &str,
-    headers: &Headers,
-    per_replica: &dyn Fn(usize) -> Vec<(String, String)>,
-) -> Vec<Answer> {
-    make_requests_holding(ctx, ring, part, method, path, headers, per_replica, None)
-}
-
-/// [`make_requests`] where every replica's green thread keeps `hold`
-/// until its node has answered (or failed), after the caller has gone on:
-/// its drop marks the end of the whole write.
+/// not waiting past `post_quorum_timeout` once a quorum agrees. Every
+/// replica's green thread keeps `hold` (if any) until its node has
+/// answered or failed, after the caller has gone on: its drop marks the
+/// end of the whole write.
 #[allow(clippy::too_many_arguments)]
-pub fn make_requests_holding(
+pub fn make_requests(
     ctx: &Context,
     ring: &Ring,
     part: u32,

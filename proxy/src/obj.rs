@@ -351,8 +351,16 @@ fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Tar
     let updates = container_updates(ctx, t, replicas)?;
     let mut h = backend_headers(req, t);
     h.set("X-Timestamp", Timestamp::now().internal());
-    let answers =
-        backend::make_requests(ctx, &ctx.object_ring, part, "DELETE", &quote(&t.path()), &h, &|i| updates[i].clone());
+    let answers = backend::make_requests(
+        ctx,
+        &ctx.object_ring,
+        part,
+        "DELETE",
+        &quote(&t.path()),
+        &h,
+        &|i| updates[i].clone(),
+        None,
+    );
     let mut a = best_answer(answers, replicas, "object DELETE")?;
     if a.headers.get("Content-Type").is_none() {
         // swob's default, which Swift's DELETE answers carry.
@@ -372,8 +380,16 @@ fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targe
     delete_at(&mut h, &ts)?;
     h.set("X-Timestamp", ts.internal());
     let updates = container_updates(ctx, t, replicas)?;
-    let answers =
-        backend::make_requests(ctx, &ctx.object_ring, part, "POST", &quote(&t.path()), &h, &|i| updates[i].clone());
+    let answers = backend::make_requests(
+        ctx,
+        &ctx.object_ring,
+        part,
+        "POST",
+        &quote(&t.path()),
+        &h,
+        &|i| updates[i].clone(),
+        None,
+    );
     let a = best_answer(answers, replicas, "object POST")?;
     if a.status / 100 == 2 && symlink::is_link(&a.headers) {
         return symlink::redirect_post(resp, &a, t);

@@ -49,15 +49,7 @@ fn connect(ctx: &Context, node: &Device, part: u32, path: &str, h: &Headers) -> 
     let mut h = h.clone();
     h.set("Host", format!("{}:{}", node.ip, node.port));
     let target = format!("/{}/{part}{path}", http::percent::quote(&node.device));
-    let addr = node_addr(node)?;
-    let conn = ClientConn::checkout(addr, ctx.conf.conn_timeout)?;
-    match handshake(ctx, conn, node, &target, &h) {
-        // A pooled connection the server had just closed: once more, anew.
-        Err(failed) if failed.0.went_stale(&failed.1) => {
-            handshake(ctx, ClientConn::connect(addr, ctx.conf.conn_timeout)?, node, &target, &h).map_err(|f| f.1)
-        }
-        other => other.map_err(|f| f.1),
-    }
+    ClientConn::pooled(node_addr(node)?, ctx.conf.conn_timeout, |conn| handshake(ctx, conn, node, &target, &h))
 }
 
 /// Sends the head and waits for `100 Continue` or a final answer; on
