@@ -139,6 +139,24 @@ impl ClientConn {
     /// Sends the request line and headers. A `Transfer-Encoding: chunked`
     /// header makes [`ClientConn::write_body`] frame the body as chunks.
     pub fn send_head(&mut self, method: &str, target: &str, headers: &Headers) -> io::Result<()> {
+        let out = self.start_request(method, target, headers);
+        (&self.stream).write_all(&out)
+    }
+
+    /// Sends the request line, `headers` (with its `Content-Length`) and
+    /// the whole of a plain `body` in one write: a server that reads the
+    /// head has the body too.
+    pub fn send_request(&mut self, method: &str, target: &str, headers: &Headers, body: &[u8]) -> io::Result<()> {
+        let out = self.start_request(method, target, headers);
+        if self.mode == BodyMode::Chunked {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "send_request takes a plain body"));
+        }
+        self.body_left = self.body_left.map(|n| n.checked_sub(body.len() as u64).unwrap_or(u64::MAX));
+        write_all_vectored(&self.stream, &[&out, body])
+    }
+
+    /// The request head's bytes; sets the body framing from `headers`.
+    fn start_request(&mut self, method: &str, target: &str, headers: &Headers) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(method.as_bytes());
         out.push(b' ');
@@ -159,7 +177,7 @@ impl ClientConn {
                 None => Some(0),
             },
         };
-        (&self.stream).write_all(&out)
+        out
     }
 
     /// After a head with `Expect: 100-continue`: waits up to `timeout` for

@@ -382,3 +382,43 @@ fn data_files_without_a_crc32c_are_checked_by_md5() {
     assert!(eventually(5, || s.request("GET", OBJ, &[], b"").status == 404));
     assert!(s.stderr().contains("body MD5"), "{}", s.stderr());
 }
+
+#[test]
+fn a_whole_small_body_takes_the_proxys_checksums_from_the_head() {
+    let s = ObjectServer::start("headsums");
+    let body = b"a small object, whole".to_vec();
+    let (etag, crc) = (md5_hex(&body), format!("{:08x}", crc32c::crc32c(&body)));
+    let sums = |etag: &str, crc: &str| {
+        vec![
+            ("X-Backend-Checksums", "header".to_string()),
+            ("X-Backend-Etag", etag.into()),
+            ("X-Backend-Crc32c", crc.into()),
+        ]
+    };
+    let put_with = |path: &str, h: &[(&str, String)], t: &str| {
+        let mut all: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all.extend([("X-Timestamp", t), ("Content-Type", "a/b")]);
+        s.request("PUT", path, &all, &body)
+    };
+
+    let t = ts();
+    let r = put_with(OBJ, &sums(&etag, &crc), &t);
+    assert_eq!(r.status, 201, "{}", s.stderr());
+    assert_eq!(r.header("etag"), Some(format!("\"{etag}\"").as_str()));
+    let g = s.request("GET", OBJ, &[], b"");
+    assert!(g.status == 200 && g.body == body);
+    // An older or equal timestamp is refused before any file is made.
+    assert_eq!(put_with(OBJ, &sums(&etag, &crc), &t).status, 409);
+
+    let other = "/sda/1/a/c/other";
+    // The bytes changed on the way: 422. No checksums: 400. The client's
+    // ETag is checked against the proxy's MD5.
+    assert_eq!(put_with(other, &sums(&etag, "deadbeef"), &ts()).status, 422);
+    assert_eq!(put_with(other, &sums(&etag, &crc)[..1], &ts()).status, 400);
+    let mut wrong = sums(&etag, &crc);
+    wrong.push(("ETag", "0123456789abcdef0123456789abcdef".into()));
+    assert_eq!(put_with(other, &wrong, &ts()).status, 422);
+    assert_eq!(s.request("HEAD", other, &[], b"").status, 404);
+    assert_eq!(files_with(&s.device().join("objects"), ".data").len(), 1);
+    assert!(files_with(&s.device().join("tmp"), "").is_empty());
+}

@@ -195,11 +195,8 @@ fn exchange(
     h: &Headers,
     body: &[u8],
 ) -> std::result::Result<Answer, Failed> {
-    let sent = (|| {
-        conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
-        conn.send_head(method, target, h)?;
-        conn.write_body(body)
-    })();
+    conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
+    let sent = conn.send_request(method, target, h, body);
     if let Err(e) = sent {
         return Err(Box::new((conn, e)));
     }
@@ -278,13 +275,23 @@ pub fn gather(
     answers
 }
 
+/// What [`make_requests`] sends after the head, and what it holds.
+#[derive(Default)]
+pub struct Payload {
+    /// The request body, the same for every replica (with its
+    /// `Content-Length` in the headers): empty for most requests, a whole
+    /// small object for a PUT (putter.rs).
+    pub body: Rc<[u8]>,
+    /// Kept by every replica's green thread until its node has answered
+    /// or failed, after the caller has gone on: its drop marks the end of
+    /// the whole write.
+    pub hold: Option<Rc<dyn std::any::Any>>,
+}
+
 /// Swift's `make_requests`: the same request to every primary of `part`
 /// at once, each failed one retried on the next node (handoffs), with
 /// per-replica headers from `per_replica(i)`. Returns the final answers,
-/// not waiting past `post_quorum_timeout` once a quorum agrees. Every
-/// replica's green thread keeps `hold` (if any) until its node has
-/// answered or failed, after the caller has gone on: its drop marks the
-/// end of the whole write.
+/// not waiting past `post_quorum_timeout` once a quorum agrees.
 #[allow(clippy::too_many_arguments)]
 pub fn make_requests(
     ctx: &Context,
@@ -294,7 +301,7 @@ pub fn make_requests(
     path: &str,
     headers: &Headers,
     per_replica: &dyn Fn(usize) -> Vec<(String, String)>,
-    hold: Option<Rc<dyn std::any::Any>>,
+    payload: Payload,
 ) -> Vec<Answer> {
     let replicas = ring.part_nodes(part).len();
     let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(ring, part)));
@@ -306,13 +313,13 @@ pub fn make_requests(
         for (k, v) in per_replica(i) {
             h.set(k, v);
         }
-        let hold = hold.clone();
+        let (body, hold) = (payload.body.clone(), payload.hold.clone());
         hub::spawn(move || {
             let _hold = hold;
             let answer = loop {
                 let next = nodes.borrow_mut().next();
                 let Some((node, _)) = next else { break None };
-                match request_node(&ctx, &node, part, &method, &path, &h, b"") {
+                match request_node(&ctx, &node, part, &method, &path, &h, &body) {
                     Some(a) if a.status < 500 => break Some(a),
                     _ => continue,
                 }

@@ -312,19 +312,13 @@ pub fn store(
         h.set("Content-Type", guess_type(t.object.as_deref().unwrap_or_default()));
     }
     h.set("X-Timestamp", ts.internal());
-    h.set("Expect", "100-continue");
+    // The putter frames the body (putter.rs).
     h.remove("Content-Length");
-    // Chunked to the backends whatever the client sent, so the body can
-    // end with the checksums the proxy computed (putter.rs).
-    h.set("Transfer-Encoding", "chunked");
-    h.set("X-Backend-Checksums", "trailer");
-    if let Some(n) = len {
-        h.set("X-Backend-Obj-Content-Length", n.to_string());
-    }
+    h.remove("Transfer-Encoding");
     let part = object_part(ctx, t)?;
     let replicas = ctx.object_ring.part_nodes(part).len();
     let updates = container_updates(ctx, t, replicas)?;
-    let answers = putter::put(ctx, part, &quote(&t.path()), &h, &updates, body, read_err)?;
+    let answers = putter::put(ctx, part, &quote(&t.path()), &h, &updates, len, body, read_err)?;
     let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
     let best = backend::best_status(&statuses, replicas)
         .ok_or_else(|| Error::Unavailable(format!("object PUT: {statuses:?}")))?;
@@ -359,7 +353,7 @@ fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Tar
         &quote(&t.path()),
         &h,
         &|i| updates[i].clone(),
-        None,
+        Default::default(),
     );
     let mut a = best_answer(answers, replicas, "object DELETE")?;
     if a.headers.get("Content-Type").is_none() {
@@ -388,7 +382,7 @@ fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targe
         &quote(&t.path()),
         &h,
         &|i| updates[i].clone(),
-        None,
+        Default::default(),
     );
     let a = best_answer(answers, replicas, "object POST")?;
     if a.status / 100 == 2 && symlink::is_link(&a.headers) {

@@ -1,5 +1,13 @@
 //! The object PUT fan-out (Swift's `Putter`s).
 //!
+//! A body of at most `client_chunk_size` bytes whose length the client
+//! declared is read whole first ([`put_small`]): every replica gets the
+//! head, the checksums and the body in one write, without the
+//! `100 Continue` round trip, and a node that fails or answers 5xx/507
+//! is replaced by the next one (handoffs), which gets the same bytes.
+//!
+//! Any other body is streamed ([`put_streamed`]):
+//!
 //! 1. One green thread per replica connects and sends the head with
 //!    `Expect: 100-continue`; a node that fails, times out or answers
 //!    5xx/507 is replaced by the next node of the shared iterator
@@ -15,14 +23,14 @@
 //!    quorum agrees, the others get `post_quorum_timeout` more
 //!    ([`crate::backend::gather`]).
 //!
-//! Checksums (docs/integrity.md): when the backend head says
-//! `X-Backend-Checksums: trailer` (chunked), the proxy hashes the body once
-//! as it reads it, MD5 (the ETag) and CRC32C, and every body ends with a
-//! trailer carrying both (`X-Backend-Etag`, `X-Backend-Crc32c`): the object
-//! servers check the CRC32C of what they received and take the ETag
-//! without hashing MD5 themselves.
+//! Checksums (docs/integrity.md): the proxy hashes the body once as it
+//! reads it, MD5 (the ETag) and CRC32C; the object servers check the
+//! CRC32C of what they received and take the ETag without hashing MD5
+//! themselves. A whole small body has them in its head
+//! (`X-Backend-Checksums: header`); a streamed body is chunked and ends
+//! with a trailer carrying both (`X-Backend-Checksums: trailer`).
 
-use crate::backend::{node_addr, Answer, Context, SharedNodes};
+use crate::backend::{node_addr, Answer, Context, Payload, SharedNodes};
 use crate::error::{Error, Result};
 use http::client::Failed;
 use http::{ClientConn, Headers};
@@ -133,20 +141,77 @@ fn write(ctx: &Context, mut conn: ClientConn, node: &Device, q: &hub::Queue<Chun
     }
 }
 
-/// Streams `body` to the replicas of `part` and returns their answers
-/// (one per replica that answered). `updates[i]` are replica `i`'s
-/// container-update headers. 503 if fewer than a quorum could start.
-/// `body` is the client's body or, for a copy, the source's; `read_err`
-/// maps its read errors.
+/// Sends `body` (of `len` bytes if known) to the replicas of `part` and
+/// returns their answers (one per replica that answered). `headers` carry
+/// no body framing; `updates[i]` are replica `i`'s container-update
+/// headers. `body` is the client's body or, for a copy, the source's;
+/// `read_err` maps its read errors.
+#[allow(clippy::too_many_arguments)]
 pub fn put(
     ctx: &Context,
     part: u32,
     path: &str,
     headers: &Headers,
     updates: &[Vec<(String, String)>],
+    len: Option<u64>,
     body: &mut dyn Read,
     read_err: fn(std::io::Error) -> Error,
 ) -> Result<Vec<Answer>> {
+    match len {
+        Some(n) if n <= ctx.conf.client_chunk_size as u64 => {
+            let mut whole = vec![0u8; n as usize];
+            if read_full(body, &mut whole).map_err(read_err)? < whole.len() {
+                return Err(read_err(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            Ok(put_small(ctx, part, path, headers, updates, whole))
+        }
+        _ => put_streamed(ctx, part, path, headers, updates, len, body, read_err),
+    }
+}
+
+/// A whole small body to every replica, head and body in one write, the
+/// checksums in the head.
+fn put_small(
+    ctx: &Context,
+    part: u32,
+    path: &str,
+    headers: &Headers,
+    updates: &[Vec<(String, String)>],
+    body: Vec<u8>,
+) -> Vec<Answer> {
+    let mut h = headers.clone();
+    h.set("Content-Length", body.len().to_string());
+    h.set("X-Backend-Checksums", "header");
+    let mut sums = Sums::new();
+    sums.update(&body);
+    for (k, v) in sums.fields().iter() {
+        h.set(k, v);
+    }
+    let payload = Payload { body: body.into(), hold: None };
+    crate::backend::make_requests(ctx, &ctx.object_ring, part, "PUT", path, &h, &|i| updates[i].clone(), payload)
+}
+
+/// Streams `body` to the replicas, chunked, with the checksums in its
+/// trailer. 503 if fewer than a quorum could start.
+#[allow(clippy::too_many_arguments)]
+fn put_streamed(
+    ctx: &Context,
+    part: u32,
+    path: &str,
+    headers: &Headers,
+    updates: &[Vec<(String, String)>],
+    len: Option<u64>,
+    body: &mut dyn Read,
+    read_err: fn(std::io::Error) -> Error,
+) -> Result<Vec<Answer>> {
+    let mut headers = headers.clone();
+    headers.set("Expect", "100-continue");
+    headers.set("Transfer-Encoding", "chunked");
+    headers.set("X-Backend-Checksums", "trailer");
+    if let Some(n) = len {
+        headers.set("X-Backend-Obj-Content-Length", n.to_string());
+    }
+    let headers = &headers;
     let replicas = updates.len();
     let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(&ctx.object_ring, part)));
     let starters: Vec<_> = updates
@@ -189,8 +254,7 @@ pub fn put(
         }
         return Err(Error::Unavailable(format!("{} of {replicas} object servers ready", writers.len())));
     }
-    let mut sums =
-        headers.get("X-Backend-Checksums").is_some_and(|v| v.eq_ignore_ascii_case("trailer")).then(Sums::new);
+    let mut sums = Some(Sums::new());
     let mut buf = vec![0u8; ctx.conf.client_chunk_size];
     loop {
         let n = match read_full(body, &mut buf) {
@@ -203,7 +267,7 @@ pub fn put(
             }
         };
         let chunk = if n == 0 {
-            Chunk::End(Rc::new(sums.take().map(Sums::trailers).unwrap_or_default()))
+            Chunk::End(Rc::new(sums.take().map(Sums::fields).unwrap_or_default()))
         } else {
             if let Some(s) = &mut sums {
                 s.update(&buf[..n]);
@@ -252,7 +316,8 @@ impl Sums {
         self.crc = crc32c::crc32c_append(self.crc, data);
     }
 
-    fn trailers(self) -> Headers {
+    /// `X-Backend-Etag` and `X-Backend-Crc32c`.
+    fn fields(self) -> Headers {
         let mut h = Headers::new();
         h.set("X-Backend-Etag", ring::hash::hex(&self.md5.finalize()));
         h.set("X-Backend-Crc32c", format!("{:08x}", self.crc));
@@ -287,6 +352,38 @@ mod tests {
             let got = call(&f.ctx, method, "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
             assert_eq!(got.status, status, "{method}");
             assert!(t.elapsed() < Duration::from_secs(2), "{method} waited {:?} for the slow replica", t.elapsed());
+        }
+    }
+
+    #[test]
+    fn a_small_body_goes_whole_with_its_checksums_in_the_head_and_a_507_node_is_replaced() {
+        let full: Arc<Mutex<u16>> = Arc::default();
+        let f2 = full.clone();
+        let script = Arc::new(move |r: &FakeReq| match r.method.as_str() {
+            "PUT" if r.port == *f2.lock().unwrap() => Reply::status(507),
+            "PUT" => Reply::status(201),
+            _ => Reply::status(204),
+        });
+        let f = Fakes::start("small", 4, "", script);
+        let order = f.order("AUTH_test", "c", "o");
+        *full.lock().unwrap() = order[1];
+        let token = f.token("tester");
+        let body = b"a small object".to_vec();
+        let got = call_with(&f.ctx, "PUT", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)], &body);
+        assert_eq!(got.status, 201);
+        let puts: Vec<FakeReq> = f.seen().into_iter().filter(|r| r.method == "PUT").collect();
+        // The three primaries, then the handoff that replaced the full one.
+        assert_eq!(puts.len(), 4, "{:?}", puts.iter().map(|r| r.port).collect::<Vec<_>>());
+        assert!(puts.iter().any(|r| r.port == order[3]));
+        let md5 = ring::hash::hex(&<md5::Md5 as md5::Digest>::digest(&body));
+        for r in &puts {
+            assert!(r.body == body);
+            assert_eq!(r.header("Content-Length"), Some("14"));
+            assert_eq!(r.header("Transfer-Encoding"), None);
+            assert_eq!(r.header("Expect"), None);
+            assert_eq!(r.header("X-Backend-Checksums"), Some("header"));
+            assert_eq!(r.header("X-Backend-Etag"), Some(md5.as_str()));
+            assert_eq!(r.header("X-Backend-Crc32c"), Some(format!("{:08x}", crc32c::crc32c(&body)).as_str()));
         }
     }
 

@@ -79,16 +79,10 @@ impl Writer {
         })
     }
 
-    /// Appends body bytes.
+    /// Appends body bytes, starting writeback and syncing as the body
+    /// grows ([`WRITEBACK_EVERY`], `mb_per_sync`) on `tpool`.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.crc = crc32c::crc32c_append(self.crc, data);
-        if let Some(m) = &mut self.md5 {
-            m.update(data);
-        }
-        (&*self.file).write_all(data).map_err(|e| Error::from_disk_write("writing an object", e))?;
-        self.written += data.len() as u64;
-        self.since_sync += data.len() as u64;
-        self.since_writeback += data.len() as u64;
+        self.append(data)?;
         if self.since_writeback >= WRITEBACK_EVERY {
             let (f, len) = (self.file.clone(), self.since_writeback);
             let start = self.written - len;
@@ -101,6 +95,21 @@ impl Writer {
             hub::tpool::execute(move || f.sync_data()).map_err(|e| Error::from_disk_write("fdatasync", e))?;
             self.since_sync = 0;
         }
+        Ok(())
+    }
+
+    /// Appends body bytes to the page cache, nothing more: a whole small
+    /// body written on `tpool` (the writeback and syncs of [`Writer::write`]
+    /// are for big ones; `commit` makes any body durable).
+    pub fn append(&mut self, data: &[u8]) -> Result<()> {
+        self.crc = crc32c::crc32c_append(self.crc, data);
+        if let Some(m) = &mut self.md5 {
+            m.update(data);
+        }
+        (&*self.file).write_all(data).map_err(|e| Error::from_disk_write("writing an object", e))?;
+        self.written += data.len() as u64;
+        self.since_sync += data.len() as u64;
+        self.since_writeback += data.len() as u64;
         Ok(())
     }
 
@@ -121,16 +130,18 @@ impl Writer {
 
     /// Makes the object durable and visible as `{ts}.data`; on failure
     /// the temp file is removed.
-    pub fn commit(mut self, ts: Timestamp, meta: Metadata) -> Result<()> {
-        let (ctx, loc, file) = (self.ctx.clone(), self.loc.clone(), self.file.clone());
+    pub fn commit(self, ts: Timestamp, meta: Metadata) -> Result<()> {
+        hub::tpool::execute(move || self.commit_blocking(ts, meta))
+    }
+
+    /// [`Writer::commit`], blocking: call it on `tpool`.
+    pub fn commit_blocking(mut self, ts: Timestamp, meta: Metadata) -> Result<()> {
         let tmp = self.tmp_path.take().expect("a writer commits once");
-        hub::tpool::execute(move || {
-            let r = finish(&ctx, &loc, &file, &tmp, &footer(&meta), ts, Kind::Data);
-            if r.is_err() {
-                let _ = fs::remove_file(&tmp);
-            }
-            r
-        })
+        let r = finish(&self.ctx, &self.loc, &self.file, &tmp, &footer(&meta), ts, Kind::Data);
+        if r.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        r
     }
 }
 

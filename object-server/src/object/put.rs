@@ -1,26 +1,54 @@
-//! `PUT`: stream the body to a temp file with its checksums, check them
-//! and the client's ETag, commit durably, update the container, answer 201.
+//! `PUT`: receive the body with its checksums, check them and the
+//! client's ETag, commit durably, update the container, answer 201.
 //!
 //! Checksums (docs/integrity.md): the body's CRC32C is always computed and
-//! stored. With `X-Backend-Checksums: trailer` (the proxy's PUTs) the body
-//! is chunked and its trailer carries the MD5 (`X-Backend-Etag`) and the
-//! CRC32C (`X-Backend-Crc32c`) the proxy computed: the CRC32C must match
-//! what arrived, and the MD5 becomes the ETag without being recomputed.
-//! Without it (a direct PUT) the object server computes the MD5 itself.
+//! stored. The proxy's PUTs carry the MD5 (`X-Backend-Etag`) and the CRC32C
+//! (`X-Backend-Crc32c`) it computed, in the head of a whole small body
+//! (`X-Backend-Checksums: header`) or in the trailer of a chunked one
+//! (`X-Backend-Checksums: trailer`): the CRC32C must match what arrived,
+//! and the MD5 becomes the ETag without being recomputed. Without them (a
+//! direct PUT) the object server computes the MD5 itself.
+//!
+//! A body of at most `network_chunk_size` bytes whose sender does not wait
+//! for `100 Continue` is read whole first; then the check against what is
+//! stored, the temp file, the write and the commit are one tpool call. Any
+//! other body is checked against what is stored and given its temp file
+//! (one tpool call) before it is read (so `100 Continue` follows the
+//! checks, as in Swift), streamed to the file, and committed.
 
 use super::{check_delete_at, open_current_blocking, require_timestamp, send_empty, user_metadata, Current};
 use crate::conditional::{matches, normalize_etag};
 use crate::container_update::{self, Op, PutInfo};
 use crate::context::Context;
-use crate::diskfile::{crc_hex, Location, Writer, CRC32C_KEY};
+use crate::diskfile::{crc_hex, Location, Metadata, Writer, CRC32C_KEY};
 use crate::error::{Error, Result};
 use crate::path::ObjectPath;
+use crate::timestamp::Timestamp;
 use http::{Headers, Request, Response};
+use md5::{Digest, Md5};
 use std::io::Read;
 use std::time::Instant;
 
 /// Body bytes hashed and written between two yields to the hub.
 const YIELD_EVERY: usize = 1 << 20;
+
+/// Where the body's MD5 comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sums {
+    /// The request head (a whole small body from the proxy).
+    Header,
+    /// The chunked body's trailer (a streamed body from the proxy).
+    Trailer,
+    /// Computed here (a direct PUT).
+    Here,
+}
+
+/// What arrived: its size, CRC32C and (if computed here) MD5.
+struct Received {
+    size: u64,
+    crc: u32,
+    md5: Option<String>,
+}
 
 pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: &ObjectPath) -> Result<()> {
     let ts = require_timestamp(req)?;
@@ -28,22 +56,70 @@ pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: 
     let content_type = req.header("Content-Type").ok_or_else(|| Error::bad_request("No content type"))?.to_string();
     check_delete_at(req, ts)?;
     let loc = Location::new(ctx, path);
-    let trailed = req.header("X-Backend-Checksums").is_some_and(|v| v.trim().eq_ignore_ascii_case("trailer"));
+    let sums = match req.header("X-Backend-Checksums").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        Some("header") => Sums::Header,
+        Some("trailer") => Sums::Trailer,
+        _ => Sums::Here,
+    };
     let if_none_match = req.header("If-None-Match").map(String::from);
-    // The check against what is stored and the temp file: one tpool call.
-    let (c, l) = (ctx.clone(), loc.clone());
-    let mut writer = hub::tpool::execute(move || {
-        check_not_stale(if_none_match.as_deref(), open_current_blocking(&c, &l)?, ts)?;
-        Writer::create(&c, &l, size, !trailed)
-    })?;
-    receive_body(ctx, req, &mut writer, size)?;
-    if size.is_some_and(|n| n != writer.written()) {
-        let why = format!("body of {} bytes, {} declared", writer.written(), size.unwrap_or(0));
-        return Err(Error::bad_request(why));
-    }
-    let etag = match writer.etag() {
-        Some(etag) => etag,
-        None => trailer_etag(req, writer.crc32c())?,
+    let whole = size.filter(|&n| n <= ctx.conf().network_chunk_size as u64 && !req.body.continue_pending());
+    let (etag, info) = match whole {
+        Some(n) => {
+            let body = read_whole(req, n)?;
+            let md5 = (sums == Sums::Here).then(|| ring::hash::hex(&Md5::digest(&body)));
+            let got = Received { size: n, crc: crc32c::crc32c(&body), md5 };
+            let (etag, meta, info) = describe(ctx, req, path, ts, content_type, &got, sums)?;
+            let (c, l) = (ctx.clone(), loc.clone());
+            hub::tpool::execute(move || {
+                check_not_stale(if_none_match.as_deref(), open_current_blocking(&c, &l)?, ts)?;
+                let mut writer = Writer::create(&c, &l, Some(n), false)?;
+                writer.append(&body)?;
+                writer.commit_blocking(ts, meta)
+            })?;
+            (etag, info)
+        }
+        None => {
+            let (c, l) = (ctx.clone(), loc.clone());
+            let mut writer = hub::tpool::execute(move || {
+                check_not_stale(if_none_match.as_deref(), open_current_blocking(&c, &l)?, ts)?;
+                Writer::create(&c, &l, size, sums == Sums::Here)
+            })?;
+            receive_body(ctx, req, &mut writer, size)?;
+            if size.is_some_and(|n| n != writer.written()) {
+                let why = format!("body of {} bytes, {} declared", writer.written(), size.unwrap_or(0));
+                return Err(Error::bad_request(why));
+            }
+            let got = Received { size: writer.written(), crc: writer.crc32c(), md5: writer.etag() };
+            let (etag, meta, info) = describe(ctx, req, path, ts, content_type, &got, sums)?;
+            writer.commit(ts, meta)?;
+            (etag, info)
+        }
+    };
+    container_update::after_write(ctx, req, path, &loc, Op::Put { ts, info })?;
+    let mut h = Headers::new();
+    h.set("ETag", format!("\"{etag}\""));
+    send_empty(resp, 201, &h)
+}
+
+/// Once the body is in: its ETag (the MD5 computed here, or the proxy's
+/// once the CRC32C matches), checked against the client's; the object's
+/// metadata; and its container row.
+fn describe(
+    ctx: &Context,
+    req: &Request<'_>,
+    path: &ObjectPath,
+    ts: Timestamp,
+    content_type: String,
+    got: &Received,
+    sums: Sums,
+) -> Result<(String, Metadata, PutInfo)> {
+    let etag = match (&got.md5, sums) {
+        (Some(etag), _) => etag.clone(),
+        (None, Sums::Header) => proxy_etag(|k| req.header(k).map(String::from), got.crc)?,
+        (None, _) => {
+            let trailers = req.body.trailers();
+            proxy_etag(|k| trailers.get(k).map(String::from), got.crc)?
+        }
     };
     check_client_etag(req, &etag)?;
     let mut meta = user_metadata(ctx, req, true);
@@ -51,15 +127,30 @@ pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: 
     meta.insert("X-Timestamp".into(), ts.internal());
     meta.insert("Content-Type".into(), content_type.clone());
     meta.insert("ETag".into(), etag.clone());
-    meta.insert("Content-Length".into(), writer.written().to_string());
-    meta.insert(CRC32C_KEY.into(), crc_hex(writer.crc32c()));
-    let size = writer.written();
-    let info = PutInfo { size, content_type, etag: etag.clone() }.with_overrides(&meta);
-    writer.commit(ts, meta)?;
-    container_update::after_write(ctx, req, path, &loc, Op::Put { ts, info })?;
-    let mut h = Headers::new();
-    h.set("ETag", format!("\"{etag}\""));
-    send_empty(resp, 201, &h)
+    meta.insert("Content-Length".into(), got.size.to_string());
+    meta.insert(CRC32C_KEY.into(), crc_hex(got.crc));
+    let info = PutInfo { size: got.size, content_type, etag: etag.clone() }.with_overrides(&meta);
+    Ok((etag, meta, info))
+}
+
+/// A whole body of `size` bytes: 400 if more or fewer arrive.
+fn read_whole(req: &mut Request<'_>, size: u64) -> Result<Vec<u8>> {
+    let mut body = vec![0u8; size as usize + 1];
+    let mut n = 0;
+    loop {
+        match req.body.read(&mut body[n..]).map_err(Error::from_body_read)? {
+            0 => break,
+            k => n += k,
+        }
+        if n > size as usize {
+            return Err(Error::bad_request(format!("body of more than {size} bytes declared")));
+        }
+    }
+    if n < size as usize {
+        return Err(Error::bad_request(format!("body of {n} bytes, {size} declared")));
+    }
+    body.truncate(n);
+    Ok(body)
 }
 
 /// The body's declared length: `Content-Length`, or for a chunked body
@@ -81,7 +172,7 @@ fn declared_size(req: &Request<'_>) -> Result<Option<u64>> {
 
 /// 412 for `If-None-Match` on an existing object, 409 if as new a
 /// version (or tombstone) is stored.
-fn check_not_stale(if_none_match: Option<&str>, current: Current, ts: crate::timestamp::Timestamp) -> Result<()> {
+fn check_not_stale(if_none_match: Option<&str>, current: Current, ts: Timestamp) -> Result<()> {
     let orig = match current {
         Current::Live(obj) => {
             if !super::is_expired(&obj.metadata) && if_none_match.is_some_and(|l| matches(l, obj.etag())) {
@@ -126,13 +217,13 @@ fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer, size:
     }
 }
 
-/// The ETag the proxy computed, from the body's trailer, once the CRC32C
-/// it computed matches `crc`, what arrived here: 422 if not (the bytes
-/// changed on the way; nothing is stored), 400 without the trailer.
-fn trailer_etag(req: &Request<'_>, crc: u32) -> Result<String> {
-    let trailers = req.body.trailers();
-    let (Some(etag), Some(theirs)) = (trailers.get("X-Backend-Etag"), trailers.get("X-Backend-Crc32c")) else {
-        return Err(Error::bad_request("X-Backend-Checksums: trailer without X-Backend-Etag and X-Backend-Crc32c"));
+/// The ETag the proxy computed (`X-Backend-Etag`, from the head or the
+/// trailer, read by `field`), once the CRC32C it computed
+/// (`X-Backend-Crc32c`) matches `crc`, what arrived here: 422 if not (the
+/// bytes changed on the way; nothing is stored), 400 without them.
+fn proxy_etag(field: impl Fn(&str) -> Option<String>, crc: u32) -> Result<String> {
+    let (Some(etag), Some(theirs)) = (field("X-Backend-Etag"), field("X-Backend-Crc32c")) else {
+        return Err(Error::bad_request("X-Backend-Checksums without X-Backend-Etag and X-Backend-Crc32c"));
     };
     let etag = etag.trim().to_ascii_lowercase();
     if etag.len() != 32 || !etag.bytes().all(|b| b.is_ascii_hexdigit()) {
