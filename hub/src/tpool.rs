@@ -58,10 +58,18 @@ fn worker(p: &Pool) {
 }
 
 struct Completion<T> {
-    value: Mutex<Option<thread::Result<T>>>,
+    value: Mutex<Done<T>>,
+    /// Signalled only for a caller blocked on its OS thread.
     done: Condvar,
     /// The caller's current park ticket (renewed before every park).
     waiter: Mutex<hub::Waiter>,
+}
+
+struct Done<T> {
+    result: Option<thread::Result<T>>,
+    /// The caller waits on `done` (not parked on the hub): a condvar
+    /// signal costs a syscall, so it is sent only then.
+    blocking: bool,
 }
 
 /// Runs `f` on the thread pool and returns its value; the calling green
@@ -73,15 +81,22 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let slot =
-        Arc::new(Completion { value: Mutex::new(None), done: Condvar::new(), waiter: Mutex::new(hub::waiter()) });
+    let slot = Arc::new(Completion {
+        value: Mutex::new(Done { result: None, blocking: false }),
+        done: Condvar::new(),
+        waiter: Mutex::new(hub::waiter()),
+    });
     let remote = hub::handle();
     let s2 = slot.clone();
     let p = pool();
     p.jobs.lock().unwrap_or_else(|e| e.into_inner()).push_back(Box::new(move || {
         let r = panic::catch_unwind(AssertUnwindSafe(f));
-        *s2.value.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-        s2.done.notify_all();
+        let mut v = s2.value.lock().unwrap_or_else(|e| e.into_inner());
+        v.result = Some(r);
+        if v.blocking {
+            s2.done.notify_all();
+        }
+        drop(v);
         let s3 = s2.clone();
         remote.remote().call(Box::new(move || {
             hub::wake(*s3.waiter.lock().unwrap_or_else(|e| e.into_inner()));
@@ -89,7 +104,7 @@ where
     }));
     p.ready.notify_one();
     loop {
-        if let Some(r) = slot.value.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(r) = slot.value.lock().unwrap_or_else(|e| e.into_inner()).result.take() {
             return r.unwrap_or_else(|p| panic::resume_unwind(p));
         }
         *slot.waiter.lock().unwrap_or_else(|e| e.into_inner()) = hub::waiter();
@@ -97,7 +112,8 @@ where
             // Killed while already unwinding: we may not park again, so wait
             // for the worker on this OS thread.
             let mut v = slot.value.lock().unwrap_or_else(|e| e.into_inner());
-            while v.is_none() {
+            v.blocking = true;
+            while v.result.is_none() {
                 v = slot.done.wait(v).unwrap_or_else(|e| e.into_inner());
             }
         }

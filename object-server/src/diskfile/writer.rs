@@ -239,29 +239,31 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
 /// the folders whose entries changed (to fsync): the hash folder's parent
 /// among them if this call created the hash folder.
 fn make_hash_dir(loc: &Location) -> io::Result<Vec<PathBuf>> {
-    let hash_dir = loc.hash_dir();
     let mut changed = Vec::new();
-    let mut missing = Vec::new();
-    let mut p = hash_dir.as_path();
-    while !p.exists() && p != loc.device_dir {
-        missing.push(p.to_path_buf());
-        match p.parent() {
-            Some(parent) => p = parent,
-            None => break,
-        }
-    }
-    for dir in missing.iter().rev() {
-        match fs::create_dir(dir) {
-            Ok(()) => {
-                if let Some(parent) = dir.parent() {
-                    changed.push(parent.to_path_buf());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
+    make_dir(&loc.hash_dir(), &loc.device_dir, &mut changed)?;
     Ok(changed)
+}
+
+/// `mkdir -p` below `root` (which it never creates), from the leaf up:
+/// one `mkdir` when only the leaf is missing, none spent on `stat`s.
+/// Pushes the parent of every folder it created onto `changed`, top down.
+fn make_dir(dir: &Path, root: &Path, changed: &mut Vec<PathBuf>) -> io::Result<()> {
+    let created = match fs::create_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let parent = dir.parent().filter(|p| *p != root).ok_or(e)?;
+            make_dir(parent, root, changed)?;
+            fs::create_dir(dir)
+        }
+        other => other,
+    };
+    match created {
+        Ok(()) => {
+            changed.extend(dir.parent().map(Path::to_path_buf));
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Appends the footer, fsyncs, renames into place, fsyncs folders, cleans
@@ -321,4 +323,36 @@ pub fn sweep_tmp(devices: &Path) -> usize {
         }
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::make_dir;
+    use std::fs;
+    use std::path::PathBuf;
+
+    #[test]
+    fn make_dir_creates_what_is_missing_below_the_root_and_names_the_changed_parents() {
+        let root = std::env::temp_dir().join(format!("swiftlet-make-dir-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("objects/1")).unwrap();
+        let leaf = root.join("objects/1/abc/hash");
+        let mut changed = Vec::new();
+        make_dir(&leaf, &root, &mut changed).unwrap();
+        assert!(leaf.is_dir());
+        assert_eq!(changed, [root.join("objects/1"), root.join("objects/1/abc")]);
+        // Already there: nothing changed.
+        let mut again = Vec::new();
+        make_dir(&leaf, &root, &mut again).unwrap();
+        assert!(again.is_empty());
+        // Only the leaf missing: only its parent changed.
+        let mut one = Vec::new();
+        make_dir(&root.join("objects/1/abc/other"), &root, &mut one).unwrap();
+        assert_eq!(one, [root.join("objects/1/abc")]);
+        // A missing root (a device that is gone) is never created.
+        fs::remove_dir_all(&root).unwrap();
+        let mut none: Vec<PathBuf> = Vec::new();
+        assert!(make_dir(&leaf, &root, &mut none).is_err());
+        assert!(!root.exists() && none.is_empty());
+    }
 }
