@@ -422,3 +422,16 @@ fn a_whole_small_body_takes_the_proxys_checksums_from_the_head() {
     assert_eq!(files_with(&s.device().join("objects"), ".data").len(), 1);
     assert!(files_with(&s.device().join("tmp"), "").is_empty());
 }
+
+#[test]
+fn a_big_body_flushed_in_the_background_as_it_arrives_is_stored_whole() {
+    let s = ObjectServer::start("flushed");
+    // Three background fdatasyncs' worth (one every 8 MiB), and a tail.
+    let body: Vec<u8> = (0..(25 << 20) + 123u32).map(|i| (i % 251) as u8).collect();
+    let r = put(&s, OBJ, &body, &[]);
+    assert_eq!(r.status, 201, "{}", s.stderr());
+    assert_eq!(r.header("etag"), Some(format!("\"{}\"", md5_hex(&body)).as_str()));
+    let g = s.request("GET", OBJ, &[], b"");
+    assert!(g.status == 200 && g.body == body);
+    assert!(files_with(&s.device().join("tmp"), "").is_empty());
+}

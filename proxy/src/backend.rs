@@ -281,7 +281,7 @@ pub struct Payload {
     /// The request body, the same for every replica (with its
     /// `Content-Length` in the headers): empty for most requests, a whole
     /// small object for a PUT (putter.rs).
-    pub body: Rc<[u8]>,
+    pub body: Rc<Vec<u8>>,
     /// Kept by every replica's green thread until its node has answered
     /// or failed, after the caller has gone on: its drop marks the end of
     /// the whole write.

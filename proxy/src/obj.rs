@@ -291,8 +291,8 @@ fn check_if_none_match(v: Option<&str>) -> Result<()> {
     }
 }
 
-/// The replicated PUT of `t`: backend headers `h` (framing is set here
-/// from `len`, chunked when `None`), the body read from `body`. Returns
+/// The replicated PUT of `t`: backend headers `h`, the body (of `len`
+/// bytes if known) read from `body` and framed by the putter. Returns
 /// the status by quorum and the client's headers (ETag, Last-Modified).
 pub fn store(
     ctx: &Context,
@@ -314,7 +314,6 @@ pub fn store(
     h.set("X-Timestamp", ts.internal());
     // The putter frames the body (putter.rs).
     h.remove("Content-Length");
-    h.remove("Transfer-Encoding");
     let part = object_part(ctx, t)?;
     let replicas = ctx.object_ring.part_nodes(part).len();
     let updates = container_updates(ctx, t, replicas)?;

@@ -1,6 +1,6 @@
 //! The object PUT fan-out (Swift's `Putter`s).
 //!
-//! A body of at most `client_chunk_size` bytes whose length the client
+//! A body of at most [`SMALL_BODY`] (64 KiB) whose length the client
 //! declared is read whole first ([`put_small`]): every replica gets the
 //! head, the checksums and the body in one write, without the
 //! `100 Continue` round trip, and a node that fails or answers 5xx/507
@@ -43,6 +43,12 @@ use std::sync::Arc;
 
 /// Chunks waiting per backend.
 pub const QUEUE_DEPTH: usize = 4;
+
+/// The largest body sent whole ([`put_small`]), whatever
+/// `client_chunk_size`: an object server drains at most this much of a
+/// body it refuses before reading it (`max_drain`, 64 KiB), so a refusal
+/// (409, 412) always reaches the proxy as an answer, never as a reset.
+pub const SMALL_BODY: u64 = 64 << 10;
 
 enum Start {
     /// `100 Continue`: send the body.
@@ -95,7 +101,7 @@ fn start(ctx: &Context, nodes: &SharedNodes, part: u32, path: &str, h: &Headers)
 }
 
 /// What a writer's queue carries: body bytes (shared by every writer),
-/// then the end of the body with its trailer fields (none: no trailer).
+/// then the end of the body with its trailer (the checksums).
 #[derive(Clone)]
 enum Chunk {
     Data(Rc<Vec<u8>>),
@@ -122,11 +128,7 @@ fn write(ctx: &Context, mut conn: ClientConn, node: &Device, q: &hub::Queue<Chun
         return None;
     }
     let answer = (|| {
-        if trailers.iter().next().is_some() {
-            conn.finish_body_with(&trailers)?;
-        } else {
-            conn.finish_body()?;
-        }
+        conn.finish_body_with(&trailers)?;
         let mut r = conn.read_response("PUT", ctx.conf.node_timeout)?;
         let body = r.read_all(64 * 1024)?;
         Ok::<_, std::io::Error>(Answer { status: r.status(), headers: std::mem::take(&mut r.head.headers), body })
@@ -158,11 +160,19 @@ pub fn put(
     read_err: fn(std::io::Error) -> Error,
 ) -> Result<Vec<Answer>> {
     match len {
-        Some(n) if n <= ctx.conf.client_chunk_size as u64 => {
-            let mut whole = vec![0u8; n as usize];
-            if read_full(body, &mut whole).map_err(read_err)? < whole.len() {
-                return Err(read_err(std::io::ErrorKind::UnexpectedEof.into()));
+        Some(n) if n <= SMALL_BODY.min(ctx.conf.client_chunk_size as u64) => {
+            // One byte more than declared: a source that is longer (or
+            // fails after the last byte) is refused, not cut short.
+            let mut whole = vec![0u8; n as usize + 1];
+            let got = read_full(body, &mut whole).map_err(read_err)?;
+            if got != n as usize {
+                let e = match got < n as usize {
+                    true => std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+                    false => std::io::Error::new(std::io::ErrorKind::InvalidData, "body longer than declared"),
+                };
+                return Err(read_err(e));
             }
+            whole.truncate(got);
             Ok(put_small(ctx, part, path, headers, updates, whole))
         }
         _ => put_streamed(ctx, part, path, headers, updates, len, body, read_err),
@@ -180,14 +190,13 @@ fn put_small(
     body: Vec<u8>,
 ) -> Vec<Answer> {
     let mut h = headers.clone();
-    h.set("Content-Length", body.len().to_string());
     h.set("X-Backend-Checksums", "header");
     let mut sums = Sums::new();
     sums.update(&body);
     for (k, v) in sums.fields().iter() {
         h.set(k, v);
     }
-    let payload = Payload { body: body.into(), hold: None };
+    let payload = Payload { body: Rc::new(body), hold: None };
     crate::backend::make_requests(ctx, &ctx.object_ring, part, "PUT", path, &h, &|i| updates[i].clone(), payload)
 }
 
@@ -254,7 +263,7 @@ fn put_streamed(
         }
         return Err(Error::Unavailable(format!("{} of {replicas} object servers ready", writers.len())));
     }
-    let mut sums = Some(Sums::new());
+    let mut sums = Sums::new();
     let mut buf = vec![0u8; ctx.conf.client_chunk_size];
     loop {
         let n = match read_full(body, &mut buf) {
@@ -267,11 +276,9 @@ fn put_streamed(
             }
         };
         let chunk = if n == 0 {
-            Chunk::End(Rc::new(sums.take().map(Sums::fields).unwrap_or_default()))
+            Chunk::End(Rc::new(std::mem::replace(&mut sums, Sums::new()).fields()))
         } else {
-            if let Some(s) = &mut sums {
-                s.update(&buf[..n]);
-            }
+            sums.update(&buf[..n]);
             Chunk::Data(Rc::new(buf[..n].to_vec()))
         };
         for (q, _) in &writers {

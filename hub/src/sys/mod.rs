@@ -45,19 +45,6 @@ pub fn open_fd_count() -> std::io::Result<usize> {
     Ok(std::fs::read_dir("/proc/self/fd")?.count().saturating_sub(1))
 }
 
-/// Starts writing back the dirty page-cache pages of `len` bytes of `file`
-/// from `offset` (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), without
-/// waiting for them: a big upload's data then goes to the disk while the
-/// rest still arrives, and its final `fsync` has little left to do. It is
-/// no durability guarantee (that stays the `fsync`), and it may block while
-/// the device's queue is full: call it off the hub (`tpool`).
-pub fn start_writeback(file: &impl std::os::fd::AsRawFd, offset: u64, len: u64) -> std::io::Result<()> {
-    let (offset, len) = (offset as libc::off64_t, len as libc::off64_t);
-    // SAFETY: plain integers and a file descriptor the caller holds open;
-    // the kernel checks them and writes no memory of ours.
-    syscall!(sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE)).map(drop)
-}
-
 /// CPU time consumed by the calling thread (for benchmarks and stats).
 pub fn thread_cpu_time() -> std::time::Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
@@ -65,23 +52,5 @@ pub fn thread_cpu_time() -> std::time::Duration {
     match syscall!(clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts)) {
         Ok(_) => std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
         Err(_) => std::time::Duration::ZERO,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::Write;
-
-    #[test]
-    fn writeback_starts_on_a_written_range_and_refuses_a_bad_one() {
-        let path = std::env::temp_dir().join(format!("hub-writeback-{}", std::process::id()));
-        let mut f = std::fs::File::create(&path).unwrap();
-        f.write_all(&vec![7u8; 1 << 20]).unwrap();
-        super::start_writeback(&f, 0, 1 << 20).unwrap();
-        f.sync_all().unwrap();
-        // A negative offset (u64 past i64::MAX) is EINVAL, not ignored.
-        assert!(super::start_writeback(&f, u64::MAX, 1).is_err());
-        drop(f);
-        std::fs::remove_file(&path).unwrap();
     }
 }

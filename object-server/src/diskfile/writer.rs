@@ -1,8 +1,8 @@
 //! The write path: a temp file in `tmp/`, `fallocate` of the declared
 //! size (keeping `fallocate_reserve` free), the body written as it arrives
 //! with its CRC32C (and its MD5 unless the proxy computed it; see
-//! docs/integrity.md), writeback started every [`WRITEBACK_EVERY`] bytes so
-//! the disk works while the body still arrives, `fdatasync` every
+//! docs/integrity.md), a background `fdatasync` every [`FLUSH_EVERY`] bytes
+//! so the disk works while the body still arrives, `fdatasync` every
 //! `mb_per_sync`, then the footer, `fsync`,
 //! `rename` into the hash folder, `fsync` of the folder (and of the parent
 //! of every folder created), cleanup of older files, suffix invalidation.
@@ -25,8 +25,8 @@ use md5::{Digest, Md5};
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The metadata key holding a data file's body CRC32C ([`crc_hex`]):
 /// internal, never sent to clients, checked by full reads.
@@ -37,10 +37,13 @@ pub fn crc_hex(crc: u32) -> String {
     format!("{crc:08x}")
 }
 
-/// Bytes written between two `sync_file_range` writeback starts: a big
-/// body's pages go to the disk while the rest arrives, instead of all at
-/// the final `fsync` (which still makes it durable).
-pub const WRITEBACK_EVERY: u64 = 8 << 20;
+/// Bytes written between two background `fdatasync`s of a big body (one
+/// at a time, not waited for): its pages go to the disk, through any
+/// volatile cache, while the rest arrives, instead of all at the final
+/// `fsync`, which still makes the object durable. Starting writeback
+/// alone (`sync_file_range`) is not enough where the device defers its
+/// writes to a flush (a loop device, a disk's write cache).
+pub const FLUSH_EVERY: u64 = 8 << 20;
 
 /// Suffix of our temp files (the startup sweep removes only these).
 pub const TMP_SUFFIX: &str = ".swtmp";
@@ -54,9 +57,28 @@ pub struct Writer {
     tmp_path: Option<PathBuf>,
     written: u64,
     since_sync: u64,
-    since_writeback: u64,
+    since_flush: u64,
+    flusher: Arc<Flusher>,
     crc: u32,
     md5: Option<Md5>,
+}
+
+/// The background `fdatasync`s of one writer.
+#[derive(Default)]
+struct Flusher {
+    /// One is queued or running.
+    busy: AtomicBool,
+    state: Mutex<FlushState>,
+}
+
+#[derive(Default)]
+struct FlushState {
+    /// The commit has begun: no background `fdatasync` may run any more.
+    closed: bool,
+    /// The first error a background `fdatasync` met. The kernel reports a
+    /// writeback error to one sync call per open file only, so the
+    /// commit's `fsync` might not see it again: the commit fails with it.
+    failed: Option<io::Error>,
 }
 
 impl Writer {
@@ -73,22 +95,27 @@ impl Writer {
             tmp_path: Some(tmp_path),
             written: 0,
             since_sync: 0,
-            since_writeback: 0,
+            since_flush: 0,
+            flusher: Arc::default(),
             crc: 0,
             md5: md5.then(Md5::new),
         })
     }
 
-    /// Appends body bytes, starting writeback and syncing as the body
-    /// grows ([`WRITEBACK_EVERY`], `mb_per_sync`) on `tpool`.
+    /// Appends body bytes, syncing as the body grows ([`FLUSH_EVERY`] in
+    /// the background, `mb_per_sync` waited for) on `tpool`.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
         self.append(data)?;
-        if self.since_writeback >= WRITEBACK_EVERY {
-            let (f, len) = (self.file.clone(), self.since_writeback);
-            let start = self.written - len;
-            // Advisory: a failing device fails the final fsync too.
-            let _ = hub::tpool::execute(move || hub::start_writeback(&*f, start, len));
-            self.since_writeback = 0;
+        if self.since_flush >= FLUSH_EVERY {
+            self.since_flush = 0;
+            if !self.flusher.busy.swap(true, Ordering::AcqRel) {
+                let (file, flusher) = (self.file.clone(), self.flusher.clone());
+                hub::spawn(move || {
+                    let f = flusher.clone();
+                    hub::tpool::execute(move || f.flush(&file));
+                    flusher.busy.store(false, Ordering::Release);
+                });
+            }
         }
         if self.since_sync >= self.ctx.conf().bytes_per_sync {
             let f = self.file.clone();
@@ -109,7 +136,7 @@ impl Writer {
         (&*self.file).write_all(data).map_err(|e| Error::from_disk_write("writing an object", e))?;
         self.written += data.len() as u64;
         self.since_sync += data.len() as u64;
-        self.since_writeback += data.len() as u64;
+        self.since_flush += data.len() as u64;
         Ok(())
     }
 
@@ -137,12 +164,43 @@ impl Writer {
     /// [`Writer::commit`], blocking: call it on `tpool`.
     pub fn commit_blocking(mut self, ts: Timestamp, meta: Metadata) -> Result<()> {
         let tmp = self.tmp_path.take().expect("a writer commits once");
-        let r = finish(&self.ctx, &self.loc, &self.file, &tmp, &footer(&meta), ts, Kind::Data);
+        let r = self
+            .flusher
+            .close()
+            .and_then(|()| finish(&self.ctx, &self.loc, &self.file, &tmp, &footer(&meta), ts, Kind::Data));
         if r.is_err() {
             let _ = fs::remove_file(&tmp);
         }
         r
     }
+}
+
+impl Flusher {
+    /// A background `fdatasync` (blocking), unless the commit has begun.
+    /// Holding the state meanwhile makes the commit wait for it.
+    fn flush(&self, file: &File) {
+        let mut st = lock(&self.state);
+        if !st.closed {
+            if let Err(e) = file.sync_data() {
+                st.failed.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Stops background `fdatasync`s (waiting for one that runs) and
+    /// returns the error one of them met. Blocking.
+    fn close(&self) -> Result<()> {
+        let mut st = lock(&self.state);
+        st.closed = true;
+        match st.failed.take() {
+            Some(e) => Err(Error::from_disk_write("fdatasync", e)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Drop for Writer {
@@ -246,13 +304,19 @@ fn make_hash_dir(loc: &Location) -> io::Result<Vec<PathBuf>> {
 
 /// `mkdir -p` below `root` (which it never creates), from the leaf up:
 /// one `mkdir` when only the leaf is missing, none spent on `stat`s.
-/// Pushes the parent of every folder it created onto `changed`, top down.
+/// Pushes the parent of every folder that was missing onto `changed`, top
+/// down (also when a racing writer made it first).
 fn make_dir(dir: &Path, root: &Path, changed: &mut Vec<PathBuf>) -> io::Result<()> {
     let created = match fs::create_dir(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let parent = dir.parent().filter(|p| *p != root).ok_or(e)?;
             make_dir(parent, root, changed)?;
-            fs::create_dir(dir)
+            // Missing a moment ago, so new whoever makes it now: its parent
+            // is fsynced here too (a racing writer may not have done it yet).
+            match fs::create_dir(dir) {
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+                other => other,
+            }
         }
         other => other,
     };

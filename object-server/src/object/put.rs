@@ -63,27 +63,30 @@ pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: 
     };
     let if_none_match = req.header("If-None-Match").map(String::from);
     let whole = size.filter(|&n| n <= ctx.conf().network_chunk_size as u64 && !req.body.continue_pending());
+    let (c, l) = (ctx.clone(), loc.clone());
+    // Blocking: 409/412 if what is stored is as new, else the temp file.
+    let open = move |md5: bool| {
+        check_not_stale(if_none_match.as_deref(), open_current_blocking(&c, &l)?, ts)?;
+        Writer::create(&c, &l, size, md5)
+    };
     let (etag, info) = match whole {
         Some(n) => {
-            let body = read_whole(req, n)?;
+            let body = read_whole(ctx, req, n)?;
             let md5 = (sums == Sums::Here).then(|| ring::hash::hex(&Md5::digest(&body)));
             let got = Received { size: n, crc: crc32c::crc32c(&body), md5 };
-            let (etag, meta, info) = describe(ctx, req, path, ts, content_type, &got, sums)?;
-            let (c, l) = (ctx.clone(), loc.clone());
+            let described = describe(ctx, req, path, ts, content_type, &got, sums);
             hub::tpool::execute(move || {
-                check_not_stale(if_none_match.as_deref(), open_current_blocking(&c, &l)?, ts)?;
-                let mut writer = Writer::create(&c, &l, Some(n), false)?;
+                // As in the streamed path (and Swift), 409/412 come before
+                // a refusal of the body itself (422, 400).
+                let mut writer = open(false)?;
+                let (etag, meta, info) = described?;
                 writer.append(&body)?;
-                writer.commit_blocking(ts, meta)
-            })?;
-            (etag, info)
+                writer.commit_blocking(ts, meta)?;
+                Ok::<_, Error>((etag, info))
+            })?
         }
         None => {
-            let (c, l) = (ctx.clone(), loc.clone());
-            let mut writer = hub::tpool::execute(move || {
-                check_not_stale(if_none_match.as_deref(), open_current_blocking(&c, &l)?, ts)?;
-                Writer::create(&c, &l, size, sums == Sums::Here)
-            })?;
+            let mut writer = hub::tpool::execute(move || open(sums == Sums::Here))?;
             receive_body(ctx, req, &mut writer, size)?;
             if size.is_some_and(|n| n != writer.written()) {
                 let why = format!("body of {} bytes, {} declared", writer.written(), size.unwrap_or(0));
@@ -133,8 +136,10 @@ fn describe(
     Ok((etag, meta, info))
 }
 
-/// A whole body of `size` bytes: 400 if more or fewer arrive.
-fn read_whole(req: &mut Request<'_>, size: u64) -> Result<Vec<u8>> {
+/// A whole body of `size` bytes, within `max_upload_time`: 400 if a
+/// chunked body brings more or fewer (a client gone early: 499).
+fn read_whole(ctx: &Context, req: &mut Request<'_>, size: u64) -> Result<Vec<u8>> {
+    let deadline = Instant::now() + ctx.conf().max_upload_time;
     let mut body = vec![0u8; size as usize + 1];
     let mut n = 0;
     loop {
@@ -144,6 +149,9 @@ fn read_whole(req: &mut Request<'_>, size: u64) -> Result<Vec<u8>> {
         }
         if n > size as usize {
             return Err(Error::bad_request(format!("body of more than {size} bytes declared")));
+        }
+        if Instant::now() > deadline {
+            return Err(Error::ClientTimeout);
         }
     }
     if n < size as usize {
