@@ -25,7 +25,7 @@ use md5::{Digest, Md5};
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The metadata key holding a data file's body CRC32C ([`crc_hex`]):
@@ -63,11 +63,21 @@ pub struct Writer {
     md5: Option<Md5>,
 }
 
+/// Background `fdatasync`s in flight in a process at most: each holds a
+/// tpool thread through a disk flush, and the pool must stay free for
+/// requests (a flush skipped is only a head start missed).
+const MAX_FLUSHES: usize = 4;
+static FLUSHES: AtomicUsize = AtomicUsize::new(0);
+
 /// The background `fdatasync`s of one writer.
 #[derive(Default)]
 struct Flusher {
     /// One is queued or running.
     busy: AtomicBool,
+    /// The writer was dropped without a commit: no more flushes.
+    gone: AtomicBool,
+    /// One failed: the writer stops taking the body.
+    failed: AtomicBool,
     state: Mutex<FlushState>,
 }
 
@@ -105,17 +115,14 @@ impl Writer {
     /// Appends body bytes, syncing as the body grows ([`FLUSH_EVERY`] in
     /// the background, `mb_per_sync` waited for) on `tpool`.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        if self.flusher.failed.load(Ordering::Acquire) {
+            let f = self.flusher.clone();
+            return hub::tpool::execute(move || f.close());
+        }
         self.append(data)?;
         if self.since_flush >= FLUSH_EVERY {
             self.since_flush = 0;
-            if !self.flusher.busy.swap(true, Ordering::AcqRel) {
-                let (file, flusher) = (self.file.clone(), self.flusher.clone());
-                hub::spawn(move || {
-                    let f = flusher.clone();
-                    hub::tpool::execute(move || f.flush(&file));
-                    flusher.busy.store(false, Ordering::Release);
-                });
-            }
+            self.flusher.clone().start(self.file.clone());
         }
         if self.since_sync >= self.ctx.conf().bytes_per_sync {
             let f = self.file.clone();
@@ -176,13 +183,35 @@ impl Writer {
 }
 
 impl Flusher {
-    /// A background `fdatasync` (blocking), unless the commit has begun.
-    /// Holding the state meanwhile makes the commit wait for it.
+    /// Starts a background `fdatasync` of `file` on a green thread, unless
+    /// one of this writer's is under way or the process has
+    /// [`MAX_FLUSHES`] in flight.
+    fn start(self: Arc<Self>, file: Arc<File>) {
+        if self.busy.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let running = InFlight(self);
+        if FLUSHES.fetch_add(1, Ordering::AcqRel) >= MAX_FLUSHES {
+            return;
+        }
+        hub::spawn(move || {
+            let f = running.0.clone();
+            hub::tpool::execute(move || f.flush(&file));
+        });
+    }
+
+    /// A background `fdatasync` (blocking), unless the writer is gone or
+    /// its commit has begun. Holding the state meanwhile makes the commit
+    /// wait for it.
     fn flush(&self, file: &File) {
+        if self.gone.load(Ordering::Acquire) {
+            return;
+        }
         let mut st = lock(&self.state);
         if !st.closed {
             if let Err(e) = file.sync_data() {
                 st.failed.get_or_insert(e);
+                self.failed.store(true, Ordering::Release);
             }
         }
     }
@@ -199,12 +228,24 @@ impl Flusher {
     }
 }
 
+/// A flush counted in [`FLUSHES`] and its writer's `busy`, until dropped
+/// (also when its green thread is killed).
+struct InFlight(Arc<Flusher>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        FLUSHES.fetch_sub(1, Ordering::AcqRel);
+        self.0.busy.store(false, Ordering::Release);
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
+        self.flusher.gone.store(true, Ordering::Release);
         if let Some(tmp) = &self.tmp_path {
             let _ = fs::remove_file(tmp);
         }
@@ -304,8 +345,10 @@ fn make_hash_dir(loc: &Location) -> io::Result<Vec<PathBuf>> {
 
 /// `mkdir -p` below `root` (which it never creates), from the leaf up:
 /// one `mkdir` when only the leaf is missing, none spent on `stat`s.
-/// Pushes the parent of every folder that was missing onto `changed`, top
-/// down (also when a racing writer made it first).
+/// Pushes the parent of every folder it found missing onto `changed`, top
+/// down, also when a racing writer made it before this call could (a
+/// folder that a racer made just before this call looked is not seen as
+/// new: the same gap as Swift's `renamer`).
 fn make_dir(dir: &Path, root: &Path, changed: &mut Vec<PathBuf>) -> io::Result<()> {
     let created = match fs::create_dir(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
