@@ -315,6 +315,9 @@ pub(crate) struct Batcher<I, R> {
 struct BatchState<I, R> {
     next: u64,
     committing: bool,
+    /// Callers waiting on `published` (a signal costs a syscall: sent
+    /// only when one waits).
+    waiting: usize,
     queued: Vec<(u64, I)>,
     done: HashMap<u64, Result<R>>,
 }
@@ -325,7 +328,13 @@ const MAX_BATCH: usize = 1024;
 impl<I, R> Batcher<I, R> {
     pub(crate) fn new() -> Self {
         Batcher {
-            state: Mutex::new(BatchState { next: 0, committing: false, queued: Vec::new(), done: HashMap::new() }),
+            state: Mutex::new(BatchState {
+                next: 0,
+                committing: false,
+                waiting: 0,
+                queued: Vec::new(),
+                done: HashMap::new(),
+            }),
             published: Condvar::new(),
         }
     }
@@ -343,7 +352,9 @@ impl<I, R> Batcher<I, R> {
                 return r;
             }
             if s.committing {
+                s.waiting += 1;
                 s = self.published.wait(s).unwrap_or_else(|e| e.into_inner());
+                s.waiting -= 1;
                 continue;
             }
             s.committing = true;
@@ -364,7 +375,9 @@ impl<I, R> Batcher<I, R> {
                 Err(e) => s.done.extend(seqs.into_iter().map(|sq| (sq, Err(e.for_batch())))),
             }
             s.committing = false;
-            self.published.notify_all();
+            if s.waiting > 0 {
+                self.published.notify_all();
+            }
         }
     }
 }

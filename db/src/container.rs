@@ -228,7 +228,7 @@ impl ContainerBroker {
     /// in one transaction shared with concurrent callers.
     pub fn put_objects(&self, recs: Vec<ObjectRecord>) -> Result<Vec<Applied>> {
         self.rows.submit(&self.db, recs, |tx, recs| {
-            let deleted = read_info(tx)?.is_deleted();
+            let deleted = is_deleted(tx)?;
             recs.iter()
                 .map(|rec| if !rec.deleted && deleted { Ok(Applied::ContainerDeleted) } else { merge_row(tx, rec) })
                 .collect()
@@ -408,6 +408,16 @@ fn merge_row(tx: &Transaction, rec: &ObjectRecord) -> Result<Applied> {
         i64::from(rec.deleted)
     ])?;
     Ok(Applied::Stored)
+}
+
+/// [`ContainerInfo::is_deleted`] from the three columns it needs (a row
+/// update asks it every batch; the whole info parses the metadata JSON).
+fn is_deleted(c: &rusqlite::Connection) -> Result<bool> {
+    let mut st = c.prepare_cached("SELECT object_count, put_timestamp, delete_timestamp FROM container_info")?;
+    Ok(st.query_row([], |r| {
+        let (count, put, delete): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        Ok(count <= 0 && stored(&delete) > stored(&put))
+    })?)
 }
 
 fn read_info(c: &rusqlite::Connection) -> Result<ContainerInfo> {

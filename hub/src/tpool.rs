@@ -15,8 +15,15 @@ type Job = Box<dyn FnOnce() + Send>;
 pub const DEFAULT_THREADS: usize = 8;
 
 struct Pool {
-    jobs: Mutex<VecDeque<Job>>,
+    jobs: Mutex<Queue>,
     ready: Condvar,
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// Workers waiting on `ready`: a new job signals it only when one
+    /// waits (a signal costs a syscall; a busy worker takes the job next).
+    idle: usize,
 }
 
 static POOL: OnceLock<Arc<Pool>> = OnceLock::new();
@@ -29,7 +36,7 @@ pub fn set_threads(n: usize) {
 
 fn pool() -> &'static Arc<Pool> {
     POOL.get_or_init(|| {
-        let p = Arc::new(Pool { jobs: Mutex::new(VecDeque::new()), ready: Condvar::new() });
+        let p = Arc::new(Pool { jobs: Mutex::new(Queue { jobs: VecDeque::new(), idle: 0 }), ready: Condvar::new() });
         let n = *THREADS.lock().unwrap_or_else(|e| e.into_inner());
         for i in 0..n {
             let p = p.clone();
@@ -47,10 +54,12 @@ fn worker(p: &Pool) {
         let job = {
             let mut q = p.jobs.lock().unwrap_or_else(|e| e.into_inner());
             loop {
-                if let Some(j) = q.pop_front() {
+                if let Some(j) = q.jobs.pop_front() {
                     break j;
                 }
+                q.idle += 1;
                 q = p.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+                q.idle -= 1;
             }
         };
         job();
@@ -89,7 +98,8 @@ where
     let remote = hub::handle();
     let s2 = slot.clone();
     let p = pool();
-    p.jobs.lock().unwrap_or_else(|e| e.into_inner()).push_back(Box::new(move || {
+    let mut q = p.jobs.lock().unwrap_or_else(|e| e.into_inner());
+    q.jobs.push_back(Box::new(move || {
         let r = panic::catch_unwind(AssertUnwindSafe(f));
         let mut v = s2.value.lock().unwrap_or_else(|e| e.into_inner());
         v.result = Some(r);
@@ -102,7 +112,11 @@ where
             hub::wake(*s3.waiter.lock().unwrap_or_else(|e| e.into_inner()));
         }));
     }));
-    p.ready.notify_one();
+    let idle = q.idle > 0;
+    drop(q);
+    if idle {
+        p.ready.notify_one();
+    }
     loop {
         if let Some(r) = slot.value.lock().unwrap_or_else(|e| e.into_inner()).result.take() {
             return r.unwrap_or_else(|p| panic::resume_unwind(p));
