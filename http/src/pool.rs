@@ -37,6 +37,8 @@ struct Idle {
     hub: u64,
     /// Oldest at the front; connections are taken from the back.
     by_addr: HashMap<SocketAddr, VecDeque<(ClientConn, Instant)>>,
+    /// When every address's expired connections were last dropped.
+    swept: Option<Instant>,
 }
 
 thread_local! {
@@ -82,18 +84,61 @@ pub(crate) fn take(addr: SocketAddr) -> Option<ClientConn> {
 }
 
 /// Keeps `conn` for the next request to `addr`; the oldest idle ones go
-/// beyond [`MAX_IDLE_PER_ADDR`] or [`MAX_IDLE`].
+/// beyond [`MAX_IDLE_PER_ADDR`] or [`MAX_IDLE`]. Once per [`MAX_IDLE`],
+/// the expired ones of every address go too, so a server no longer asked
+/// (a node gone from the ring) does not keep connections open.
 pub(crate) fn put(addr: SocketAddr, conn: ClientConn) {
     with_pool(|idle, dropped| {
+        let expired = |q: &VecDeque<(ClientConn, Instant)>| q.front().is_some_and(|(_, t)| t.elapsed() >= MAX_IDLE);
         let q = idle.by_addr.entry(addr).or_default();
-        while q.front().is_some_and(|(_, since)| since.elapsed() >= MAX_IDLE) || q.len() >= MAX_IDLE_PER_ADDR {
+        while expired(q) || q.len() >= MAX_IDLE_PER_ADDR {
             dropped.extend(q.pop_front().map(|(c, _)| c));
         }
         q.push_back((conn, Instant::now()));
+        if idle.swept.is_none_or(|t| t.elapsed() >= MAX_IDLE) {
+            idle.swept = Some(Instant::now());
+            idle.by_addr.retain(|_, q| {
+                while expired(q) {
+                    dropped.extend(q.pop_front().map(|(c, _)| c));
+                }
+                !q.is_empty()
+            });
+        }
     })
 }
 
 /// Idle connections in this hub's pool (tests).
 pub fn idle_count() -> usize {
     with_pool(|idle, _| idle.by_addr.values().map(VecDeque::len).sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_put_drops_the_expired_connections_of_every_address() {
+        hub::run_within(10, || {
+            let listen = || hub::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let (l1, l2) = (listen(), listen());
+            let (a1, a2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
+            let connect = |a| ClientConn::connect(a, Duration::from_secs(1)).unwrap();
+            // An idle connection to a1 that has waited too long (a1 is
+            // never asked again), and a fresh one.
+            let old = Instant::now() - MAX_IDLE - Duration::from_secs(1);
+            with_pool(|idle, _| {
+                let q = idle.by_addr.entry(a1).or_default();
+                q.push_back((connect(a1), old));
+                q.push_back((connect(a1), Instant::now()));
+            });
+            assert_eq!(idle_count(), 2);
+            put(a2, connect(a2));
+            assert_eq!(idle_count(), 2, "the expired connection to a1 is dropped, the fresh one kept");
+            // Not again within MAX_IDLE: the sweep costs one pass at most
+            // that often.
+            with_pool(|idle, _| idle.by_addr.entry(a1).or_default().push_front((connect(a1), old)));
+            put(a2, connect(a2));
+            assert_eq!(idle_count(), 4);
+        })
+    }
 }
