@@ -52,6 +52,8 @@ pub struct ClientConn {
     /// the server keeps the connection open.
     response_done: Cell<bool>,
     reused: bool,
+    /// A byte of an answer to the current request arrived.
+    answered: bool,
 }
 
 fn timed_out(what: &str) -> io::Error {
@@ -72,6 +74,7 @@ impl ClientConn {
             body_left: Some(0),
             response_done: Cell::new(false),
             reused: false,
+            answered: false,
         })
     }
 
@@ -128,7 +131,7 @@ impl ClientConn {
     pub fn went_stale(&self, e: &io::Error) -> bool {
         use io::ErrorKind::*;
         self.reused
-            && self.buf.data().is_empty()
+            && !self.answered
             && matches!(e.kind(), UnexpectedEof | ConnectionReset | BrokenPipe | ConnectionAborted)
     }
 
@@ -169,6 +172,7 @@ impl ClientConn {
             _ => BodyMode::Plain,
         };
         self.response_done.set(false);
+        self.answered = false;
         self.body_left = match self.mode {
             BodyMode::Chunked => None,
             // A length that does not parse: never reused.
@@ -244,7 +248,10 @@ impl ClientConn {
         let _deadline = hub::Timeout::new(timeout);
         match self.buf.fill(&self.stream, MAX_HEAD + 1) {
             Ok(0) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed before responding")),
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.answered = true;
+                Ok(())
+            }
             Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(timed_out("the response head")),
             Err(e) => Err(e),
         }
@@ -259,7 +266,7 @@ impl ClientConn {
             }
             match self.buf.fill(&self.stream, MAX_HEAD + 1) {
                 Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed before responding")),
-                Ok(_) => {}
+                Ok(_) => self.answered = true,
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(timed_out("the response head")),
                 Err(e) => return Err(e),
             }

@@ -160,3 +160,31 @@ fn a_pooled_connection_closed_as_the_request_goes_out_is_known_stale() {
         assert!(!fresh.went_stale(&std::io::Error::from(std::io::ErrorKind::UnexpectedEof)));
     });
 }
+
+#[test]
+fn a_pooled_connection_that_breaks_after_its_answer_began_is_not_stale() {
+    within(10, || {
+        use std::io::Write;
+        let l = hub::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = l.local_addr().unwrap();
+        hub::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
+            let _ = s.read(&mut buf).unwrap();
+            // The second answer begins, then the server goes away.
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").unwrap();
+        });
+        get(addr, "/a", true);
+        let mut c = ClientConn::checkout(addr, Duration::from_secs(1)).unwrap();
+        assert!(c.reused());
+        c.send_head("GET", "/b", &Headers::new()).unwrap();
+        let e = c
+            .read_response("GET", Duration::from_secs(2))
+            .and_then(|mut r| r.read_all(100))
+            .expect_err("the body ends early");
+        // The server took the request: sending it again would repeat it.
+        assert!(!c.went_stale(&e), "{e}");
+    });
+}

@@ -34,7 +34,6 @@ use hub::Queue;
 use ring::Device;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// One object read: the request sent to each node and the nodes left.
 pub struct Getter {
@@ -112,55 +111,30 @@ impl Getter {
         })
     }
 
-    /// Connects to the next node and sends the request; a node that
-    /// cannot be reached counts an error and the next one is tried.
+    /// Connects to the next node, sends the request and waits (up to
+    /// `recoverable_node_timeout`) for the first byte of its answer, once
+    /// more on a new connection if a pooled one was stale; a node that
+    /// fails counts an error and the next one is tried.
     fn next_conn(&mut self) -> Option<(Arc<Device>, bool, ClientConn)> {
+        let timeout = self.ctx.conf.recoverable_node_timeout;
         while let Some((node, handoff)) = self.nodes.next() {
             self.headers.set("Host", format!("{}:{}", node.ip, node.port));
             let target = format!("/{}/{}{}", quote(&node.device), self.part, self.path);
-            let opened = (|| -> io::Result<ClientConn> {
-                let mut conn = ClientConn::checkout(node_addr(&node)?, self.ctx.conf.conn_timeout)?;
-                match conn.send_head(&self.method, &target, &self.headers) {
-                    Ok(()) => Ok(conn),
-                    Err(e) if conn.went_stale(&e) => self.reopen(&node),
-                    Err(e) => Err(e),
-                }
-            })();
+            let (method, headers) = (&self.method, &self.headers);
+            let opened = node_addr(&node).and_then(|addr| {
+                ClientConn::pooled(addr, self.ctx.conf.conn_timeout, |mut conn| {
+                    match conn.send_head(method, &target, headers).and_then(|()| conn.await_answer(timeout)) {
+                        Ok(()) => Ok(conn),
+                        Err(e) => Err(Box::new((conn, e))),
+                    }
+                })
+            });
             match opened {
                 Ok(conn) => return Some((node, handoff, conn)),
                 Err(e) => self.ctx.error_occurred(&node, &format!("object {}: {e}", self.method)),
             }
         }
         None
-    }
-
-    /// The request again on a new connection to `node` (after a pooled
-    /// one turned out stale).
-    fn reopen(&self, node: &Device) -> io::Result<ClientConn> {
-        let target = format!("/{}/{}{}", quote(&node.device), self.part, self.path);
-        let mut conn = ClientConn::connect(node_addr(node)?, self.ctx.conf.conn_timeout)?;
-        conn.send_head(&self.method, &target, &self.headers)?;
-        Ok(conn)
-    }
-
-    /// Waits for `node`'s answer on `conn`, once more on a new connection
-    /// if the pooled one was stale; a failure counts against the node.
-    fn answered(&self, node: &Device, mut conn: ClientConn, timeout: Duration) -> Option<ClientConn> {
-        let waited = match conn.await_answer(timeout) {
-            Err(e) if conn.went_stale(&e) => self.reopen(node).and_then(|mut fresh| {
-                fresh.await_answer(timeout)?;
-                Ok(fresh)
-            }),
-            Err(e) => Err(e),
-            Ok(()) => Ok(conn),
-        };
-        match waited {
-            Ok(conn) => Some(conn),
-            Err(e) => {
-                self.ctx.error_occurred(node, &format!("object {}: {e}", self.method));
-                None
-            }
-        }
     }
 
     /// Whether an answer is a source (below 500, not 404); records the
@@ -225,8 +199,7 @@ pub fn fetch<T>(
 /// [`fetch`] with the [`Getter`] already made.
 fn first_source<T>(mut g: Getter, f: impl FnOnce(&Device, ClientResponse<'_>, Getter) -> Result<T>) -> Result<T> {
     let timeout = g.ctx.conf.recoverable_node_timeout;
-    while let Some((node, handoff, conn)) = g.next_conn() {
-        let Some(mut conn) = g.answered(&node, conn, timeout) else { continue };
+    while let Some((node, handoff, mut conn)) = g.next_conn() {
         let mut r = match conn.read_response(&g.method, timeout) {
             Ok(r) => r,
             Err(e) => {
@@ -531,10 +504,9 @@ pub fn relay_body(
     };
     loop {
         g.resume_at(&pos);
-        let Some((node, handoff, conn)) = g.next_conn() else {
+        let Some((node, handoff, mut conn)) = g.next_conn() else {
             return Err(Error::Unavailable(format!("object GET body broke at byte {}, no node left: {why}", pos.next)));
         };
-        let Some(mut conn) = g.answered(&node, conn, g.ctx.conf.recoverable_node_timeout) else { continue };
         let mut r = match conn.read_response("GET", g.ctx.conf.recoverable_node_timeout) {
             Ok(r) => r,
             Err(e) => {
