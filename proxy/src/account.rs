@@ -84,8 +84,7 @@ fn autocreate(ctx: &Context, t: &Target) -> Result<Answer> {
     h.set("X-Timestamp", Timestamp::now().internal());
     let replicas = ctx.account_ring.part_nodes(part).len();
     let path = quote(&format!("/{}", t.account));
-    let answers =
-        backend::make_requests(ctx, &ctx.account_ring, part, "PUT", &path, &h, &|_| Vec::new(), Default::default());
+    let answers = backend::make_requests(ctx, &ctx.account_ring, part, "PUT", &path, &h, &|_| Vec::new());
     best_answer(answers, replicas, "account autocreate")
 }
 
@@ -140,16 +139,7 @@ fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targe
     h.set("X-Timestamp", Timestamp::now().internal());
     let part = part(ctx, t)?;
     let replicas = ctx.account_ring.part_nodes(part).len();
-    let answers = backend::make_requests(
-        ctx,
-        &ctx.account_ring,
-        part,
-        "POST",
-        &quote(&t.path()),
-        &h,
-        &|_| Vec::new(),
-        Default::default(),
-    );
+    let answers = backend::make_requests(ctx, &ctx.account_ring, part, "POST", &quote(&t.path()), &h, &|_| Vec::new());
     relay(resp, &best_answer(answers, replicas, "account POST")?, t, owner).map_err(|_| Error::ClientDisconnect)
 }
 
@@ -162,15 +152,6 @@ fn manage(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Tar
     let part = part(ctx, t)?;
     let replicas = ctx.account_ring.part_nodes(part).len();
     let path = quote(&t.path());
-    let answers = backend::make_requests(
-        ctx,
-        &ctx.account_ring,
-        part,
-        req.method(),
-        &path,
-        &h,
-        &|_| Vec::new(),
-        Default::default(),
-    );
+    let answers = backend::make_requests(ctx, &ctx.account_ring, part, req.method(), &path, &h, &|_| Vec::new());
     relay(resp, &best_answer(answers, replicas, "account write")?, t, true).map_err(|_| Error::ClientDisconnect)
 }

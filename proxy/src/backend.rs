@@ -275,7 +275,7 @@ pub fn gather(
     answers
 }
 
-/// What [`make_requests`] sends after the head, and what it holds.
+/// What [`make_requests_with`] sends after the head, and what it holds.
 #[derive(Default)]
 pub struct Payload {
     /// The request body, the same for every replica (with its
@@ -288,12 +288,25 @@ pub struct Payload {
     pub hold: Option<Rc<dyn std::any::Any>>,
 }
 
-/// Swift's `make_requests`: the same request to every primary of `part`
-/// at once, each failed one retried on the next node (handoffs), with
-/// per-replica headers from `per_replica(i)`. Returns the final answers,
-/// not waiting past `post_quorum_timeout` once a quorum agrees.
-#[allow(clippy::too_many_arguments)]
+/// Swift's `make_requests`: the same bodiless request to every primary of
+/// `part` at once, each failed one retried on the next node (handoffs),
+/// with per-replica headers from `per_replica(i)`. Returns the final
+/// answers, not waiting past `post_quorum_timeout` once a quorum agrees.
 pub fn make_requests(
+    ctx: &Context,
+    ring: &Ring,
+    part: u32,
+    method: &str,
+    path: &str,
+    headers: &Headers,
+    per_replica: &dyn Fn(usize) -> Vec<(String, String)>,
+) -> Vec<Answer> {
+    make_requests_with(ctx, ring, part, method, path, headers, per_replica, Payload::default())
+}
+
+/// [`make_requests`] with a body and a hold.
+#[allow(clippy::too_many_arguments)]
+pub fn make_requests_with(
     ctx: &Context,
     ring: &Ring,
     part: u32,

@@ -111,7 +111,7 @@ fn write(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targ
     let hold = t.container.as_ref().map(|c| Rc::new(ctx.containers.write_started(&t.account, c)) as Rc<dyn Any>);
     let mark = backend::Payload { hold, ..Default::default() };
     let answers =
-        backend::make_requests(ctx, &ctx.container_ring, part, method, &quote(&t.path()), &h, &per_replica, mark);
+        backend::make_requests_with(ctx, &ctx.container_ring, part, method, &quote(&t.path()), &h, &per_replica, mark);
     let a = best_answer(answers, replicas, "container write")?;
     relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
 }

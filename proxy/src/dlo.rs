@@ -601,7 +601,7 @@ mod tests {
         assert!(segment_gets(&f).is_empty());
         store.lock().unwrap().container_headers.insert("/AUTH_test/segs".into(), acl);
         // As a POST of the ACL through this proxy would.
-        f.ctx.containers.drop_container("AUTH_test", "segs");
+        drop(f.ctx.containers.write_started("AUTH_test", "segs"));
         let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/man", &[("X-Auth-Token", &token)]);
         assert_eq!((got.status, got.body.as_slice()), (200, CONCAT));
     }

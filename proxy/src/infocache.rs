@@ -16,7 +16,6 @@
 //! for a tenth of the time).
 
 use crate::controller::ContainerInfo;
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -52,10 +51,10 @@ pub struct WriteMark {
 impl Drop for WriteMark {
     fn drop(&mut self) {
         let mut maps = self.cache.lock();
-        if let Entry::Occupied(mut n) = maps.writing.entry(self.key.clone()) {
-            *n.get_mut() -= 1;
-            if *n.get() == 0 {
-                n.remove();
+        if let Some(n) = maps.writing.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                maps.writing.remove(&self.key);
             }
         }
         maps.info.remove(&self.key);
@@ -108,13 +107,6 @@ impl InfoCache {
         maps.info.insert(key, (info.clone(), Instant::now()));
     }
 
-    /// Forgets a container (as its write would).
-    pub fn drop_container(&self, account: &str, container: &str) {
-        let mut maps = self.lock();
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        maps.info.remove(&(account.to_string(), container.to_string()));
-    }
-
     /// A PUT, POST or DELETE of the container starts: its entry goes, and
     /// nothing is stored for it until the returned mark is dropped (when
     /// the last replica has answered), which drops the entry again.
@@ -164,22 +156,22 @@ mod tests {
 
     #[test]
     fn fresh_existing_containers_are_kept_until_dropped() {
-        let c = InfoCache::new(Duration::from_secs(60));
+        let c = Arc::new(InfoCache::new(Duration::from_secs(60)));
         let e = c.epoch();
         c.store("a", "c", &info(204, ".r:*"), e);
         c.store("a", "gone", &info(404, ""), e);
         assert_eq!(c.get("a", "c").unwrap().read_acl.as_deref(), Some(".r:*"));
         assert!(c.get("a", "gone").is_none(), "a missing container is asked again");
         assert!(c.get("b", "c").is_none());
-        c.drop_container("a", "c");
+        drop(c.write_started("a", "c"));
         assert!(c.get("a", "c").is_none());
     }
 
     #[test]
     fn a_lookup_that_started_before_a_drop_is_not_kept() {
-        let c = InfoCache::new(Duration::from_secs(60));
+        let c = Arc::new(InfoCache::new(Duration::from_secs(60)));
         let before = c.epoch();
-        c.drop_container("a", "c");
+        drop(c.write_started("a", "c"));
         c.store("a", "c", &info(204, "old"), before);
         assert!(c.get("a", "c").is_none());
         c.store("a", "c", &info(204, "new"), c.epoch());

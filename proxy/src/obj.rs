@@ -336,6 +336,20 @@ pub fn store(
     Ok((best, out))
 }
 
+/// A bodiless write of `t` (DELETE, POST) to every replica of `part`,
+/// replica `i` with `updates[i]` (its container-update headers).
+fn write_replicas(
+    ctx: &Context,
+    part: u32,
+    method: &str,
+    t: &Target,
+    h: &Headers,
+    updates: &[Vec<(String, String)>],
+) -> Vec<backend::Answer> {
+    let per_replica = |i: usize| updates[i].clone();
+    backend::make_requests(ctx, &ctx.object_ring, part, method, &quote(&t.path()), h, &per_replica)
+}
+
 fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     let owner = authorize(ctx, req, t, true)? == Access::Owner;
     check_if_delete_at(req.header("X-If-Delete-At"))?;
@@ -344,16 +358,7 @@ fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Tar
     let updates = container_updates(ctx, t, replicas)?;
     let mut h = backend_headers(req, t);
     h.set("X-Timestamp", Timestamp::now().internal());
-    let answers = backend::make_requests(
-        ctx,
-        &ctx.object_ring,
-        part,
-        "DELETE",
-        &quote(&t.path()),
-        &h,
-        &|i| updates[i].clone(),
-        Default::default(),
-    );
+    let answers = write_replicas(ctx, part, "DELETE", t, &h, &updates);
     let mut a = best_answer(answers, replicas, "object DELETE")?;
     if a.headers.get("Content-Type").is_none() {
         // swob's default, which Swift's DELETE answers carry.
@@ -373,16 +378,7 @@ fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targe
     delete_at(&mut h, &ts)?;
     h.set("X-Timestamp", ts.internal());
     let updates = container_updates(ctx, t, replicas)?;
-    let answers = backend::make_requests(
-        ctx,
-        &ctx.object_ring,
-        part,
-        "POST",
-        &quote(&t.path()),
-        &h,
-        &|i| updates[i].clone(),
-        Default::default(),
-    );
+    let answers = write_replicas(ctx, part, "POST", t, &h, &updates);
     let a = best_answer(answers, replicas, "object POST")?;
     if a.status / 100 == 2 && symlink::is_link(&a.headers) {
         return symlink::redirect_post(resp, &a, t);

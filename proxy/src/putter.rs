@@ -6,7 +6,7 @@
 //! `100 Continue` round trip, and a node that fails or answers 5xx/507
 //! is replaced by the next one (handoffs), which gets the same bytes.
 //!
-//! Any other body is streamed ([`put_streamed`]):
+//! Any other body is streamed:
 //!
 //! 1. One green thread per replica connects and sends the head with
 //!    `Expect: 100-continue`; a node that fails, times out or answers
@@ -147,7 +147,8 @@ fn write(ctx: &Context, mut conn: ClientConn, node: &Device, q: &hub::Queue<Chun
 /// returns their answers (one per replica that answered). `headers` carry
 /// no body framing; `updates[i]` are replica `i`'s container-update
 /// headers. `body` is the client's body or, for a copy, the source's;
-/// `read_err` maps its read errors.
+/// `read_err` maps its read errors. 503 if fewer than a quorum of a
+/// streamed body's replicas could start.
 #[allow(clippy::too_many_arguments)]
 pub fn put(
     ctx: &Context,
@@ -159,60 +160,11 @@ pub fn put(
     body: &mut dyn Read,
     read_err: fn(std::io::Error) -> Error,
 ) -> Result<Vec<Answer>> {
-    match len {
-        Some(n) if n <= SMALL_BODY.min(ctx.conf.client_chunk_size as u64) => {
-            // One byte more than declared: a source that is longer (or
-            // fails after the last byte) is refused, not cut short.
-            let mut whole = vec![0u8; n as usize + 1];
-            let got = read_full(body, &mut whole).map_err(read_err)?;
-            if got != n as usize {
-                let e = match got < n as usize {
-                    true => std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
-                    false => std::io::Error::new(std::io::ErrorKind::InvalidData, "body longer than declared"),
-                };
-                return Err(read_err(e));
-            }
-            whole.truncate(got);
-            Ok(put_small(ctx, part, path, headers, updates, whole))
-        }
-        _ => put_streamed(ctx, part, path, headers, updates, len, body, read_err),
+    if let Some(n) = len.filter(|&n| n <= SMALL_BODY.min(ctx.conf.client_chunk_size as u64)) {
+        let whole = read_exactly(body, n as usize).map_err(read_err)?;
+        return Ok(put_small(ctx, part, path, headers, updates, whole));
     }
-}
-
-/// A whole small body to every replica, head and body in one write, the
-/// checksums in the head.
-fn put_small(
-    ctx: &Context,
-    part: u32,
-    path: &str,
-    headers: &Headers,
-    updates: &[Vec<(String, String)>],
-    body: Vec<u8>,
-) -> Vec<Answer> {
-    let mut h = headers.clone();
-    h.set("X-Backend-Checksums", "header");
-    let mut sums = Sums::new();
-    sums.update(&body);
-    for (k, v) in sums.fields().iter() {
-        h.set(k, v);
-    }
-    let payload = Payload { body: Rc::new(body), hold: None };
-    crate::backend::make_requests(ctx, &ctx.object_ring, part, "PUT", path, &h, &|i| updates[i].clone(), payload)
-}
-
-/// Streams `body` to the replicas, chunked, with the checksums in its
-/// trailer. 503 if fewer than a quorum could start.
-#[allow(clippy::too_many_arguments)]
-fn put_streamed(
-    ctx: &Context,
-    part: u32,
-    path: &str,
-    headers: &Headers,
-    updates: &[Vec<(String, String)>],
-    len: Option<u64>,
-    body: &mut dyn Read,
-    read_err: fn(std::io::Error) -> Error,
-) -> Result<Vec<Answer>> {
+    // Streamed: chunked, with the checksums in the trailer.
     let mut headers = headers.clone();
     headers.set("Expect", "100-continue");
     headers.set("Transfer-Encoding", "chunked");
@@ -289,6 +241,44 @@ fn put_streamed(
         }
     }
     Ok(crate::backend::gather(ctx, &results, writers.len(), replicas, finals))
+}
+
+/// A whole small body to every replica, head and body in one write, the
+/// checksums in the head.
+fn put_small(
+    ctx: &Context,
+    part: u32,
+    path: &str,
+    headers: &Headers,
+    updates: &[Vec<(String, String)>],
+    body: Vec<u8>,
+) -> Vec<Answer> {
+    let mut h = headers.clone();
+    h.set("X-Backend-Checksums", "header");
+    let mut sums = Sums::new();
+    sums.update(&body);
+    for (k, v) in sums.fields().iter() {
+        h.set(k, v);
+    }
+    let payload = Payload { body: Rc::new(body), hold: None };
+    crate::backend::make_requests_with(ctx, &ctx.object_ring, part, "PUT", path, &h, &|i| updates[i].clone(), payload)
+}
+
+/// Exactly `n` bytes of `body`, reading one more: a source that is
+/// longer (or fails after the last byte) is refused, not cut short.
+fn read_exactly(body: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut whole = vec![0u8; n + 1];
+    let got = read_full(body, &mut whole)?;
+    match got.cmp(&n) {
+        std::cmp::Ordering::Less => Err(std::io::ErrorKind::UnexpectedEof.into()),
+        std::cmp::Ordering::Greater => {
+            Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "body longer than declared"))
+        }
+        std::cmp::Ordering::Equal => {
+            whole.truncate(n);
+            Ok(whole)
+        }
+    }
 }
 
 /// Reads until `buf` is full or the body ends: a client that sends small
