@@ -74,21 +74,16 @@ static FLUSHES: AtomicUsize = AtomicUsize::new(0);
 struct Flusher {
     /// One is queued or running.
     busy: AtomicBool,
-    /// The writer was dropped without a commit: no more flushes.
-    gone: AtomicBool,
+    /// The commit has begun, or the writer was dropped without one: no
+    /// background `fdatasync` may start any more.
+    stopped: AtomicBool,
     /// One failed: the writer stops taking the body.
     failed: AtomicBool,
-    state: Mutex<FlushState>,
-}
-
-#[derive(Default)]
-struct FlushState {
-    /// The commit has begun: no background `fdatasync` may run any more.
-    closed: bool,
-    /// The first error a background `fdatasync` met. The kernel reports a
-    /// writeback error to one sync call per open file only, so the
-    /// commit's `fsync` might not see it again: the commit fails with it.
-    failed: Option<io::Error>,
+    /// The first error a background `fdatasync` met, held by one while it
+    /// runs. The kernel reports a writeback error to one sync call per
+    /// open file only, so the commit's `fsync` might not see it again:
+    /// the commit fails with it.
+    error: Mutex<Option<io::Error>>,
 }
 
 impl Writer {
@@ -132,14 +127,25 @@ impl Writer {
         Ok(())
     }
 
-    /// Appends body bytes to the page cache, nothing more: a whole small
-    /// body written on `tpool` (the writeback and syncs of [`Writer::write`]
-    /// are for big ones; `commit` makes any body durable).
-    pub fn append(&mut self, data: &[u8]) -> Result<()> {
+    /// Appends body bytes to the page cache with their checksums.
+    fn append(&mut self, data: &[u8]) -> Result<()> {
         self.crc = crc32c::crc32c_append(self.crc, data);
         if let Some(m) = &mut self.md5 {
             m.update(data);
         }
+        self.put_bytes(data)
+    }
+
+    /// Writes a whole small body whose CRC32C the caller computed (it
+    /// checked the body before this blocking call on `tpool`): to the page
+    /// cache, nothing more; `commit` makes it durable.
+    pub fn write_whole(&mut self, body: &[u8], crc: u32) -> Result<()> {
+        debug_assert_eq!(self.written, 0, "a whole body is the only one");
+        self.crc = crc;
+        self.put_bytes(body)
+    }
+
+    fn put_bytes(&mut self, data: &[u8]) -> Result<()> {
         (&*self.file).write_all(data).map_err(|e| Error::from_disk_write("writing an object", e))?;
         self.written += data.len() as u64;
         self.since_sync += data.len() as u64;
@@ -200,28 +206,24 @@ impl Flusher {
         });
     }
 
-    /// A background `fdatasync` (blocking), unless the writer is gone or
-    /// its commit has begun. Holding the state meanwhile makes the commit
-    /// wait for it.
+    /// A background `fdatasync` (blocking), unless stopped. Holding
+    /// `error` meanwhile makes the commit wait for it.
     fn flush(&self, file: &File) {
-        if self.gone.load(Ordering::Acquire) {
+        let mut error = lock(&self.error);
+        if self.stopped.load(Ordering::Acquire) {
             return;
         }
-        let mut st = lock(&self.state);
-        if !st.closed {
-            if let Err(e) = file.sync_data() {
-                st.failed.get_or_insert(e);
-                self.failed.store(true, Ordering::Release);
-            }
+        if let Err(e) = file.sync_data() {
+            error.get_or_insert(e);
+            self.failed.store(true, Ordering::Release);
         }
     }
 
     /// Stops background `fdatasync`s (waiting for one that runs) and
     /// returns the error one of them met. Blocking.
     fn close(&self) -> Result<()> {
-        let mut st = lock(&self.state);
-        st.closed = true;
-        match st.failed.take() {
+        self.stopped.store(true, Ordering::Release);
+        match lock(&self.error).take() {
             Some(e) => Err(Error::from_disk_write("fdatasync", e)),
             None => Ok(()),
         }
@@ -245,7 +247,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        self.flusher.gone.store(true, Ordering::Release);
+        self.flusher.stopped.store(true, Ordering::Release);
         if let Some(tmp) = &self.tmp_path {
             let _ = fs::remove_file(tmp);
         }

@@ -75,12 +75,13 @@ pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: 
             let md5 = (sums == Sums::Here).then(|| ring::hash::hex(&Md5::digest(&body)));
             let got = Received { size: n, crc: crc32c::crc32c(&body), md5 };
             let described = describe(ctx, req, path, ts, content_type, &got, sums);
+            let crc = got.crc;
             hub::tpool::execute(move || {
                 // As in the streamed path (and Swift), 409/412 come before
                 // a refusal of the body itself (422, 400).
                 let mut writer = open(false)?;
                 let (etag, meta, info) = described?;
-                writer.append(&body)?;
+                writer.write_whole(&body, crc)?;
                 writer.commit_blocking(ts, meta)?;
                 Ok::<_, Error>((etag, info))
             })?
