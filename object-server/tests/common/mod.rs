@@ -14,8 +14,19 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_swiftlet-object-server");
 
+/// A port nothing listens on, never the same twice in this test process:
+/// the servers bind with `SO_REUSEPORT`, so two of the tests' servers
+/// handed one port would share it silently (each answering the other's
+/// requests, or resetting them when killed).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if GIVEN.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A unique temp folder, removed on drop.
