@@ -29,30 +29,26 @@ pub enum Plan {
     Unsatisfiable,
 }
 
-/// Parses `bytes=...`; `None` if any part is malformed.
+/// Parses `bytes=...`; `None` if any part is malformed. Works on bytes,
+/// so no header (whatever it holds) can split a character; numbers past
+/// `u64::MAX` saturate (Python's ints do not overflow: such a start is
+/// past any end, such an end is the last byte).
 pub fn parse(header: &str) -> Option<Vec<Spec>> {
-    let h: String = header.chars().filter(|c| *c != ' ').collect();
-    if h.len() < 6 || !h[..6].eq_ignore_ascii_case("bytes=") {
-        return None;
-    }
+    let h: Vec<u8> = header.bytes().filter(|b| *b != b' ').collect();
+    let list = h.get(..6).filter(|u| u.eq_ignore_ascii_case(b"bytes=")).map(|_| &h[6..])?;
+    let number = |x: &[u8]| -> Option<Option<u64>> {
+        if x.is_empty() {
+            return Some(None);
+        }
+        if !x.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(Some(x.iter().fold(0u64, |n, d| n.saturating_mul(10).saturating_add(u64::from(d - b'0')))))
+    };
     let mut specs = Vec::new();
-    for r in h[6..].split(',') {
-        let (s, e) = r.split_once('-')?;
-        let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
-        let start = if s.is_empty() {
-            None
-        } else if digits(s) {
-            Some(s.parse().ok()?)
-        } else {
-            return None;
-        };
-        let end = if e.is_empty() {
-            None
-        } else if digits(e) {
-            Some(e.parse().ok()?)
-        } else {
-            return None;
-        };
+    for r in list.split(|b| *b == b',') {
+        let dash = r.iter().position(|b| *b == b'-')?;
+        let (start, end) = (number(&r[..dash])?, number(&r[dash + 1..])?);
         match (start, end) {
             (None, None) => return None,
             (Some(a), Some(b)) if b < a => return None,
@@ -71,7 +67,7 @@ pub fn ranges_for_length(specs: &[Spec], length: u64) -> Vec<(u64, u64)> {
             (None, Some(0)) => {}
             (None, Some(n)) => all.push((length.saturating_sub(n), length)),
             (Some(a), None) if a < length => all.push((a, length)),
-            (Some(a), Some(b)) if a < length => all.push((a, (b + 1).min(length))),
+            (Some(a), Some(b)) if a < length => all.push((a, b.saturating_add(1).min(length))),
             _ => {}
         }
     }
@@ -168,6 +164,19 @@ mod tests {
             assert_eq!(plan(Some(h), 100), Plan::Whole, "{h}");
         }
         assert_eq!(plan(None, 100), Plan::Whole);
+    }
+
+    #[test]
+    fn hostile_headers_neither_panic_nor_wrap() {
+        // A multi-byte character where `bytes=` would end once panicked.
+        assert_eq!(plan(Some("bytes\u{e9}=0-1"), 100), Plan::Whole);
+        assert_eq!(plan(Some("\u{e9}\u{e9}\u{e9}=0-1"), 100), Plan::Whole);
+        assert_eq!(plan(Some("bytes=0-1\u{e9}"), 100), Plan::Whole);
+        // The largest end is the last byte, not a wrap to an empty range.
+        assert_eq!(plan(Some("bytes=1-18446744073709551615"), 100), Plan::Ranges(vec![(1, 100)]));
+        assert_eq!(plan(Some("bytes=1-99999999999999999999999"), 100), Plan::Ranges(vec![(1, 100)]));
+        assert_eq!(plan(Some("bytes=99999999999999999999999-"), 100), Plan::Unsatisfiable);
+        assert_eq!(plan(Some("bytes=-99999999999999999999999"), 100), Plan::Ranges(vec![(0, 100)]));
     }
 
     #[test]

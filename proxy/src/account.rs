@@ -94,11 +94,11 @@ fn empty_listing(t: &Target, head: bool) -> Answer {
     let format = query_param(&t.query, "format").unwrap_or_default();
     let (status, ctype, body) = match format.as_str() {
         "json" => (200, "application/json; charset=utf-8", "[]".to_string()),
-        "xml" => (
-            200,
-            "application/xml; charset=utf-8",
-            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<account name=\"{}\"></account>", t.account),
-        ),
+        "xml" => {
+            // The name escaped as any listing's (it may hold `"`, `<`, `&`).
+            let xml = db::format::account_listing(db::Format::Xml, &t.account, &[]).unwrap_or_default();
+            (200, "application/xml; charset=utf-8", String::from_utf8(xml).unwrap_or_default())
+        }
         _ => (204, "text/plain; charset=utf-8", String::new()),
     };
     let mut h = Headers::new();

@@ -80,7 +80,8 @@ thread_local! {
 }
 
 impl Context {
-    /// Counts an error against a node (Swift's `error_occurred`).
+    /// Counts an error against a node (Swift's `error_occurred`). Most
+    /// callers go through [`Suspects`], which counts only what a node did.
     pub fn error_occurred(&self, d: &Device, why: &str) {
         crate::log::warn(&format!("ERROR with node {}: {why}", node_key(d)));
         ERRORS.with(|e| {
@@ -125,6 +126,93 @@ impl Context {
         let primaries = ring.part_nodes(part);
         let left = self.conf.request_node_factor.resolve(primaries.len());
         NodeIter { ctx: self.clone(), primaries: primaries.into_iter(), handoffs: ring.handoffs(part), left }
+    }
+}
+
+/// One request's node failures, held until the request shows whose
+/// fault they were. A failure (a 5xx, a 507, a connection error or
+/// timeout) counts against its node (Swift's `error_occurred`, or
+/// `error_limit` for 507) only once another node has answered the same
+/// request below 500: then the request was fine and the failing node was
+/// at fault. A request that every node it tried fails is its own fault
+/// (a hostile header, a name or body no node can take), and counts
+/// against none: otherwise any client allowed one request could
+/// error-limit every primary for every tenant. A node that really is
+/// broken fails other requests that its peers answer, and is counted
+/// there. Cheap to clone: the replicas' green threads share one.
+#[derive(Clone, Default)]
+pub struct Suspects(Rc<RefCell<Held>>);
+
+#[derive(Default)]
+struct Held {
+    /// Another node answered below 500: failures count as they come.
+    answered: bool,
+    failures: Vec<(Arc<Device>, String, Failure)>,
+}
+
+/// How a failure counts once confirmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// One more error (`error_occurred`).
+    Error,
+    /// Limited at once (507, `error_limit`).
+    Limit,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if !self.answered && !self.failures.is_empty() {
+            let nodes: Vec<String> =
+                self.failures.iter().map(|(d, why, _)| format!("{} ({why})", node_key(d))).collect();
+            crate::log::warn(&format!(
+                "every node tried failed the same request; counted against none: {}",
+                nodes.join(", ")
+            ));
+        }
+    }
+}
+
+impl Suspects {
+    /// A node failed this request: counted now if another node already
+    /// answered it, else held.
+    pub fn failed(&self, ctx: &Context, node: &Device, why: String, how: Failure) {
+        let mut held = self.0.borrow_mut();
+        if held.answered {
+            count(ctx, node, &why, how);
+        } else {
+            held.failures.push((Arc::new(node.clone()), why, how));
+        }
+    }
+
+    /// A node answered this request below 500: what the others did is
+    /// theirs, and counts.
+    pub fn answered(&self, ctx: &Context) {
+        let held = {
+            let mut held = self.0.borrow_mut();
+            held.answered = true;
+            std::mem::take(&mut held.failures)
+        };
+        for (node, why, how) in held {
+            count(ctx, &node, &why, how);
+        }
+    }
+
+    /// Sorts a backend status: below 500 is an answer, else a failure
+    /// (507 limits). True for an answer.
+    pub fn status(&self, ctx: &Context, node: &Device, status: u16, what: &str) -> bool {
+        match status {
+            507 => self.failed(ctx, node, format!("507 Insufficient Storage to {what}"), Failure::Limit),
+            500.. => self.failed(ctx, node, format!("{status} to {what}"), Failure::Error),
+            _ => self.answered(ctx),
+        }
+        status < 500
+    }
+}
+
+fn count(ctx: &Context, node: &Device, why: &str, how: Failure) {
+    match how {
+        Failure::Error => ctx.error_occurred(node, why),
+        Failure::Limit => ctx.error_limit(node, why),
     }
 }
 
@@ -214,10 +302,13 @@ fn exchange(
     }
 }
 
-/// `request` that counts failures against the node: a connection error
-/// or timeout, a 5xx, or 507 (limited at once). `None` on failure.
+/// `request` whose failures are held against the node in `suspects`
+/// (a connection error or timeout, a 5xx, or 507). `None` for a failure
+/// that gave no answer, or 507.
+#[allow(clippy::too_many_arguments)]
 pub fn request_node(
     ctx: &Context,
+    suspects: &Suspects,
     node: &Device,
     part: u32,
     method: &str,
@@ -226,17 +317,12 @@ pub fn request_node(
     body: &[u8],
 ) -> Option<Answer> {
     match request(ctx, node, part, method, path, headers, body) {
-        Ok(a) if a.status == 507 => {
-            ctx.error_limit(node, "507 Insufficient Storage");
-            None
+        Ok(a) => {
+            suspects.status(ctx, node, a.status, &format!("{method} {path}"));
+            (a.status != 507).then_some(a)
         }
-        Ok(a) if a.status >= 500 => {
-            ctx.error_occurred(node, &format!("{} from {method} {path}", a.status));
-            Some(a)
-        }
-        Ok(a) => Some(a),
         Err(e) => {
-            ctx.error_occurred(node, &format!("{method} {path}: {e}"));
+            suspects.failed(ctx, node, format!("{method} {path}: {e}"), Failure::Error);
             None
         }
     }
@@ -319,8 +405,10 @@ pub fn make_requests_with(
     let replicas = ring.part_nodes(part).len();
     let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(ring, part)));
     let results = hub::Queue::new(replicas.max(1));
+    let suspects = Suspects::default();
     for i in 0..replicas {
         let (ctx, nodes, method, path) = (ctx.clone(), nodes.clone(), method.to_string(), path.to_string());
+        let suspects = suspects.clone();
         let results = results.clone();
         let mut h = headers.clone();
         for (k, v) in per_replica(i) {
@@ -332,7 +420,7 @@ pub fn make_requests_with(
             let answer = loop {
                 let next = nodes.borrow_mut().next();
                 let Some((node, _)) = next else { break None };
-                match request_node(&ctx, &node, part, &method, &path, &h, &body) {
+                match request_node(&ctx, &suspects, &node, part, &method, &path, &h, &body) {
                     Some(a) if a.status < 500 => break Some(a),
                     _ => continue,
                 }
@@ -355,8 +443,9 @@ pub fn read_first(
     headers: &Headers,
 ) -> Result<Answer> {
     let mut seen = Vec::new();
+    let suspects = Suspects::default();
     for (node, handoff) in ctx.nodes(ring, part) {
-        match request_node(ctx, &node, part, method, path, headers, b"") {
+        match request_node(ctx, &suspects, &node, part, method, path, headers, b"") {
             Some(a) if a.status < 500 && a.status != 404 => return Ok(a),
             Some(a) if a.status == 404 && !handoff => seen.push(a),
             _ => {}

@@ -209,8 +209,9 @@ fn head_container(ctx: &Context, t: &Target, container: &str) -> ContainerInfo {
     let mut h = Headers::new();
     h.set("X-Trans-Id", t.trans_id.clone());
     let mut status = 0;
+    let suspects = backend::Suspects::default();
     for (node, _) in ctx.nodes(&ctx.container_ring, part) {
-        match backend::request_node(ctx, &node, part, "HEAD", &path, &h, b"") {
+        match backend::request_node(ctx, &suspects, &node, part, "HEAD", &path, &h, b"") {
             Some(a) if a.status < 300 => {
                 return ContainerInfo {
                     status: a.status,

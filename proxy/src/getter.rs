@@ -25,7 +25,7 @@
 //! client never gets bytes of another version. A multipart/byteranges
 //! answer is not resumed.
 
-use crate::backend::{self, node_addr, Context};
+use crate::backend::{self, node_addr, Context, Failure, Suspects};
 use crate::controller::Target;
 use crate::error::{Error, Result};
 use http::percent::quote;
@@ -46,6 +46,8 @@ pub struct Getter {
     nodes: std::vec::IntoIter<(Arc<Device>, bool)>,
     /// Statuses of the answers that were not sources (for 404 vs 503).
     statuses: Vec<u16>,
+    /// Failures held against their nodes until another node answers.
+    suspects: Suspects,
 }
 
 /// A backend `X-Timestamp` as a number to order by (`None` if absent or bad).
@@ -63,15 +65,17 @@ fn newest_first(ctx: &Context, part: u32, path: &str, h: &Headers, nodes: &mut [
     for k in ["Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"] {
         h.remove(k);
     }
+    let suspects = Suspects::default();
     let heads: Vec<_> = nodes
         .iter()
         .map(|(node, handoff)| {
             let (ctx, node, h, path, handoff) = (ctx.clone(), node.clone(), h.clone(), path.to_string(), *handoff);
+            let suspects = suspects.clone();
             hub::spawn(move || {
                 if handoff {
                     return None;
                 }
-                backend::request_node(&ctx, &node, part, "HEAD", &path, &h, b"")
+                backend::request_node(&ctx, &suspects, &node, part, "HEAD", &path, &h, b"")
                     .filter(|a| a.status / 100 == 2)
                     .and_then(|a| timestamp_of(&a.headers))
             })
@@ -108,6 +112,7 @@ impl Getter {
             headers,
             nodes: nodes.into_iter(),
             statuses: Vec::new(),
+            suspects: Suspects::default(),
         })
     }
 
@@ -131,24 +136,29 @@ impl Getter {
             });
             match opened {
                 Ok(conn) => return Some((node, handoff, conn)),
-                Err(e) => self.ctx.error_occurred(&node, &format!("object {}: {e}", self.method)),
+                Err(e) => self.failed(&node, format!("object {}: {e}", self.method)),
             }
         }
         None
     }
 
+    /// A node failed this request (held until another answers it).
+    fn failed(&self, node: &Device, why: String) {
+        self.suspects.failed(&self.ctx, node, why, Failure::Error);
+    }
+
     /// Whether an answer is a source (below 500, not 404); records the
-    /// others for [`Getter::failure`] and counts 5xx against the node.
+    /// others for [`Getter::failure`] and holds 5xx against the node.
     fn is_source(&mut self, node: &Device, handoff: bool, r: &ClientResponse<'_>) -> bool {
         let status = r.status();
-        if status == 404 && handoff && r.header("X-Backend-Timestamp").is_none() {
+        let what = format!("object {}", self.method);
+        if !self.suspects.status(&self.ctx, node, status, &what) {
+            if status != 507 {
+                self.statuses.push(status);
+            }
+        } else if status == 404 && handoff && r.header("X-Backend-Timestamp").is_none() {
             // A handoff that never held the object knows nothing.
             self.statuses.push(503);
-        } else if status == 507 {
-            self.ctx.error_limit(node, "507 Insufficient Storage");
-        } else if status >= 500 {
-            self.ctx.error_occurred(node, &format!("{status} from object {}", self.method));
-            self.statuses.push(status);
         } else if status == 404 {
             self.statuses.push(status);
         } else {
@@ -203,7 +213,7 @@ fn first_source<T>(mut g: Getter, f: impl FnOnce(&Device, ClientResponse<'_>, Ge
         let mut r = match conn.read_response(&g.method, timeout) {
             Ok(r) => r,
             Err(e) => {
-                g.ctx.error_occurred(&node, &format!("object {}: {e}", g.method));
+                g.failed(&node, format!("object {}: {e}", g.method));
                 continue;
             }
         };
@@ -494,7 +504,7 @@ pub fn relay_body(
         Ok(()) => return Ok(()),
         Err(Broken::Client) => return Err(Error::ClientDisconnect),
         Err(Broken::Backend(e)) => {
-            g.ctx.error_occurred(node, &what(&e));
+            g.failed(node, what(&e));
             e.to_string()
         }
     };
@@ -510,7 +520,7 @@ pub fn relay_body(
         let mut r = match conn.read_response("GET", g.ctx.conf.recoverable_node_timeout) {
             Ok(r) => r,
             Err(e) => {
-                g.ctx.error_occurred(&node, &format!("object GET resume: {e}"));
+                g.failed(&node, format!("object GET resume: {e}"));
                 continue;
             }
         };
@@ -530,7 +540,7 @@ pub fn relay_body(
             }
             Err(Broken::Client) => return Err(Error::ClientDisconnect),
             Err(Broken::Backend(e)) => {
-                g.ctx.error_occurred(&node, &what(&e));
+                g.failed(&node, what(&e));
                 why = e.to_string();
             }
         }
@@ -596,6 +606,42 @@ mod tests {
         let nodes: Vec<_> =
             f.ctx.object_ring.part_nodes(f.ctx.object_ring.partition("AUTH_test", Some("c"), Some("o")).unwrap());
         assert_eq!(nodes.iter().map(|d| f.ctx.error_count(d)).collect::<Vec<_>>(), [1, 1, 0]);
+    }
+
+    /// Errors counted against each device of the object ring.
+    fn error_counts(f: &Fakes) -> Vec<u32> {
+        f.ctx.object_ring.devices().iter().flatten().map(|d| f.ctx.error_count(d)).collect()
+    }
+
+    #[test]
+    fn a_request_that_every_node_fails_error_limits_none() {
+        let f = fakes_by_place("getter-all-fail", |_, _| Reply::status(500));
+        let token = f.token("tester");
+        for _ in 0..5 {
+            let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
+            assert_eq!(got.status, 503);
+        }
+        assert_eq!(gets_to(&f, 0).len(), 5, "the first primary was asked every time: never limited");
+        assert_eq!(error_counts(&f), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_5xx_counts_against_its_node_once_another_node_answers() {
+        let obj = FakeObject::new(b"hello", "1700000000.00000");
+        let o = obj.clone();
+        let f = fakes_by_place("getter-one-fails", move |place, req| match place {
+            0 => Reply::status(500),
+            1 => Reply::status(507),
+            _ => o.answer(req),
+        });
+        let token = f.token("tester");
+        let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
+        assert_eq!((got.status, got.body.as_slice()), (200, b"hello".as_slice()));
+        let nodes: Vec<_> =
+            f.ctx.object_ring.part_nodes(f.ctx.object_ring.partition("AUTH_test", Some("c"), Some("o")).unwrap());
+        let counts: Vec<u32> = nodes.iter().map(|d| f.ctx.error_count(d)).collect();
+        let limit = f.ctx.conf.error_suppression_limit + 1;
+        assert_eq!(counts, [1, limit, 0], "the 500 counted once, the 507 limited at once");
     }
 
     #[test]

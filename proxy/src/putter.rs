@@ -30,7 +30,7 @@
 //! (`X-Backend-Checksums: header`); a streamed body is chunked and ends
 //! with a trailer carrying both (`X-Backend-Checksums: trailer`).
 
-use crate::backend::{node_addr, Answer, Context, Payload, SharedNodes};
+use crate::backend::{node_addr, Answer, Context, Failure, Payload, SharedNodes, Suspects};
 use crate::error::{Error, Result};
 use http::client::Failed;
 use http::{ClientConn, Headers};
@@ -87,15 +87,14 @@ fn handshake(
 }
 
 /// Connects one replica's putter, trying nodes until one is ready.
-fn start(ctx: &Context, nodes: &SharedNodes, part: u32, path: &str, h: &Headers) -> Start {
+fn start(ctx: &Context, suspects: &Suspects, nodes: &SharedNodes, part: u32, path: &str, h: &Headers) -> Start {
     loop {
         let next = nodes.borrow_mut().next();
         let Some((node, _)) = next else { return Start::Failed };
         match connect(ctx, &node, part, path, h) {
-            Ok(Start::Final(a)) if a.status == 507 => ctx.error_limit(&node, "507 Insufficient Storage"),
-            Ok(Start::Final(a)) if a.status >= 500 => ctx.error_occurred(&node, &format!("{} to PUT", a.status)),
+            Ok(Start::Final(a)) if !suspects.status(ctx, &node, a.status, "PUT") => {}
             Ok(s) => return s,
-            Err(e) => ctx.error_occurred(&node, &format!("PUT connect: {e}")),
+            Err(e) => suspects.failed(ctx, &node, format!("PUT connect: {e}"), Failure::Error),
         }
     }
 }
@@ -109,13 +108,19 @@ enum Chunk {
 }
 
 /// A writer: sends the chunks of its queue, then reads the answer.
-fn write(ctx: &Context, mut conn: ClientConn, node: &Device, q: &hub::Queue<Chunk>) -> Option<Answer> {
+fn write(
+    ctx: &Context,
+    suspects: &Suspects,
+    mut conn: ClientConn,
+    node: &Device,
+    q: &hub::Queue<Chunk>,
+) -> Option<Answer> {
     let mut alive = true;
     let trailers = loop {
         match q.get() {
             Ok(Chunk::Data(chunk)) if alive => {
                 if let Err(e) = conn.write_body(&chunk) {
-                    ctx.error_occurred(node, &format!("PUT body: {e}"));
+                    suspects.failed(ctx, node, format!("PUT body: {e}"), Failure::Error);
                     alive = false;
                 }
             }
@@ -135,9 +140,12 @@ fn write(ctx: &Context, mut conn: ClientConn, node: &Device, q: &hub::Queue<Chun
     })();
     conn.release();
     match answer {
-        Ok(a) => Some(a),
+        Ok(a) => {
+            suspects.status(ctx, node, a.status, "PUT");
+            Some(a)
+        }
         Err(e) => {
-            ctx.error_occurred(node, &format!("PUT answer: {e}"));
+            suspects.failed(ctx, node, format!("PUT answer: {e}"), Failure::Error);
             None
         }
     }
@@ -175,6 +183,7 @@ pub fn put(
     let headers = &headers;
     let replicas = updates.len();
     let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(&ctx.object_ring, part)));
+    let suspects = Suspects::default();
     let starters: Vec<_> = updates
         .iter()
         .map(|u| {
@@ -182,8 +191,8 @@ pub fn put(
             for (k, v) in u {
                 h.set(k.clone(), v.clone());
             }
-            let (ctx, nodes, path) = (ctx.clone(), nodes.clone(), path.to_string());
-            hub::spawn(move || start(&ctx, &nodes, part, &path, &h))
+            let (ctx, nodes, path, suspects) = (ctx.clone(), nodes.clone(), path.to_string(), suspects.clone());
+            hub::spawn(move || start(&ctx, &suspects, &nodes, part, &path, &h))
         })
         .collect();
     let mut finals = Vec::new();
@@ -193,11 +202,11 @@ pub fn put(
         match s.join() {
             Ok(Start::Ready(conn, node)) => {
                 let q: hub::Queue<Chunk> = hub::Queue::new(QUEUE_DEPTH);
-                let (ctx, q2, results) = (ctx.clone(), q.clone(), results.clone());
+                let (ctx, q2, results, suspects) = (ctx.clone(), q.clone(), results.clone(), suspects.clone());
                 writers.push((
                     q,
                     hub::spawn(move || {
-                        let _ = results.put(write(&ctx, conn, &node, &q2));
+                        let _ = results.put(write(&ctx, &suspects, conn, &node, &q2));
                     }),
                 ));
             }
