@@ -31,18 +31,29 @@ pub fn merge(meta: &mut Metadata, updates: &Metadata) -> bool {
 pub const MAX_META_COUNT: usize = 90;
 pub const MAX_META_OVERALL_SIZE: usize = 4096;
 
+/// Most metadata items of any kind (user, system, ACLs, ...) a database
+/// keeps, and their most bytes (names and values): every item is a header
+/// of a HEAD answer, which must stay well inside what the proxy parses
+/// (`http::head::MAX_HEADERS` = 200 headers, a 64 KiB block) beside the
+/// answer's own ~20 headers. User metadata has Swift's tighter limits.
+pub const MAX_STORED_ITEMS: usize = 150;
+pub const MAX_STORED_SIZE: usize = 32 * 1024;
+
 /// Swift's `DatabaseBroker.validate_metadata`: the user metadata that
 /// `updates` merged into `meta` would leave (keys with a value, the
-/// `X-*-Meta-` prefix not counted) must stay within the aggregate limits.
-/// The error is Swift's 400 body.
+/// `X-*-Meta-` prefix not counted) must stay within the aggregate limits,
+/// and all of it within [`MAX_STORED_ITEMS`] and [`MAX_STORED_SIZE`].
+/// Checked on every write that sets metadata (PUT and POST alike), so no
+/// series of writes can pile it up. The error is Swift's 400 body.
 pub fn check_aggregate(meta: &Metadata, updates: &Metadata) -> std::result::Result<(), String> {
     let mut merged = meta.clone();
     merge(&mut merged, updates);
-    let (mut count, mut size) = (0, 0);
-    for (k, (v, _)) in &merged {
+    let (mut count, mut size, mut items, mut bytes) = (0, 0, 0, 0);
+    for (k, (v, _)) in merged.iter().filter(|(_, (v, _))| !v.is_empty()) {
+        items += 1;
+        bytes += k.len() + v.len();
         let lower = k.to_ascii_lowercase();
-        let key = lower.strip_prefix("x-account-meta-").or_else(|| lower.strip_prefix("x-container-meta-"));
-        if let Some(key) = key.filter(|_| !v.is_empty()) {
+        if let Some(key) = lower.strip_prefix("x-account-meta-").or_else(|| lower.strip_prefix("x-container-meta-")) {
             count += 1;
             size += key.len() + v.len();
         }
@@ -52,6 +63,12 @@ pub fn check_aggregate(meta: &Metadata, updates: &Metadata) -> std::result::Resu
     }
     if size > MAX_META_OVERALL_SIZE {
         return Err(format!("Total metadata too large; max {MAX_META_OVERALL_SIZE}"));
+    }
+    if items > MAX_STORED_ITEMS {
+        return Err(format!("Too many metadata items; max {MAX_STORED_ITEMS} of every kind"));
+    }
+    if bytes > MAX_STORED_SIZE {
+        return Err(format!("Total metadata too large; max {MAX_STORED_SIZE} bytes of every kind"));
     }
     Ok(())
 }
@@ -121,6 +138,16 @@ mod tests {
         let many: Metadata =
             (0..=MAX_META_COUNT).map(|i| (format!("X-Account-Meta-{i}"), ("v".into(), ts("1")))).collect();
         assert!(check_aggregate(&Metadata::new(), &many).unwrap_err().starts_with("Too many metadata items"));
+        // System metadata and ACLs count towards the stored total.
+        let sys: Vec<(String, String, String)> =
+            (0..151).map(|i| (format!("X-Container-Sysmeta-K{i}"), "v".to_string(), "20".to_string())).collect();
+        let sys: Vec<(&str, &str, &str)> = sys.iter().map(|(k, v, t)| (k.as_str(), v.as_str(), t.as_str())).collect();
+        assert!(check_aggregate(&Metadata::new(), &m(&sys)).unwrap_err().contains("of every kind"));
+        assert_eq!(check_aggregate(&Metadata::new(), &m(&sys[..150])), Ok(()));
+        let big = "x".repeat(8000);
+        let huge: Vec<(String, String)> = (0..5).map(|i| (format!("X-Container-Sysmeta-B{i}"), big.clone())).collect();
+        let huge: Vec<(&str, &str, &str)> = huge.iter().map(|(k, v)| (k.as_str(), v.as_str(), "20")).collect();
+        assert!(check_aggregate(&Metadata::new(), &m(&huge)).unwrap_err().contains("bytes of every kind"));
     }
 
     #[test]

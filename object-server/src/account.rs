@@ -19,7 +19,8 @@
 //! last second (the power-loss window of docs/db-schema.md).
 
 use crate::container::{
-    brokers, db_call, db_error, db_timestamps, listing_params, metadata_from, req_timestamp, ACCOUNT_UPDATE_HEADER,
+    brokers, check_metadata, db_call, db_error, db_timestamps, listing_params, metadata_from, req_timestamp,
+    ACCOUNT_UPDATE_HEADER,
 };
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -67,8 +68,12 @@ fn put(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
     let (c, p) = (ctx.clone(), path.clone());
     let outcome = db_call(move || {
         let (dbp, tmp) = paths(&c, &p)?;
+        check_metadata(&db::Metadata::new(), &meta)?;
         let created = AccountBroker::initialize(&dbp, &tmp, &p.account, ts).map_err(db_error)?;
         let b = account_brokers().get(&dbp).map_err(db_error)?;
+        if !created && !meta.is_empty() {
+            check_metadata(&b.info().map_err(db_error)?.metadata, &meta)?;
+        }
         let outcome = if created { AccountPut::Recreated } else { b.put(ts).map_err(db_error)? };
         if matches!(outcome, AccountPut::Recreated | AccountPut::Updated) && !meta.is_empty() {
             b.update_metadata(&meta).map_err(db_error)?;
@@ -107,7 +112,7 @@ fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backen
         if info.is_deleted() {
             return Err(Error::NotFound(None));
         }
-        db::metadata::check_aggregate(&info.metadata, &meta).map_err(Error::BadRequest)?;
+        check_metadata(&info.metadata, &meta)?;
         b.update_metadata(&meta).map_err(db_error)?;
         Ok(())
     })?;

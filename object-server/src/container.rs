@@ -178,8 +178,14 @@ fn put(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
     let t2 = targets.clone();
     let (outcome, info) = db_call(move || {
         let (dbp, tmp, _) = paths(&c, &p, &cont)?;
+        // PUTs check the merged metadata as POSTs do: no series of them
+        // can pile it up past what a HEAD answer may carry.
+        check_metadata(&db::Metadata::new(), &meta)?;
         let created = ContainerBroker::initialize(&dbp, &tmp, &acct, &cont, ts).map_err(db_error)?;
         let b = brokers().get(&dbp).map_err(db_error)?;
+        if !created && !meta.is_empty() {
+            check_metadata(&b.info().map_err(db_error)?.metadata, &meta)?;
+        }
         let outcome = if created { PutOutcome::Recreated } else { b.put(ts).map_err(db_error)? };
         if outcome != PutOutcome::Conflict && !meta.is_empty() {
             b.update_metadata(&meta).map_err(db_error)?;
@@ -235,7 +241,7 @@ fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backen
         if info.is_deleted() {
             return Err(Error::NotFound(None));
         }
-        db::metadata::check_aggregate(&info.metadata, &meta).map_err(Error::BadRequest)?;
+        check_metadata(&info.metadata, &meta)?;
         if !no_ts_update {
             b.update_put_timestamp(ts).map_err(db_error)?;
         }
@@ -243,6 +249,12 @@ fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backen
         Ok(())
     })?;
     send(resp, 204, &Headers::new(), b"")
+}
+
+/// Swift's `validate_metadata`: what `updates` merged into `meta` leaves
+/// must fit the limits (400).
+pub fn check_metadata(meta: &db::Metadata, updates: &db::Metadata) -> Result<()> {
+    db::metadata::check_aggregate(meta, updates).map_err(Error::BadRequest)
 }
 
 /// The timestamps a database answer carries (created, PUT, DELETE,

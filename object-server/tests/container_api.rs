@@ -219,3 +219,30 @@ fn a_links_row_carries_its_target_into_the_json_listing() {
     let v = listed();
     assert_eq!((v[0]["content_type"].as_str(), v[0]["symlink_etag"].as_str()), (Some("application/foo"), Some("abc")));
 }
+
+#[test]
+fn metadata_cannot_pile_up_over_puts() {
+    let s = ObjectServer::start("cont-meta-puts");
+    for (path, kind) in [(C, "Container"), ("/sda/0/AUTH_m", "Account")] {
+        let batch = |round: usize| -> Vec<(String, String)> {
+            (0..90).map(|i| (format!("X-{kind}-Meta-R{round}-{i}"), "v".to_string())).collect()
+        };
+        let put = |round: usize| {
+            let (t, b) = (ts(), batch(round));
+            let mut h: Vec<(&str, &str)> = b.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            h.push(("X-Timestamp", t.as_str()));
+            s.request("PUT", path, &h, b"").status
+        };
+        assert_eq!(put(0), 201);
+        assert_eq!(put(1), 400, "a second 90 items over PUT is refused, as over POST");
+        assert_eq!(put(2), 400);
+        let head = s.request("HEAD", path, &[], b"");
+        assert_eq!(head.status, 204);
+        let items = head.headers.iter().filter(|(k, _)| k.to_ascii_lowercase().starts_with("x-")).count();
+        assert!(items < 120, "{kind}: {items} headers");
+        // Only the first batch is there, and a PUT without metadata still works.
+        assert_eq!(head.header(&format!("X-{kind}-Meta-R0-7")), Some("v"));
+        assert_eq!(head.header(&format!("X-{kind}-Meta-R1-7")), None);
+        assert_eq!(s.request("PUT", path, &[("X-Timestamp", &ts())], b"").status, 202);
+    }
+}

@@ -35,12 +35,15 @@ pub fn footer(meta: &Metadata) -> Vec<u8> {
 }
 
 /// Parses the JSON footer. Values holding CR, LF or NUL would split a
-/// response: they are corruption.
+/// response: they are corruption. The one exception is `name`, the
+/// object's own path, which is never sent as a header: an object name may
+/// hold CR and LF (Swift allows them; only NUL is refused, at routing).
 pub fn parse_metadata(json: &[u8]) -> Result<Metadata, String> {
     let map: Metadata =
         serde_json::from_slice(json).map_err(|e| format!("metadata is not a JSON object of strings: {e}"))?;
     for (k, v) in &map {
-        if k.is_empty() || k.contains(['\r', '\n', '\0', ':']) || v.contains(['\r', '\n', '\0']) {
+        let bad_value = if k == "name" { v.contains('\0') } else { v.contains(['\r', '\n', '\0']) };
+        if k.is_empty() || k.contains(['\r', '\n', '\0', ':']) || bad_value {
             return Err(format!("metadata {k:?} holds a forbidden character"));
         }
     }
@@ -114,6 +117,10 @@ mod tests {
         long[n - 16..n - 8].copy_from_slice(&(MAX_FOOTER + 1).to_le_bytes());
         assert!(json_len(&long[n - 16..], u64::MAX).is_err());
         assert!(parse_metadata(b"{\"a\": \"x\\r\\nInjected: 1\"}").is_err());
+        // An object's own name may hold CR and LF: it is never a header.
+        let named = parse_metadata(b"{\"name\": \"/a/c/line\\r\\nbreak\"}").unwrap();
+        assert_eq!(named["name"], "/a/c/line\r\nbreak");
+        assert!(parse_metadata(b"{\"name\": \"/a/c/nul\\u0000\"}").is_err());
         assert!(parse_metadata(b"[1]").is_err());
         assert!(parse_metadata(b"{\"a\": 1}").is_err());
     }
