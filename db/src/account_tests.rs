@@ -72,6 +72,34 @@ fn listing_shows_live_containers_with_the_same_parameters() {
 }
 
 #[test]
+fn delimiter_listing_reads_one_row_per_subdirectory() {
+    let dev = TempDevice::new();
+    let b = broker(&dev);
+    for d in 0..300 {
+        for f in ["x", "y"] {
+            b.put_container(update(&format!("d{d:03}-{f}"), "10", "0", 1, 1)).unwrap();
+        }
+    }
+    for reverse in [false, true] {
+        let p = ListParams { delimiter: "-".into(), reverse, ..Default::default() };
+        let mut rows = 0;
+        let out =
+            b.db.read(|c| {
+                listing::walk(&p, |r| {
+                    let v = fetch(c, r)?;
+                    rows += v.len();
+                    Ok(v)
+                })
+            })
+            .unwrap();
+        assert_eq!(out.len(), 300);
+        assert_eq!(out, b.list(&p).unwrap());
+        // Was 90,300: up to `limit` rows read for each subdir.
+        assert!(rows <= 300, "reverse {reverse}: {rows} rows read for 300 subdirs");
+    }
+}
+
+#[test]
 fn account_delete_sets_status_and_refuses_updates() {
     let dev = TempDevice::new();
     let b = broker(&dev);

@@ -5,8 +5,14 @@
 //!
 //! The walk is Swift's `list_objects_iter`: ask SQLite for a range of live
 //! rows, and when a row has the delimiter after the prefix, emit one `subdir`
-//! and ask again from just past that subdirectory. Each query is one index
-//! seek, so a page costs `O(limit + subdirs)` seeks whatever the table size.
+//! and ask again from just past that subdirectory. Swift reads its cursor
+//! lazily and closes it at a subdir, so a subdir costs one row; here a
+//! delimiter walk asks for small batches instead of `limit` rows: one row
+//! first and after each subdir, doubling while a batch is used up without
+//! meeting one (see [`walk`]). Each query is one index seek, so whatever the
+//! table size a page reads at most twice the rows it lists (or, with `path`,
+//! passes over) plus one row per subdir or skipped subtree, never `limit`
+//! rows per subdir.
 
 use crate::error::{Error, Result};
 
@@ -121,7 +127,17 @@ pub fn validate(p: &ListParams) -> Result<()> {
     Ok(())
 }
 
-/// Walks a listing with `fetch` answering range queries over live rows.
+/// Walks a listing with `fetch` answering range queries over live rows
+/// (`fetch` must return at most `Range::limit` rows, and reads no more).
+///
+/// Without a delimiter this is one query for the whole page. With one (or
+/// `path`), a query may end at its first row (a subdir, or a subtree that
+/// `path` skips), so the walk never asks for `limit` rows at once: the
+/// first query and the one after each subdir ask for one row, and each
+/// batch used up without meeting a subdir doubles the next. A batch is thus
+/// never larger than one plus the rows used since the last subdir, so the
+/// rows read are at most twice the rows used plus one per subdir, never
+/// `limit` per subdir.
 pub fn walk<R: Named>(p: &ListParams, mut fetch: impl FnMut(&Range) -> Result<Vec<R>>) -> Result<Vec<Entry<R>>> {
     let limit = p.limit.min(LISTING_LIMIT);
     let mut prefix = p.prefix.clone();
@@ -140,6 +156,7 @@ pub fn walk<R: Named>(p: &ListParams, mut fetch: impl FnMut(&Range) -> Result<Ve
     let end_prefix = if prefix.is_empty() { None } else { next_prefix(&prefix) };
     let mut results: Vec<Entry<R>> = Vec::new();
     let mut force_gte = false;
+    let mut batch = 1;
     while results.len() < limit {
         let upper = match &end_prefix {
             Some(ep) if end_marker.is_empty() || end_marker > *ep => Some(ep.clone()),
@@ -157,14 +174,16 @@ pub fn walk<R: Named>(p: &ListParams, mut fetch: impl FnMut(&Range) -> Result<Ve
             None
         };
         let want = limit - results.len();
-        let rows = fetch(&Range { lower, upper, reverse: p.reverse, limit: want })?;
-        let got = rows.len();
         if delimiter.is_empty() {
-            results.extend(rows.into_iter().filter(|r| r.name().starts_with(&prefix)).map(Entry::Row));
+            let rows = fetch(&Range { lower, upper, reverse: p.reverse, limit: want })?;
+            results.extend(rows.into_iter().take(want).filter(|r| r.name().starts_with(&prefix)).map(Entry::Row));
             return Ok(results);
         }
+        let asked = batch.min(want);
+        let rows = fetch(&Range { lower, upper, reverse: p.reverse, limit: asked })?;
+        let got = rows.len();
         let mut jumped = false;
-        for row in rows {
+        for row in rows.into_iter().take(asked) {
             let name = row.name();
             if p.reverse {
                 end_marker = name.to_string();
@@ -204,8 +223,12 @@ pub fn walk<R: Named>(p: &ListParams, mut fetch: impl FnMut(&Range) -> Result<Ve
             }
             results.push(Entry::Row(row));
         }
-        if !jumped && got < want {
+        if jumped {
+            batch = 1;
+        } else if got < asked {
             break;
+        } else {
+            batch = batch.saturating_mul(2);
         }
     }
     Ok(results)

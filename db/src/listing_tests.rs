@@ -14,27 +14,28 @@ impl Named for N {
 
 const NAMES: &[&str] = &["a", "a/", "a/b", "a/b/c", "a/c", "b", "b/x", "c-d", "c-d-e", "d"];
 
-/// Answers a range query over `names` like the SQL does, counting queries.
-fn list_in(names: &[&str], p: &ListParams) -> (Vec<String>, usize) {
+/// Answers a range query over `names` like the SQL does (at most
+/// `Range::limit` rows), counting the queries and the rows they read.
+fn list_in(names: &[&str], p: &ListParams) -> (Vec<String>, usize, usize) {
     let mut sorted: Vec<&str> = names.to_vec();
     sorted.sort_unstable();
-    let mut queries = 0;
+    sorted.dedup();
+    let (mut queries, mut rows) = (0, 0);
     let out = walk(p, |r| {
         queries += 1;
-        let mut v: Vec<N> = sorted
-            .iter()
-            .filter(|n| match &r.lower {
-                Some((l, true)) => **n >= l.as_str(),
-                Some((l, false)) => **n > l.as_str(),
-                None => true,
-            })
-            .filter(|n| r.upper.as_ref().is_none_or(|u| **n < u.as_str()))
-            .map(|n| N(n.to_string()))
-            .collect();
-        if r.reverse {
-            v.reverse();
-        }
-        v.truncate(r.limit);
+        let from = match &r.lower {
+            Some((l, true)) => sorted.partition_point(|n| *n < l.as_str()),
+            Some((l, false)) => sorted.partition_point(|n| *n <= l.as_str()),
+            None => 0,
+        };
+        let to = r.upper.as_ref().map_or(sorted.len(), |u| sorted.partition_point(|n| *n < u.as_str()));
+        let range = &sorted[from..to.max(from)];
+        let v: Vec<N> = if r.reverse {
+            range.iter().rev().take(r.limit).map(|n| N(n.to_string())).collect()
+        } else {
+            range.iter().take(r.limit).map(|n| N(n.to_string())).collect()
+        };
+        rows += v.len();
         Ok(v)
     })
     .unwrap();
@@ -45,7 +46,7 @@ fn list_in(names: &[&str], p: &ListParams) -> (Vec<String>, usize) {
             Entry::Subdir(s) => format!("{s} (subdir)"),
         })
         .collect();
-    (names, queries)
+    (names, queries, rows)
 }
 
 fn list(p: ListParams) -> Vec<String> {
@@ -188,9 +189,136 @@ fn paging_by_marker_sees_every_name_once() {
 fn a_page_costs_one_query_per_subdir_not_per_row() {
     let names: Vec<String> = (0..100).map(|i| format!("d{:02}/{i}", i / 10)).collect();
     let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-    let (out, queries) = list_in(&refs, &ListParams { delimiter: "/".into(), ..params() });
+    let (out, queries, _) = list_in(&refs, &ListParams { delimiter: "/".into(), ..params() });
     assert_eq!(out.len(), 10);
     assert!(queries <= 11, "{queries} queries");
+}
+
+/// `subdirs` directories of two names each (`d0000/x`, `d0000/y`, ...).
+fn directories(subdirs: usize) -> Vec<String> {
+    (0..subdirs).flat_map(|d| [format!("d{d:04}/x"), format!("d{d:04}/y")]).collect()
+}
+
+fn refs(names: &[String]) -> Vec<&str> {
+    names.iter().map(|s| s.as_str()).collect()
+}
+
+#[test]
+fn delimiter_listing_reads_one_row_per_subdirectory() {
+    // Each subdir used to read up to `limit` rows and use one: 2,251,500
+    // rows for this page of 1,500 subdirs.
+    let names = directories(1500);
+    for reverse in [false, true] {
+        let (out, queries, rows) = list_in(&refs(&names), &ListParams { delimiter: "/".into(), reverse, ..params() });
+        assert_eq!(out.len(), 1500);
+        assert_eq!(out[0], if reverse { "d1499/ (subdir)" } else { "d0000/ (subdir)" });
+        assert!(rows <= 1500, "reverse {reverse}: {rows} rows read for 1,500 subdirs");
+        assert!(queries <= 1501, "reverse {reverse}: {queries} queries");
+    }
+}
+
+#[test]
+fn a_delimiter_page_reads_rows_in_proportion_to_its_limit() {
+    let names = directories(1500);
+    let (out, _, rows) = list_in(&refs(&names), &ListParams { delimiter: "/".into(), limit: 100, ..params() });
+    assert_eq!(out.len(), 100);
+    assert!(rows <= 100, "{rows} rows read for a page of 100");
+}
+
+#[test]
+fn path_listing_reads_one_row_per_skipped_subtree() {
+    // `path` lists no subdirs, so before, every skipped subtree read up to
+    // `limit` rows and the page had no bound on them.
+    let mut names: Vec<String> = directories(1500).into_iter().map(|n| format!("top/{n}")).collect();
+    names.extend((0..10).map(|i| format!("top/f{i}")));
+    for reverse in [false, true] {
+        let (out, queries, rows) =
+            list_in(&refs(&names), &ListParams { path: Some("top".into()), reverse, ..params() });
+        assert_eq!(out.len(), 10, "{out:?}");
+        // One row per subtree, the ten files read in batches of 1, 2, 4, 8.
+        assert!(rows <= 1500 + 2 * 10, "reverse {reverse}: {rows} rows read");
+        assert!(queries <= 1500 + 10, "reverse {reverse}: {queries} queries");
+    }
+}
+
+#[test]
+fn a_delimiter_walk_reads_at_most_twice_what_it_lists() {
+    // Runs of plain names of every length between subdirs: the batch grows
+    // over a run and starts again at one row after each subdir.
+    let mut names = Vec::new();
+    for run in 0..60 {
+        names.extend((0..run * 7).map(|i| format!("r{run:02}-{i:04}")));
+        names.extend((0..50).map(|i| format!("r{run:02}/{i:02}")));
+    }
+    for limit in [1, 2, 3, 10, 100, 1000, LISTING_LIMIT] {
+        for reverse in [false, true] {
+            let p = ListParams { delimiter: "/".into(), limit, reverse, ..params() };
+            let (out, _, rows) = list_in(&refs(&names), &p);
+            assert!(rows <= 2 * out.len() + 1, "limit {limit} reverse {reverse}: {rows} rows for {}", out.len());
+        }
+    }
+    // Without subdirs a page is one query, as without a delimiter.
+    let flat: Vec<String> = (0..5000).map(|i| format!("o{i:05}")).collect();
+    let (out, queries, rows) = list_in(&refs(&flat), &ListParams { delimiter: "/".into(), ..params() });
+    assert_eq!(out.len(), 5000);
+    assert!(rows <= 5000 && queries <= 14, "{rows} rows, {queries} queries");
+}
+
+/// A `path` listing from the whole name list: the names right inside the
+/// directory (a name ending with `/` counts), between the markers. In
+/// reverse, as in Swift, a name ending with `/` is left out when a name
+/// below it is in the range (skipping that subtree moves `end_marker`, an
+/// exclusive bound, to the name itself).
+fn path_reference(names: &[String], p: &ListParams) -> Vec<String> {
+    let path = p.path.as_deref().unwrap_or_default();
+    let prefix = if path.is_empty() { String::new() } else { format!("{}/", path.trim_end_matches('/')) };
+    let (lo, hi) = if p.reverse { (&p.end_marker, &p.marker) } else { (&p.marker, &p.end_marker) };
+    let in_range = |n: &String| (lo.is_empty() || n > lo) && (hi.is_empty() || n < hi);
+    let mut out: Vec<String> = names
+        .iter()
+        .filter(|n| n.starts_with(&prefix) && **n != prefix && in_range(n))
+        .filter(|n| n[prefix.len()..].find('/').is_none_or(|i| i == n.len() - prefix.len() - 1))
+        .filter(|n| {
+            !p.reverse
+                || !n.ends_with('/')
+                || !names.iter().any(|m| m.len() > n.len() && m.starts_with(n.as_str()) && in_range(m))
+        })
+        .cloned()
+        .collect();
+    out.sort();
+    if p.reverse {
+        out.reverse();
+    }
+    out.truncate(p.limit);
+    out
+}
+
+#[test]
+fn path_listings_match_the_reference_whatever_the_batches() {
+    let alphabet = ["a", "b", "/", "0", "\u{e9}"];
+    let mut rng = crate::testutil::Rng(0x2545_F491_4F6C_DD1D);
+    let mut names = Vec::new();
+    for _ in 0..400 {
+        let len = 1 + rng.below(6);
+        let n: String = (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect();
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    let pick = |rng: &mut crate::testutil::Rng, max: u64| -> String {
+        (0..rng.below(max + 1)).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect()
+    };
+    for round in 0..400 {
+        let p = ListParams {
+            limit: [1, 2, 3, 5, 10, 10_000][rng.below(6) as usize],
+            marker: if rng.below(2) == 0 { pick(&mut rng, 4) } else { String::new() },
+            end_marker: if rng.below(3) == 0 { pick(&mut rng, 4) } else { String::new() },
+            path: Some(pick(&mut rng, 2)),
+            reverse: rng.below(2) == 0,
+            ..params()
+        };
+        assert_eq!(list_in(&refs(&names), &p).0, path_reference(&names, &p), "round {round}: {p:?}");
+    }
 }
 
 #[test]
