@@ -72,6 +72,10 @@ pub struct Config {
     pub fallocate_reserve: Reserve,
     /// Tombstones older than this are removed (`reclaim_age`).
     pub reclaim_age: Duration,
+    /// swift.conf's `[swift-constraints]` `max_file_size` (filled in by
+    /// [`Config::load`]): the largest object body taken, declared or
+    /// chunked (413 past it, checked as the body arrives).
+    pub max_file_size: u64,
     /// Headers besides `X-Object-Meta-*` stored with an object, lower case.
     pub allowed_headers: Vec<String>,
     pub log_level: LogLevel,
@@ -87,6 +91,9 @@ pub fn parse_reserve(v: &str) -> Option<Reserve> {
     }
 }
 
+/// Swift's default `max_file_size` (5 GiB + 2 bytes).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 5_368_709_122;
+
 /// Swift's default `allowed_headers`.
 pub const DEFAULT_ALLOWED_HEADERS: &str = "Content-Disposition, Content-Encoding, X-Delete-At, X-Object-Manifest, \
      X-Static-Large-Object, Cache-Control, Content-Language, Expires, X-Robots-Tag";
@@ -96,7 +103,14 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read(path)
             .map_err(|e| Error::Startup { path: path.to_path_buf(), reason: format!("cannot read config: {e}") })?;
-        Config::from_ini(&Ini::parse(&text))
+        let mut conf = Config::from_ini(&Ini::parse(&text))?;
+        // A missing swift.conf fails the start where the hash secrets are read.
+        if let Ok(sw) = std::fs::read(conf.swift_dir.join("swift.conf")) {
+            let ini = Ini::parse(&sw);
+            let constraints = Section { ini: &ini, name: "swift-constraints" };
+            conf.max_file_size = constraints.positive("max_file_size", DEFAULT_MAX_FILE_SIZE)?;
+        }
+        Ok(conf)
     }
 
     /// Reads the settings from parsed INI text.
@@ -136,6 +150,7 @@ impl Config {
                 parse_reserve,
             )?,
             reclaim_age: app.seconds("reclaim_age", 604800.0)?,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
             allowed_headers: allowed
                 .split(',')
                 .map(|h| h.trim().to_ascii_lowercase())

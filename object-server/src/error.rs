@@ -27,6 +27,8 @@ pub enum Error {
     MethodNotAllowed,
     /// Neither `Content-Length` nor chunked on a PUT: 411.
     LengthRequired,
+    /// A body over `max_file_size`, declared or as it arrives: 413.
+    TooLarge(u64),
     /// A newer or equal timestamp is already stored: 409.
     Conflict(Timestamp),
     /// `If-Match`, `If-Unmodified-Since` or `If-None-Match: *` failed: 412.
@@ -66,6 +68,7 @@ impl Error {
             Error::ClientTimeout => 408,
             Error::Conflict(_) => 409,
             Error::LengthRequired => 411,
+            Error::TooLarge(_) => 413,
             Error::PreconditionFailed => 412,
             Error::RangeNotSatisfiable(_) => 416,
             Error::Unprocessable(_) => 422,
@@ -133,6 +136,7 @@ impl fmt::Display for Error {
             Error::NotFound(_) => write!(f, "not found"),
             Error::MethodNotAllowed => write!(f, "method not allowed"),
             Error::LengthRequired => write!(f, "Content-Length or Transfer-Encoding: chunked required"),
+            Error::TooLarge(max) => write!(f, "Your request is too large (max {max})."),
             Error::Conflict(ts) => write!(f, "a newer or equal timestamp {} is stored", ts.internal()),
             Error::PreconditionFailed => write!(f, "precondition failed"),
             Error::RangeNotSatisfiable(len) => write!(f, "no range overlaps the {len} bytes of the object"),

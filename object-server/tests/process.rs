@@ -198,6 +198,11 @@ fn kill_9_during_a_100_mb_put_leaves_no_object_and_no_partial_data() {
 /// Runs the server inside `unshare -m` with a 4 MiB tmpfs mounted on its
 /// device; `None` (with the reason printed) if mounting is impossible here.
 fn start_on_small_tmpfs(name: &str) -> Option<ObjectServer> {
+    start_on_tmpfs(name, "4m", "0")
+}
+
+/// [`start_on_small_tmpfs`] with a tmpfs of `size` and `fallocate_reserve`.
+fn start_on_tmpfs(name: &str, size: &str, reserve: &str) -> Option<ObjectServer> {
     let probe = Command::new("unshare").args(["-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"]).output();
     match probe {
         Ok(o) if o.status.success() => {}
@@ -213,10 +218,13 @@ fn start_on_small_tmpfs(name: &str) -> Option<ObjectServer> {
             return None;
         }
     }
-    let s = ObjectServer::prepare(TempDir::new(name), &[("mount_check", "true"), ("fallocate_reserve", "0")], &[]);
+    let s = ObjectServer::prepare(TempDir::new(name), &[("mount_check", "true"), ("fallocate_reserve", reserve)], &[]);
     let dev = s.device();
-    let script =
-        format!("mount -t tmpfs -o size=4m tmpfs '{}' && exec '{BIN}' --config '{}'", dev.display(), s.conf.display());
+    let script = format!(
+        "mount -t tmpfs -o size={size} tmpfs '{}' && exec '{BIN}' --config '{}'",
+        dev.display(),
+        s.conf.display()
+    );
     Some(s.spawn(Some(&["unshare", "-m", "sh", "-c", &script])))
 }
 
@@ -256,6 +264,58 @@ fn a_full_small_filesystem_gives_507_and_no_partial_file() {
     assert_eq!(s.request("DELETE", "/sda/1/a/c/small", &[("X-Timestamp", &ts())], b"").status, 204);
     // Outside the namespace the device is a plain folder: nothing leaked.
     assert!(files_with(&s.device(), "").is_empty());
+}
+
+/// A chunked body in `n` chunks of 1 MiB.
+fn chunked_mib(n: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    for _ in 0..n {
+        body.extend_from_slice(format!("{:x}\r\n", 1 << 20).as_bytes());
+        body.extend_from_slice(&vec![3u8; 1 << 20]);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    body
+}
+
+#[test]
+fn a_chunked_body_stops_at_fallocate_reserve() {
+    // 96 MiB with 40 MiB kept free: an undeclared body may take ~56 MiB.
+    let Some(s) = start_on_tmpfs("chunked-reserve", "96m", "41943040") else { return };
+    let dev = std::path::PathBuf::from(format!("/proc/{}/root{}", s.pid(), s.device().display()));
+    let chunked = [("X-Timestamp", ts()), ("Content-Type", "a/b".into()), ("Transfer-Encoding", "chunked".into())];
+    let chunked: Vec<(&str, &str)> = chunked.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = s.request("PUT", "/sda/1/a/c/fits", &chunked, &chunked_mib(20));
+    assert_eq!(r.status, 201, "{}", s.stderr());
+    let r = s.request("PUT", "/sda/1/a/c/grows", &chunked, &chunked_mib(50));
+    assert_eq!(r.status, 507, "the reserve is checked as the body grows");
+    assert_eq!(s.request("HEAD", "/sda/1/a/c/grows", &[], b"").status, 404);
+    assert!(files_with(&dev.join("tmp"), "").is_empty(), "partial temp file left");
+    assert_eq!(s.request("DELETE", "/sda/1/a/c/fits", &[("X-Timestamp", &ts())], b"").status, 204);
+}
+
+#[test]
+fn bodies_over_max_file_size_are_413_declared_or_chunked() {
+    let s = ObjectServer::prepare(TempDir::new("max-file-size"), &[], &[]);
+    let swift_conf = s.dir.0.join("swift/swift.conf");
+    let text = std::fs::read_to_string(&swift_conf).unwrap() + "\n[swift-constraints]\nmax_file_size = 1048576\n";
+    std::fs::write(&swift_conf, text).unwrap();
+    let s = s.spawn(None);
+    let put = |name: &str, extra: &[(&str, &str)], body: &[u8]| {
+        let t = ts();
+        let mut h = vec![("X-Timestamp", t.as_str()), ("Content-Type", "a/b")];
+        h.extend_from_slice(extra);
+        s.request("PUT", &format!("/sda/1/a/c/{name}"), &h, body).status
+    };
+    assert_eq!(put("exact", &[], &vec![1u8; 1 << 20]), 201);
+    assert_eq!(put("declared", &[], &vec![1u8; (1 << 20) + 1]), 413);
+    assert_eq!(put("chunked", &[("Transfer-Encoding", "chunked")], &chunked_mib(2)), 413);
+    let backend_len = ("X-Backend-Obj-Content-Length", "2097152");
+    assert_eq!(put("announced", &[("Transfer-Encoding", "chunked"), backend_len], &chunked_mib(2)), 413);
+    for name in ["declared", "chunked", "announced"] {
+        assert_eq!(s.request("HEAD", &format!("/sda/1/a/c/{name}"), &[], b"").status, 404);
+    }
+    assert!(files_with(&s.device().join("tmp"), "").is_empty(), "partial temp file left");
 }
 
 #[test]

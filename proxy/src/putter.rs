@@ -226,14 +226,24 @@ pub fn put(
     }
     let mut sums = Sums::new();
     let mut buf = vec![0u8; ctx.conf.client_chunk_size];
+    let (mut sent, max) = (0u64, ctx.conf.constraints.max_file_size);
     loop {
-        let n = match read_full(body, &mut buf) {
+        let read = read_full(body, &mut buf).map_err(read_err).and_then(|n| {
+            // A chunked body is counted as it arrives (a declared one was
+            // checked before): 413 the moment it passes max_file_size.
+            sent += n as u64;
+            if sent > max {
+                return Err(Error::TooLarge(format!("Your request is too large (max {max}).")));
+            }
+            Ok(n)
+        });
+        let n = match read {
             Ok(n) => n,
             Err(e) => {
                 for (_, w) in &writers {
                     w.kill();
                 }
-                return Err(read_err(e));
+                return Err(e);
             }
         };
         let chunk = if n == 0 {
@@ -412,5 +422,21 @@ mod tests {
             assert_eq!(r.trailers.get("X-Backend-Etag"), Some(md5.as_str()));
             assert_eq!(r.trailers.get("X-Backend-Crc32c"), Some(format!("{:08x}", crc32c::crc32c(&body)).as_str()));
         }
+    }
+
+    #[test]
+    fn a_chunked_body_past_max_file_size_is_413_and_stored_nowhere() {
+        let script = Arc::new(|r: &FakeReq| Reply::status(if r.method == "PUT" { 201 } else { 204 }));
+        let f = Fakes::start_with("too-large", 4, "", |c| c.constraints.max_file_size = 100_000, script);
+        let token = f.token("tester");
+        let chunked = [("X-Auth-Token", token.as_str()), ("Transfer-Encoding", "chunked")];
+        let got = call_with(&f.ctx, "PUT", "/v1/AUTH_test/c/o", &chunked, &vec![7u8; 100_000]);
+        assert_eq!(got.status, 201, "exactly max_file_size is taken");
+        let got = call_with(&f.ctx, "PUT", "/v1/AUTH_test/c/big", &chunked, &vec![7u8; 300_000]);
+        assert_eq!(got.status, 413);
+        let big: Vec<FakeReq> =
+            f.seen().into_iter().filter(|r| r.method == "PUT" && r.path.ends_with("/big")).collect();
+        assert!(big.iter().all(|r| r.body.len() <= 100_000), "no replica got more than max_file_size");
+        assert!(big.iter().all(|r| r.trailers.get("X-Backend-Etag").is_none()), "no replica's body was ended");
     }
 }

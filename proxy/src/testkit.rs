@@ -315,7 +315,8 @@ pub fn call(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str)]) -
     call_with(ctx, method, path, headers, b"")
 }
 
-/// [`call`] with a request body (sent with `Content-Length`).
+/// [`call`] with a request body (sent with `Content-Length`, or chunked
+/// in 1 KiB chunks if `headers` name `Transfer-Encoding`).
 pub fn call_with(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Got {
     let (ctx, method, path, body) = (ctx.clone(), method.to_string(), path.to_string(), body.to_vec());
     let mut h = Headers::new();
@@ -329,9 +330,18 @@ pub fn call_with(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str
         let _serving = hub::spawn(move || server.serve(l));
         let mut conn = ClientConn::connect(addr, Duration::from_secs(1)).unwrap();
         h.set("Host", addr.to_string());
-        h.set("Content-Length", body.len().to_string());
-        conn.send_head(&method, &path, &h).unwrap();
-        conn.write_body(&body).unwrap();
+        if h.get("Transfer-Encoding").is_some() {
+            conn.send_head(&method, &path, &h).unwrap();
+            // The server may answer (and stop reading) before the end.
+            for chunk in body.chunks(1024) {
+                let _ = conn.write_body(chunk);
+            }
+            let _ = conn.finish_body();
+        } else {
+            h.set("Content-Length", body.len().to_string());
+            conn.send_head(&method, &path, &h).unwrap();
+            conn.write_body(&body).unwrap();
+        }
         let mut r = conn.read_response(&method, Duration::from_secs(20)).unwrap();
         let mut body = Vec::new();
         let complete = r.body.read_to_end(&mut body).is_ok();

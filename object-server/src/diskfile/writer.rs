@@ -61,7 +61,15 @@ pub struct Writer {
     flusher: Arc<Flusher>,
     crc: u32,
     md5: Option<Md5>,
+    /// For a body of unknown length (nothing allocated up front): bytes
+    /// written since `fallocate_reserve` was last checked.
+    unreserved: Option<u64>,
 }
+
+/// Bytes of a body of unknown length (chunked, no declared size) between
+/// two checks of `fallocate_reserve`: such a body cannot fill a device
+/// past the reserve by more than this.
+pub const RESERVE_CHECK_EVERY: u64 = 16 << 20;
 
 /// Background `fdatasync`s in flight in a process at most: each holds a
 /// tpool thread through a disk flush, and the pool must stay free for
@@ -104,6 +112,7 @@ impl Writer {
             flusher: Arc::default(),
             crc: 0,
             md5: md5.then(Md5::new),
+            unreserved: size.is_none().then_some(0),
         })
     }
 
@@ -113,6 +122,14 @@ impl Writer {
         if self.flusher.failed.load(Ordering::Acquire) {
             let f = self.flusher.clone();
             return hub::tpool::execute(move || f.close());
+        }
+        if let Some(since) = &mut self.unreserved {
+            *since += data.len() as u64;
+            if *since >= RESERVE_CHECK_EVERY {
+                *since = 0;
+                let (ctx, file) = (self.ctx.clone(), self.file.clone());
+                hub::tpool::execute(move || check_reserve(&ctx, &file, RESERVE_CHECK_EVERY))?;
+            }
         }
         self.append(data)?;
         if self.since_flush >= FLUSH_EVERY {
@@ -301,6 +318,23 @@ fn open_tmp(ctx: &Context, loc: &Location, reserve: Option<u64>) -> Result<(File
 /// than the reserve stays free once `size` bytes are taken, then allocate
 /// them (keeping the file's size: the body is written from offset 0).
 fn allocate(ctx: &Context, file: &File, size: u64) -> Result<()> {
+    if ctx.conf().disable_fallocate {
+        return Ok(());
+    }
+    check_reserve(ctx, file, size)?;
+    if size == 0 {
+        return Ok(());
+    }
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, 0, size) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::OPNOTSUPP) | Err(rustix::io::Errno::NOSYS) => Ok(()),
+        Err(e) => Err(Error::from_disk_write("fallocate", e.into())),
+    }
+}
+
+/// 507 unless more than `fallocate_reserve` stays free on `file`'s device
+/// once `size` more bytes are taken. Blocking.
+fn check_reserve(ctx: &Context, file: &File, size: u64) -> Result<()> {
     let conf = ctx.conf();
     if conf.disable_fallocate {
         return Ok(());
@@ -321,14 +355,7 @@ fn allocate(ctx: &Context, file: &File, size: u64) -> Result<()> {
             st.f_bavail
         )));
     }
-    if size == 0 {
-        return Ok(());
-    }
-    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, 0, size) {
-        Ok(()) => Ok(()),
-        Err(rustix::io::Errno::OPNOTSUPP) | Err(rustix::io::Errno::NOSYS) => Ok(()),
-        Err(e) => Err(Error::from_disk_write("fallocate", e.into())),
-    }
+    Ok(())
 }
 
 /// fsync of a folder, so that a rename or a new entry in it is durable.

@@ -53,6 +53,10 @@ struct Received {
 pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: &ObjectPath) -> Result<()> {
     let ts = require_timestamp(req)?;
     let size = declared_size(req)?;
+    let max = ctx.conf().max_file_size;
+    if size.is_some_and(|n| n > max) {
+        return Err(Error::TooLarge(max));
+    }
     let content_type = req.header("Content-Type").ok_or_else(|| Error::bad_request("No content type"))?.to_string();
     check_delete_at(req, ts)?;
     let loc = Location::new(ctx, path);
@@ -199,7 +203,8 @@ fn check_not_stale(if_none_match: Option<&str>, current: Current, ts: Timestamp)
 }
 
 /// Streams the request body (of `size` bytes, if known) into the writer,
-/// within `max_upload_time`.
+/// within `max_upload_time`; 413 as soon as it passes `max_file_size`
+/// (the writer checks `fallocate_reserve` as an undeclared body grows).
 fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer, size: Option<u64>) -> Result<()> {
     let conf = ctx.conf();
     let deadline = Instant::now() + conf.max_upload_time;
@@ -211,6 +216,9 @@ fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer, size:
         let n = req.body.read(&mut buf).map_err(Error::from_body_read)?;
         if n == 0 {
             return Ok(());
+        }
+        if writer.written() + n as u64 > conf.max_file_size {
+            return Err(Error::TooLarge(conf.max_file_size));
         }
         writer.write(&buf[..n])?;
         // A fast client never makes the read park: hashing a big body
