@@ -83,8 +83,16 @@ pub fn is_kill(payload: &(dyn Any + Send)) -> bool {
 }
 
 /// Spawns a green thread on this OS thread's hub. It starts at the hub's
-/// next pass; the caller keeps running.
+/// next pass; the caller keeps running. Panics if no stack can be
+/// allocated; code that must outlive that (an accept loop) uses
+/// [`try_spawn`].
 pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> JoinHandle<T> {
+    try_spawn(f).expect("cannot allocate a green thread stack")
+}
+
+/// [`spawn`], or the error of a stack that could not be allocated (`f` is
+/// dropped unrun).
+pub fn try_spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> io::Result<JoinHandle<T>> {
     let shared = Rc::new(Shared { result: RefCell::new(None), joiner: Cell::new(None) });
     let s2 = shared.clone();
     let id = hub::spawn_raw(move |first| {
@@ -102,8 +110,8 @@ pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> JoinHandle<T> {
         if let Some(w) = s2.joiner.take() {
             hub::wake(w);
         }
-    });
-    JoinHandle { id, shared }
+    })?;
+    Ok(JoinHandle { id, shared })
 }
 
 impl<T> JoinHandle<T> {

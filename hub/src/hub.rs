@@ -231,10 +231,13 @@ impl Hub {
 
 /// Allocates a green thread slot, builds its coroutine and makes it
 /// runnable. `body` receives the first wake reason (`Killed` if it was
-/// killed before it ever ran).
-pub(crate) fn spawn_raw(body: impl FnOnce(Wake) + 'static) -> GreenId {
-    with(|h| {
-        let stack = h.stacks.get().expect("cannot allocate a green thread stack");
+/// killed before it ever ran). Fails (and drops `body` unrun) if no stack
+/// can be had: the `mmap` of a new one failed (memory, `vm.max_map_count`).
+pub(crate) fn spawn_raw(body: impl FnOnce(Wake) + 'static) -> io::Result<GreenId> {
+    // On failure `body` is dropped after the borrow, where its drop may
+    // use the hub.
+    let stack = with(|h| h.stacks.get())?;
+    Ok(with(|h| {
         // Building the coroutine only moves `body` onto its stack; no user
         // code runs (or is dropped) inside this borrow.
         let co = switcher::coroutine(stack, body);
@@ -252,7 +255,7 @@ pub(crate) fn spawn_raw(body: impl FnOnce(Wake) + 'static) -> GreenId {
         let id = GreenId { idx, gen: slot.gen };
         h.runq.push_back((id, Wake::Ready));
         id
-    })
+    }))
 }
 
 fn resume(id: GreenId, why: Wake) {

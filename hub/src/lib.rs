@@ -35,7 +35,7 @@ mod waiters;
 pub mod workers;
 
 pub use event::Event;
-pub use green::{is_kill, spawn, JoinError, JoinHandle};
+pub use green::{is_kill, spawn, try_spawn, JoinError, JoinHandle};
 pub use hub::{handle, id, run, run_with, run_within, sleep, stop_event, yield_now, Config, HubHandle};
 pub use net::{sd_notify, TcpListener, TcpStream, UnixDatagram};
 pub use pool::{GreenPile, GreenPool};

@@ -1,7 +1,7 @@
 //! `GreenPool` (bounded spawning) and `GreenPile` (results in order).
 
 use crate::event::Event;
-use crate::green::{spawn, JoinError, JoinHandle};
+use crate::green::{try_spawn, JoinError, JoinHandle};
 use crate::semaphore::Semaphore;
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -39,18 +39,20 @@ impl GreenPool {
         GreenPool { slots: Semaphore::new(size), size, running: Rc::new(Cell::new(0)), idle }
     }
 
-    /// Spawns `f`, first parking until a slot is free. Fails only if a
-    /// `Timeout` guard expires while waiting for a slot.
+    /// Spawns `f`, first parking until a slot is free. Fails if a
+    /// `Timeout` guard expires while waiting for a slot, or if no stack
+    /// can be allocated (then `f` is dropped unrun and the slot is free
+    /// again).
     pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(&self, f: F) -> io::Result<JoinHandle<T>> {
         let permit = self.slots.acquire()?;
         self.running.set(self.running.get() + 1);
         self.idle.clear();
         let guard = Running { running: self.running.clone(), idle: self.idle.clone() };
-        Ok(spawn(move || {
+        try_spawn(move || {
             let _permit = permit;
             let _guard = guard;
             f()
-        }))
+        })
     }
 
     /// Waits until no green thread of the pool is running.

@@ -66,6 +66,8 @@ impl StackPool {
     pub(crate) fn get(&mut self) -> io::Result<DefaultStack> {
         match self.free.pop() {
             Some(s) => Ok(s),
+            #[cfg(test)]
+            None if tests::NO_NEW_STACKS.with(|n| n.get()) => Err(io::Error::from_raw_os_error(libc::ENOMEM)),
             None => DefaultStack::new(self.size),
         }
     }
@@ -121,4 +123,40 @@ pub(crate) fn suspend() -> Wake {
     let why = unsafe { (*y).suspend(()) };
     RUNNING.set(y);
     why
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Set: a new stack fails as a failed `mmap` would (pooled ones
+        /// are still handed out).
+        pub(crate) static NO_NEW_STACKS: Cell<bool> = const { Cell::new(false) };
+    }
+
+    #[test]
+    fn a_failed_stack_allocation_is_an_error_not_a_panic() {
+        crate::run(|| {
+            let pool = crate::GreenPool::new(4);
+            NO_NEW_STACKS.with(|n| n.set(true));
+            let dropped = std::rc::Rc::new(Cell::new(false));
+            let d = dropped.clone();
+            let flag = DropFlag(d);
+            let r = pool.spawn(move || drop(flag));
+            NO_NEW_STACKS.with(|n| n.set(false));
+            let e = r.err().expect("no stack, no green thread");
+            assert_eq!(e.raw_os_error(), Some(libc::ENOMEM));
+            assert!(dropped.get(), "the closure was dropped unrun");
+            assert_eq!((pool.running(), pool.free()), (0, 4), "the slot is free again");
+            assert!(crate::try_spawn(|| 1).unwrap().join().is_ok(), "stacks come again once memory does");
+        });
+    }
+
+    struct DropFlag(std::rc::Rc<Cell<bool>>);
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
 }
