@@ -6,13 +6,15 @@
 
 use crate::acl::{self, AccountAcl, ACCOUNT_ACL_SYSMETA};
 use crate::backend::{self, best_answer, Answer, Context};
-use crate::controller::{authorize, backend_headers, relay, relay_listing, Target};
+use crate::controller::{account_info, authorize, backend_headers, relay, relay_listing, Target};
 use crate::endpoint::query_param;
 use crate::error::{Error, Result};
 use crate::tempauth::Access;
 use db::Timestamp;
 use http::percent::quote;
 use http::{Headers, Request, Response};
+use std::any::Any;
+use std::rc::Rc;
 
 pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     ctx.conf.constraints.check_names(&t.account, None, None)?;
@@ -52,10 +54,7 @@ pub fn exists(ctx: &Context, t: &Target) -> Result<bool> {
 /// The account's ACL, from one replica's HEAD; `None` when it has none
 /// or no replica answers (which denies, as Swift's `account_acls`).
 pub fn acl(ctx: &Context, t: &Target) -> Option<AccountAcl> {
-    let part = part(ctx, t).ok()?;
-    let path = quote(&format!("/{}", t.account));
-    let a = backend::read_first(ctx, &ctx.account_ring, part, "HEAD", &path, &plain_headers(t)).ok()?;
-    acl::account_acl(a.headers.get(ACCOUNT_ACL_SYSMETA))
+    acl::account_acl(account_info(ctx, t).headers.get(ACCOUNT_ACL_SYSMETA))
 }
 
 /// An `X-Account-Access-Control` from the client, checked (400 with
@@ -84,7 +83,7 @@ fn autocreate(ctx: &Context, t: &Target) -> Result<Answer> {
     h.set("X-Timestamp", Timestamp::now().internal());
     let replicas = ctx.account_ring.part_nodes(part).len();
     let path = quote(&format!("/{}", t.account));
-    let answers = backend::make_requests(ctx, &ctx.account_ring, part, "PUT", &path, &h, &|_| Vec::new());
+    let answers = write(ctx, t, part, "PUT", &path, &h);
     best_answer(answers, replicas, "account autocreate")
 }
 
@@ -139,7 +138,7 @@ fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targe
     h.set("X-Timestamp", Timestamp::now().internal());
     let part = part(ctx, t)?;
     let replicas = ctx.account_ring.part_nodes(part).len();
-    let answers = backend::make_requests(ctx, &ctx.account_ring, part, "POST", &quote(&t.path()), &h, &|_| Vec::new());
+    let answers = write(ctx, t, part, "POST", &quote(&t.path()), &h);
     relay(resp, &best_answer(answers, replicas, "account POST")?, t, owner).map_err(|_| Error::ClientDisconnect)
 }
 
@@ -152,6 +151,14 @@ fn manage(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Tar
     let part = part(ctx, t)?;
     let replicas = ctx.account_ring.part_nodes(part).len();
     let path = quote(&t.path());
-    let answers = backend::make_requests(ctx, &ctx.account_ring, part, req.method(), &path, &h, &|_| Vec::new());
+    let answers = write(ctx, t, part, req.method(), &path, &h);
     relay(resp, &best_answer(answers, replicas, "account write")?, t, true).map_err(|_| Error::ClientDisconnect)
+}
+
+/// An account write to every replica; no account info is kept by this
+/// process from now until the last replica answered.
+fn write(ctx: &Context, t: &Target, part: u32, method: &str, path: &str, h: &Headers) -> Vec<Answer> {
+    let hold = Some(Rc::new(ctx.accounts.write_started(&t.account, "")) as Rc<dyn Any>);
+    let mark = backend::Payload { hold, ..Default::default() };
+    backend::make_requests_with(ctx, &ctx.account_ring, part, method, path, h, &|_| Vec::new(), mark)
 }

@@ -24,6 +24,9 @@ pub struct Inner {
     pub conf: Config,
     /// Container info for `recheck_container_existence` (shared by the workers).
     pub containers: Arc<crate::infocache::InfoCache>,
+    /// Account info for `recheck_account_existence`, keyed by the account
+    /// and an empty container name.
+    pub accounts: Arc<crate::infocache::InfoCache>,
     pub auth: TempAuth,
     pub account_ring: Ring,
     pub container_ring: Ring,

@@ -92,6 +92,8 @@ pub struct Config {
     pub post_quorum_timeout: Duration,
     /// How long container info is cached (0: not at all).
     pub recheck_container_existence: Duration,
+    /// How long account info is cached (0: not at all).
+    pub recheck_account_existence: Duration,
     pub keep_idle: Duration,
     pub error_suppression_limit: u32,
     pub error_suppression_interval: Duration,
@@ -232,6 +234,7 @@ impl Config {
             client_timeout: app.seconds("client_timeout", 60.0)?,
             post_quorum_timeout: app.seconds("post_quorum_timeout", 0.5)?,
             recheck_container_existence: app.seconds("recheck_container_existence", 60.0)?,
+            recheck_account_existence: app.seconds("recheck_account_existence", 60.0)?,
             keep_idle: app.seconds("keep_idle", 600.0)?,
             error_suppression_limit: app.positive("error_suppression_limit", 10)?,
             error_suppression_interval: app.seconds("error_suppression_interval", 60.0)?,

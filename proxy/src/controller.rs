@@ -4,6 +4,7 @@
 
 use crate::backend::{self, Answer, Context};
 use crate::error::{Error, Result};
+use crate::infocache::{Info, InfoCache};
 use crate::tempauth::{Access, AuthRequest, Identity};
 use http::{Headers, Request, Response};
 use std::io;
@@ -179,52 +180,58 @@ pub fn relay_listing(resp: &mut Response<'_>, a: &Answer, t: &Target, owner: boo
     resp.send(a.status, &h, &a.body)
 }
 
-/// What the proxy needs to know of a container (Swift's `container_info`).
-#[derive(Debug, Default, Clone)]
-pub struct ContainerInfo {
-    pub status: u16,
-    pub read_acl: Option<String>,
-    pub write_acl: Option<String>,
-    pub cors: crate::cors::Rules,
+/// The container's info, from the cache ([`crate::infocache`]) or by a
+/// HEAD of its replicas in order until one answers (Swift's
+/// `container_info`).
+pub fn container_info(ctx: &Context, t: &Target) -> Arc<Info> {
+    let Some(container) = &t.container else { return Arc::default() };
+    let Ok(part) = ctx.container_ring.partition(&t.account, Some(container), None) else {
+        return Arc::default();
+    };
+    let path = http::percent::quote(&format!("/{}/{container}", t.account));
+    cached_head(ctx, &ctx.containers, &ctx.container_ring, part, &path, t, container)
 }
 
-/// The container's info, from the cache ([`crate::infocache`]) or by a
-/// HEAD of its replicas in order until one answers.
-pub fn container_info(ctx: &Context, t: &Target) -> Arc<ContainerInfo> {
-    let Some(container) = &t.container else { return Arc::default() };
-    if let Some(info) = ctx.containers.get(&t.account, container) {
+/// The account's info, as [`container_info`] (Swift's `account_info`).
+pub fn account_info(ctx: &Context, t: &Target) -> Arc<Info> {
+    let Ok(part) = ctx.account_ring.partition(&t.account, None, None) else { return Arc::default() };
+    let path = http::percent::quote(&format!("/{}", t.account));
+    cached_head(ctx, &ctx.accounts, &ctx.account_ring, part, &path, t, "")
+}
+
+fn cached_head(
+    ctx: &Context,
+    cache: &InfoCache,
+    ring: &ring::Ring,
+    part: u32,
+    path: &str,
+    t: &Target,
+    container: &str,
+) -> Arc<Info> {
+    if let Some(info) = cache.get(&t.account, container) {
         return info;
     }
-    let epoch = ctx.containers.epoch();
-    let info = Arc::new(head_container(ctx, t, container));
-    ctx.containers.store(&t.account, container, &info, epoch);
+    let epoch = cache.epoch();
+    let info = Arc::new(head(ctx, ring, part, path, t));
+    cache.store(&t.account, container, &info, epoch);
     info
 }
 
-fn head_container(ctx: &Context, t: &Target, container: &str) -> ContainerInfo {
-    let path = http::percent::quote(&format!("/{}/{container}", t.account));
-    let Ok(part) = ctx.container_ring.partition(&t.account, Some(container), None) else {
-        return ContainerInfo::default();
-    };
+/// HEADs the nodes in order until one answers below 300; else the last
+/// answer below 500 (404), or 503.
+fn head(ctx: &Context, ring: &ring::Ring, part: u32, path: &str, t: &Target) -> Info {
     let mut h = Headers::new();
     h.set("X-Trans-Id", t.trans_id.clone());
     let mut status = 0;
     let suspects = backend::Suspects::default();
-    for (node, _) in ctx.nodes(&ctx.container_ring, part) {
-        match backend::request_node(ctx, &suspects, &node, part, "HEAD", &path, &h, b"") {
-            Some(a) if a.status < 300 => {
-                return ContainerInfo {
-                    status: a.status,
-                    read_acl: a.headers.get("X-Container-Read").map(String::from),
-                    write_acl: a.headers.get("X-Container-Write").map(String::from),
-                    cors: crate::cors::Rules::from_headers(&a.headers),
-                }
-            }
+    for (node, _) in ctx.nodes(ring, part) {
+        match backend::request_node(ctx, &suspects, &node, part, "HEAD", path, &h, b"") {
+            Some(a) if a.status < 300 => return Info { status: a.status, headers: a.headers },
             Some(a) if a.status < 500 => status = a.status,
             _ => {}
         }
     }
-    ContainerInfo { status: if status == 0 { 503 } else { status }, ..ContainerInfo::default() }
+    Info { status: if status == 0 { 503 } else { status }, headers: Headers::new() }
 }
 
 /// Authorizes `method` on the target; container ACLs are fetched only
@@ -255,11 +262,8 @@ pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, 
     let container_acl = match verdict {
         Err(_) if acl_applies => {
             let info = container_info(ctx, t);
-            if write {
-                info.write_acl.clone()
-            } else {
-                info.read_acl.clone()
-            }
+            let acl = if write { "X-Container-Write" } else { "X-Container-Read" };
+            info.headers.get(acl).map(String::from)
         }
         _ => None,
     };

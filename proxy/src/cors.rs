@@ -110,7 +110,7 @@ impl Grant {
 pub fn grant(ctx: &Context, req: &Request<'_>, t: &Target) -> Option<Grant> {
     let origin = req.header("Origin").filter(|o| !o.is_empty())?;
     t.container.as_ref()?;
-    let rules = container_info(ctx, t).cors.clone();
+    let rules = Rules::from_headers(&container_info(ctx, t).headers);
     if !rules.allows(origin) {
         return None;
     }
@@ -138,7 +138,7 @@ pub fn options(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, t: &Ta
     };
     let origin = req.header("Origin").filter(|o| !o.is_empty());
     let (Some(origin), Some(_)) = (origin, &t.container) else { return send(resp, 200, &h) };
-    let rules = container_info(ctx, t).cors.clone();
+    let rules = Rules::from_headers(&container_info(ctx, t).headers);
     let method_ok = req.header("Access-Control-Request-Method").is_some_and(|m| allowed.contains(&m));
     if !rules.allows(origin) || !method_ok {
         return send(resp, 401, &h);

@@ -11,11 +11,15 @@
 //! ([`InfoCache::epoch`]). So an ACL change is seen at once by the next
 //! request to this process, even one that reads a slow replica. Another proxy process sees it within
 //! `recheck_container_existence` (Swift's proxies share one memcache;
-//! swiftlet's do not). Only answers of an existing container are kept: a
-//! new container is found at once, as in Swift (which also keeps 404s
-//! for a tenth of the time).
+//! swiftlet's do not). As in Swift, an existing container is kept for the
+//! whole time and a missing one (404) for a tenth of it, so requests for
+//! a container that is not there (anonymous ones, TempURLs) do not cost
+//! a HEAD of every node each; a failed lookup (503) is not kept.
+//!
+//! Accounts have a cache of their own ([`crate::backend::Context`]'s
+//! `accounts`, `recheck_account_existence`), keyed by the account with an
+//! empty container name, dropped by the account writes of this process.
 
-use crate::controller::ContainerInfo;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,6 +29,15 @@ use std::time::{Duration, Instant};
 const MAX_ENTRIES: usize = 10_000;
 
 type Key = (String, String);
+
+/// What a lookup read: a HEAD's status and headers (its metadata, ACLs,
+/// TempURL keys...), Swift's `container_info` / `account_info`.
+#[derive(Debug, Default, Clone)]
+pub struct Info {
+    pub status: u16,
+    /// The answer's headers (empty unless 2xx).
+    pub headers: http::Headers,
+}
 
 pub struct InfoCache {
     ttl: Duration,
@@ -36,7 +49,8 @@ pub struct InfoCache {
 
 #[derive(Default)]
 struct Maps {
-    info: HashMap<Key, (Arc<ContainerInfo>, Instant)>,
+    /// Each entry with the instant it expires.
+    info: HashMap<Key, (Arc<Info>, Instant)>,
     /// Container writes in flight, by container.
     writing: HashMap<Key, usize>,
 }
@@ -78,19 +92,25 @@ impl InfoCache {
     }
 
     /// The cached info of a container, if fresh.
-    pub fn get(&self, account: &str, container: &str) -> Option<Arc<ContainerInfo>> {
+    pub fn get(&self, account: &str, container: &str) -> Option<Arc<Info>> {
         if self.ttl.is_zero() {
             return None;
         }
         let maps = self.lock();
-        let (info, at) = maps.info.get(&(account.to_string(), container.to_string()))?;
-        (at.elapsed() < self.ttl).then(|| info.clone())
+        let (info, expires) = maps.info.get(&(account.to_string(), container.to_string()))?;
+        (Instant::now() < *expires).then(|| info.clone())
     }
 
-    /// Keeps `info` (read by a lookup that started at `epoch`) unless the
-    /// container is not there or a drop happened since.
-    pub fn store(&self, account: &str, container: &str, info: &Arc<ContainerInfo>, epoch: u64) {
-        if self.ttl.is_zero() || info.status / 100 != 2 {
+    /// Keeps `info` (read by a lookup that started at `epoch`) unless a
+    /// drop happened since: a 2xx for the whole time, a 404 for a tenth of
+    /// it, anything else not at all.
+    pub fn store(&self, account: &str, container: &str, info: &Arc<Info>, epoch: u64) {
+        let ttl = match info.status {
+            200..=299 => self.ttl,
+            404 => self.ttl / 10,
+            _ => return,
+        };
+        if ttl.is_zero() {
             return;
         }
         let mut maps = self.lock();
@@ -99,12 +119,13 @@ impl InfoCache {
             return;
         }
         if maps.info.len() >= MAX_ENTRIES {
-            maps.info.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            let now = Instant::now();
+            maps.info.retain(|_, (_, expires)| now < *expires);
             if maps.info.len() >= MAX_ENTRIES {
                 maps.info.clear();
             }
         }
-        maps.info.insert(key, (info.clone(), Instant::now()));
+        maps.info.insert(key, (info.clone(), Instant::now() + ttl));
     }
 
     /// A PUT, POST or DELETE of the container starts: its entry goes, and
@@ -123,7 +144,7 @@ impl InfoCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::{call, FakeObject, FakeReq, Fakes, Store};
+    use crate::testkit::{call, FakeObject, FakeReq, Fakes, Reply, Store};
 
     #[test]
     fn the_proxy_heads_a_container_once_until_it_changes_it() {
@@ -150,8 +171,38 @@ mod tests {
         assert_eq!(heads(), 2);
     }
 
-    fn info(status: u16, read: &str) -> Arc<ContainerInfo> {
-        Arc::new(ContainerInfo { status, read_acl: Some(read.into()), ..ContainerInfo::default() })
+    #[test]
+    fn a_missing_container_costs_one_lookup_not_one_per_request() {
+        let script = |r: &FakeReq| Reply::status(if r.method == "HEAD" && r.path == "/AUTH_test" { 204 } else { 404 });
+        let f = Fakes::start("infocache-missing", 4, "", Arc::new(script));
+        let heads = |p: &str| f.seen().iter().filter(|r| r.method == "HEAD" && r.path == p).count();
+        let sig = "0".repeat(40);
+        let temp_url = format!("/v1/AUTH_test/nope/o?temp_url_sig={sig}&temp_url_expires=9999999999");
+        let round = || {
+            // Anonymous (a container ACL lookup) and TempURL (the account's
+            // and the container's keys) requests of a container not there.
+            assert_eq!(call(&f.ctx, "GET", "/v1/AUTH_test/nope/o", &[]).status, 401);
+            assert_eq!(call(&f.ctx, "GET", &temp_url, &[]).status, 401);
+        };
+        round();
+        let (container, account) = (heads("/AUTH_test/nope"), heads("/AUTH_test"));
+        assert!(container >= 3, "every node was asked once: {container}");
+        assert_eq!(account, 1);
+        for _ in 0..5 {
+            round();
+        }
+        assert_eq!(heads("/AUTH_test/nope"), container, "the 404 was kept");
+        assert_eq!(heads("/AUTH_test"), account, "the account's info was kept");
+    }
+
+    fn info(status: u16, read: &str) -> Arc<Info> {
+        let mut headers = http::Headers::new();
+        headers.set("X-Container-Read", read);
+        Arc::new(Info { status, headers })
+    }
+
+    fn read_acl(c: &InfoCache, account: &str, container: &str) -> Option<String> {
+        c.get(account, container)?.headers.get("X-Container-Read").map(String::from)
     }
 
     #[test]
@@ -160,8 +211,10 @@ mod tests {
         let e = c.epoch();
         c.store("a", "c", &info(204, ".r:*"), e);
         c.store("a", "gone", &info(404, ""), e);
-        assert_eq!(c.get("a", "c").unwrap().read_acl.as_deref(), Some(".r:*"));
-        assert!(c.get("a", "gone").is_none(), "a missing container is asked again");
+        c.store("a", "failed", &info(503, ""), e);
+        assert_eq!(read_acl(&c, "a", "c").as_deref(), Some(".r:*"));
+        assert_eq!(c.get("a", "gone").unwrap().status, 404, "a missing container is kept a tenth of the time");
+        assert!(c.get("a", "failed").is_none(), "a failed lookup is not kept");
         assert!(c.get("b", "c").is_none());
         drop(c.write_started("a", "c"));
         assert!(c.get("a", "c").is_none());
@@ -175,7 +228,7 @@ mod tests {
         c.store("a", "c", &info(204, "old"), before);
         assert!(c.get("a", "c").is_none());
         c.store("a", "c", &info(204, "new"), c.epoch());
-        assert_eq!(c.get("a", "c").unwrap().read_acl.as_deref(), Some("new"));
+        assert_eq!(read_acl(&c, "a", "c").as_deref(), Some("new"));
     }
 
     #[test]
@@ -192,7 +245,7 @@ mod tests {
         drop(mark);
         assert!(c.get("a", "c").is_none());
         c.store("a", "c", &info(204, "new"), c.epoch());
-        assert_eq!(c.get("a", "c").unwrap().read_acl.as_deref(), Some("new"));
+        assert_eq!(read_acl(&c, "a", "c").as_deref(), Some("new"));
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub fn context(conf: Config) -> Result<Context> {
     let (account_ring, container_ring, object_ring) = (open("account")?, open("container")?, open("object")?);
     let auth = crate::tempauth::TempAuth::new(conf.auth.clone(), &secret);
     let containers = std::sync::Arc::new(crate::infocache::InfoCache::new(conf.recheck_container_existence));
-    Ok(Context::new(Inner { conf, containers, auth, account_ring, container_ring, object_ring }))
+    let accounts = std::sync::Arc::new(crate::infocache::InfoCache::new(conf.recheck_account_existence));
+    Ok(Context::new(Inner { conf, containers, accounts, auth, account_ring, container_ring, object_ring }))
 }
 
 /// Runs the proxy until SIGTERM/SIGINT; `Err` for a startup failure.

@@ -36,9 +36,9 @@
 //! * Not done: Swift lets a prefix URL GET a container root for staticweb
 //!   (which swiftlet has not): such a request is 401 here at once.
 
-use crate::backend::{self, Context};
+use crate::backend::Context;
 use crate::config::Section;
-use crate::controller::Target;
+use crate::controller::{account_info, container_info, Target};
 use crate::endpoint::query_param;
 use crate::error::{Error, Result};
 use crate::tempauth::{Access, Identity};
@@ -388,27 +388,12 @@ fn keys_in(h: &Headers, kind: &str) -> Vec<String> {
         .collect()
 }
 
-/// The account's keys and the container's, each with its scope.
+/// The account's keys and the container's, each with its scope, from
+/// their cached info (Swift's `get_account_info` / `get_container_info`).
 fn keys(ctx: &Context, t: &Target) -> Vec<(String, Scope)> {
-    let mut h = Headers::new();
-    h.set("X-Trans-Id", t.trans_id.clone());
-    h.set("User-Agent", format!("proxy-server {} TempURL", swiftlet_server::pid()));
-    let mut out = Vec::new();
-    let container = t.container.as_deref();
-    let lookups = [
-        (None, "Account", &ctx.account_ring, Scope::Account),
-        (container, "Container", &ctx.container_ring, Scope::Container),
-    ];
-    for (c, kind, ring, scope) in lookups {
-        let Ok(part) = ring.partition(&t.account, c, None) else { continue };
-        let path = quote(&format!("/{}{}", t.account, c.map(|c| format!("/{c}")).unwrap_or_default()));
-        if let Ok(a) = backend::read_first(ctx, ring, part, "HEAD", &path, &h) {
-            if a.status / 100 == 2 {
-                out.extend(keys_in(&a.headers, kind).into_iter().map(|k| (k, scope)));
-            }
-        }
-    }
-    out
+    let account = keys_in(&account_info(ctx, t).headers, "Account").into_iter().map(|k| (k, Scope::Account));
+    let container = keys_in(&container_info(ctx, t).headers, "Container").into_iter().map(|k| (k, Scope::Container));
+    account.chain(container).collect()
 }
 
 /// The query parameters of a temp URL.
