@@ -200,15 +200,17 @@ impl Suspects {
         }
     }
 
-    /// Sorts a backend status: below 500 is an answer, else a failure
-    /// (507 limits). True for an answer.
+    /// Sorts a backend status: below 500 (and 501, Swift's answer to what
+    /// it does not implement, about the request) is an answer, else a
+    /// failure (507 limits). True for an answer.
     pub fn status(&self, ctx: &Context, node: &Device, status: u16, what: &str) -> bool {
         match status {
             507 => self.failed(ctx, node, format!("507 Insufficient Storage to {what}"), Failure::Limit),
+            501 => self.answered(ctx),
             500.. => self.failed(ctx, node, format!("{status} to {what}"), Failure::Error),
             _ => self.answered(ctx),
         }
-        status < 500
+        status < 500 || status == 501
     }
 }
 
