@@ -262,6 +262,9 @@ fn hostile_headers(rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
     (0..n).map(|_| (HEADERS[rng.below(HEADERS.len())].to_string(), rng.value())).collect()
 }
 
+/// A valid request to build on: method, target, headers, body.
+type Kind = (&'static str, &'static str, Vec<(&'static str, String)>, &'static [u8]);
+
 const METHODS: &[&str] = &["GET", "HEAD", "PUT", "POST", "DELETE", "COPY", "OPTIONS", "REPLICATE", "UPDATE", "PATCH"];
 
 /// Backend targets: object, container and account paths (existing and
@@ -295,7 +298,7 @@ fn hostile_requests_never_get_a_5xx_and_never_hurt_another_tenant() {
     // an otherwise valid request of each kind, to one node.
     let ts =
         || format!("{}.00000", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs());
-    let kinds: [(&str, &str, Vec<(&str, String)>, &[u8]); 6] = [
+    let kinds: [Kind; 6] = [
         // First, so the GETs find an object (whose Range is then parsed).
         ("PUT", "/sda/1/AUTH_test/c/o", vec![("X-Timestamp", ts()), ("Content-Type", "a/b".into())], b"0123456789"),
         ("GET", "/sda/1/AUTH_test/c/o", vec![], b""),
