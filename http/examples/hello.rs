@@ -26,7 +26,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
     /// Connections served at once per worker (Swift's `max_clients`).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = http::server::DEFAULT_MAX_CLIENTS)]
     max_clients: usize,
     /// Green thread stack size in KiB.
     #[arg(long, default_value_t = 64)]

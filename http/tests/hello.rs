@@ -26,8 +26,19 @@ fn free_port() -> u16 {
 }
 
 fn start(args: &[&str]) -> (Child, u16) {
+    start_with(Command::new(hello_bin()), args)
+}
+
+/// Starts hello under `prlimit` with `fds` as its soft and hard fd limit.
+fn start_with_fd_limit(fds: u32, args: &[&str]) -> (Child, u16) {
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(format!("--nofile={fds}:{fds}")).arg("--").arg(hello_bin());
+    start_with(cmd, args)
+}
+
+fn start_with(mut cmd: Command, args: &[&str]) -> (Child, u16) {
     let port = free_port();
-    let child = Command::new(hello_bin())
+    let child = cmd
         .args(["--port", &port.to_string()])
         .args(args)
         .stdout(Stdio::null())
@@ -93,4 +104,59 @@ fn sigterm_lets_the_request_in_flight_finish_and_exits_0() {
     assert_eq!(st.code(), Some(0));
     // And it stopped accepting.
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn at_the_fd_limit_silent_connections_make_room_for_a_real_client() {
+    // 100 fds: the servers of the process hold at most 50 connections
+    // together. Holding 90 silent ones would use up the fds (accept fails
+    // with EMFILE, and a real client waits in the backlog until they time
+    // out); instead the oldest silent ones are closed to make room.
+    let (child, port) = start_with_fd_limit(100, &["--workers", "2"]);
+    let mut child = KilledOnDrop(child);
+    hub::run_within(20, move || {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let closed = hub::Queue::new(100);
+        let mut readers = Vec::new();
+        for _ in 0..90 {
+            let s = hub::TcpStream::connect(addr, Some(Duration::from_secs(5))).unwrap();
+            let closed = closed.clone();
+            readers.push(hub::spawn(move || {
+                let mut one = [0u8; 1];
+                if matches!((&s).read(&mut one), Ok(0)) {
+                    closed.put(()).unwrap();
+                }
+            }));
+        }
+        // All 90 accepted, 40 closed to stay at 50 (an EOF each, seen as
+        // it comes).
+        for _ in 0..40 {
+            closed.get().unwrap();
+        }
+        let mut real = hub::TcpStream::connect(addr, Some(Duration::from_secs(5))).unwrap();
+        real.set_read_timeout(Some(Duration::from_secs(5)));
+        real.write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+        let mut r = String::new();
+        real.read_to_string(&mut r).unwrap();
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\n") && r.ends_with("hello"), "{r}");
+        // It made room by closing one more silent connection.
+        closed.get().unwrap();
+        for h in readers {
+            h.kill();
+        }
+    });
+    sigterm(&child.0);
+    assert!(wait_exit(&mut child.0, 10).success());
+}
+
+/// A server process that does not outlive a failed test.
+struct KilledOnDrop(Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }

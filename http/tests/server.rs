@@ -468,7 +468,7 @@ fn max_clients_bounds_concurrent_connections() {
 }
 
 #[test]
-fn at_max_clients_a_kept_alive_connection_makes_room_and_a_new_one_does_not() {
+fn at_max_clients_a_kept_alive_connection_makes_room() {
     within(10, || {
         let cfg = ServerConfig { max_clients: 2, ..Default::default() };
         let (addr, _) = echo_server(cfg);
@@ -483,27 +483,134 @@ fn at_max_clients_a_kept_alive_connection_makes_room_and_a_new_one_does_not() {
         write!(third, "GET /b HTTP/1.1\r\n\r\n").unwrap();
         assert_eq!(read_responses(&mut third, 1), [(200, String::new())]);
         assert!(t.elapsed() < Duration::from_secs(2), "served without waiting: {:?}", t.elapsed());
-        // One of the two kept-alive ones was closed for it.
-        let closed = kept
-            .iter()
-            .filter(|s| {
-                s.set_read_timeout(Some(Duration::from_millis(300)));
-                let mut r: &hub::TcpStream = s;
-                matches!(r.read(&mut [0u8; 1]), Ok(0))
-            })
-            .count();
-        assert_eq!(closed, 1, "one kept-alive connection was closed to make room");
+        // The one idle the longest was closed for it (before the third was
+        // served); the other is open and quiet.
+        assert!(closed(&kept[0]), "the first kept-alive connection was closed to make room");
+        assert!(open_and_quiet(&kept[1]));
+    });
+}
 
-        // Connections that never sent a request are not closed for a newcomer.
-        let (addr, _) = echo_server(ServerConfig { max_clients: 1, ..Default::default() });
-        let _silent = connect(addr);
-        hub::sleep(Duration::from_millis(50)).unwrap();
-        let mut late = connect(addr);
-        late.set_read_timeout(Some(Duration::from_millis(300)));
-        write!(late, "GET /c HTTP/1.1\r\n\r\n").unwrap();
-        let mut one = [0u8; 1];
-        let e = late.read(&mut one).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "it waits for a slot");
+/// True if the server closed `s` (end of stream; the close is already
+/// there, or comes within the client's read timeout).
+fn closed(s: &hub::TcpStream) -> bool {
+    let mut r: &hub::TcpStream = s;
+    matches!(r.read(&mut [0u8; 1]), Ok(0))
+}
+
+/// True if `s` is open and nothing came from the server, checked now,
+/// without waiting.
+fn open_and_quiet(s: &hub::TcpStream) -> bool {
+    matches!(s.try_peek(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+#[test]
+fn a_never_used_connection_is_closed_after_client_timeout_and_a_kept_alive_one_waits_keep_idle() {
+    within(20, || {
+        let client_timeout = Duration::from_millis(300);
+        let cfg = ServerConfig { client_timeout, keepalive_timeout: Duration::from_secs(30), ..Default::default() };
+        let (addr, _) = echo_server(cfg);
+        // A kept-alive connection: idle from before the silent one below is
+        // accepted (client and server share this hub, and the server parks
+        // for the next request before this thread reads the answer).
+        let mut kept = connect(addr);
+        write!(kept, "GET /a HTTP/1.1\r\n\r\n").unwrap();
+        read_responses(&mut kept, 1);
+        // A connection that never sends a byte is closed after
+        // client_timeout, not after keep_idle.
+        let t = Instant::now();
+        let silent = connect(addr);
+        silent.set_read_timeout(Some(Duration::from_secs(10)));
+        assert!(closed(&silent), "a never-used connection is closed (end of stream, not a read timeout)");
+        let took = t.elapsed();
+        assert!(took >= client_timeout - Duration::from_millis(20), "not before client_timeout: {took:?}");
+        assert!(took < Duration::from_secs(5), "after client_timeout, not keep_idle: {took:?}");
+        // The kept-alive one has been idle longer than client_timeout by
+        // now, and still serves its next request.
+        assert!(open_and_quiet(&kept));
+        write!(kept, "GET /b HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(read_responses(&mut kept, 1), [(200, String::new())]);
+    });
+}
+
+#[test]
+fn at_max_clients_the_oldest_silent_connection_makes_room_for_a_real_client() {
+    within(20, || {
+        // Long timeouts: only making room can let the real client in.
+        let cfg = ServerConfig { max_clients: 2, ..Default::default() };
+        let (addr, _) = echo_server(cfg);
+        let silent: Vec<hub::TcpStream> = (0..2).map(|_| connect(addr)).collect();
+        let t = Instant::now();
+        let mut real = connect(addr);
+        write!(real, "GET /real HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(read_responses(&mut real, 1), [(200, String::new())]);
+        assert!(t.elapsed() < Duration::from_secs(2), "served at once: {:?}", t.elapsed());
+        // The older silent connection was closed for it, the younger one
+        // was not.
+        assert!(closed(&silent[0]));
+        assert!(open_and_quiet(&silent[1]));
+    });
+}
+
+#[test]
+fn at_max_clients_a_head_still_trickling_in_makes_room_for_a_real_client() {
+    within(20, || {
+        let cfg = ServerConfig { max_clients: 1, ..Default::default() };
+        let (addr, _) = echo_server(cfg);
+        // A request, then the start of a second head that never ends: once
+        // the first answer is here, the server is waiting for the rest of
+        // that head (it read it with the first request).
+        let mut slow = connect(addr);
+        write!(slow, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nX-Slow: a").unwrap();
+        assert_eq!(read_responses(&mut slow, 1), [(200, String::new())]);
+        let t = Instant::now();
+        let mut real = connect(addr);
+        write!(real, "GET /real HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(read_responses(&mut real, 1), [(200, String::new())]);
+        assert!(t.elapsed() < Duration::from_secs(2), "not after header_timeout: {:?}", t.elapsed());
+        assert!(closed(&slow));
+    });
+}
+
+#[test]
+fn at_max_clients_kept_alive_connections_go_before_older_silent_ones() {
+    within(20, || {
+        let cfg = ServerConfig { max_clients: 2, ..Default::default() };
+        let (addr, _) = echo_server(cfg);
+        let silent = connect(addr);
+        let mut kept = connect(addr);
+        write!(kept, "GET /a HTTP/1.1\r\n\r\n").unwrap();
+        read_responses(&mut kept, 1);
+        let mut real = connect(addr);
+        write!(real, "GET /real HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(read_responses(&mut real, 1), [(200, String::new())]);
+        assert!(closed(&kept), "the kept-alive connection lost nothing by the close");
+        assert!(open_and_quiet(&silent));
+    });
+}
+
+#[test]
+fn a_request_being_processed_is_never_closed_to_make_room_and_its_slot_goes_to_the_waiting_client() {
+    within(20, || {
+        let cfg = ServerConfig { max_clients: 1, ..Default::default() };
+        let (addr, _) = echo_server(cfg);
+        // The handler is running: it asked for the body (100 Continue) and
+        // waits for it.
+        let mut busy = connect(addr);
+        busy.write_all(b"PUT /x HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n").unwrap();
+        let mut b = [0u8; 25];
+        busy.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"HTTP/1.1 100 Continue\r\n\r\n");
+        // A newcomer must wait: the only connection is in a request.
+        let mut waiting = connect(addr);
+        write!(waiting, "GET /w HTTP/1.1\r\n\r\n").unwrap();
+        // The request completes and its connection is kept alive; it then
+        // makes room for the newcomer at once (not after keep_idle).
+        busy.write_all(b"abc").unwrap();
+        assert_eq!(read_responses(&mut busy, 1), [(200, "abc".to_string())]);
+        let t = Instant::now();
+        assert_eq!(read_responses(&mut waiting, 1), [(200, String::new())]);
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert!(closed(&busy));
     });
 }
 
