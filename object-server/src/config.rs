@@ -136,7 +136,7 @@ impl Config {
             container_update_timeout: app.seconds("container_update_timeout", 1.0)?,
             max_upload_time: app.seconds("max_upload_time", 86400.0)?,
             keep_idle: app.seconds("keep_idle", 600.0)?,
-            max_clients: app.positive("max_clients", 1024)?,
+            max_clients: app.positive("max_clients", http::server::DEFAULT_MAX_CLIENTS)?,
             tpool_threads: app.parse("eventlet_tpool_num_threads", 20, "a number or auto", |v| match v {
                 "auto" => Some(20),
                 n => n.parse().ok().filter(|&n| n > 0),

@@ -226,7 +226,7 @@ impl Config {
             workers: app.parse("workers", hub::workers::WorkerCount::Auto, "a number or auto", |v| {
                 hub::workers::WorkerCount::parse(v)
             })?,
-            max_clients: app.positive("max_clients", 1024)?,
+            max_clients: app.positive("max_clients", http::server::DEFAULT_MAX_CLIENTS)?,
             swift_dir: PathBuf::from(app.string("swift_dir", "/etc/swift")),
             node_timeout,
             recoverable_node_timeout: app.seconds("recoverable_node_timeout", node_timeout.as_secs_f64())?,

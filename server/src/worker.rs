@@ -26,6 +26,12 @@ where
     F: Fn(usize, &AtomicUsize) + Send + Sync + 'static,
 {
     let listening = AtomicUsize::new(0);
+    // The soft fd limit up to the hard one (Swift does the same): the
+    // http server's per-process connection cap is half of it.
+    match hub::raise_fd_limit() {
+        Ok(n) => log.debug(&format!("open files limit: {n}")),
+        Err(e) => log.warn(&format!("cannot raise the open files limit: {e}")),
+    }
     hub::workers::run(
         workers,
         hub::Config::default(),
