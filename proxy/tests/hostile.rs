@@ -286,13 +286,21 @@ fn proxy_target(rng: &mut Rng) -> String {
     format!("/v1/AUTH_test/{name}{query}")
 }
 
-#[test]
-fn hostile_requests_never_get_a_5xx_and_never_hurt_another_tenant() {
-    let c = Cluster::start("hostile", "account_autocreate = true");
+/// A cluster where test:tester's public container `c` holds `c/o`
+/// (`0123456789`); the token and the account path.
+fn start(name: &str) -> (Cluster, String, String) {
+    let c = Cluster::start(name, "account_autocreate = true");
     let (token, acct) = c.login("test:tester", "testing");
     let auth = [("X-Auth-Token", token.as_str())];
     assert_eq!(c.req("PUT", &format!("{acct}/c"), &[auth[0], ("X-Container-Read", ".r:*")], b"").status, 201);
     assert_eq!(c.req("PUT", &format!("{acct}/c/o"), &auth, b"0123456789").status, 201);
+    (c, token, acct)
+}
+
+#[test]
+fn hostile_requests_never_get_a_5xx_and_never_hurt_another_tenant() {
+    let (c, token, acct) = start("hostile");
+    let auth = [("X-Auth-Token", token.as_str())];
 
     // Every header Swift's servers read, with every nasty value, on top of
     // an otherwise valid request of each kind, to one node.
@@ -388,11 +396,8 @@ fn hostile_requests_never_get_a_5xx_and_never_hurt_another_tenant() {
 
 #[test]
 fn the_hostile_cases_of_issue_14_hold() {
-    let c = Cluster::start("issue14", "account_autocreate = true");
-    let (token, acct) = c.login("test:tester", "testing");
+    let (c, token, acct) = start("issue14");
     let auth = [("X-Auth-Token", token.as_str())];
-    assert_eq!(c.req("PUT", &format!("{acct}/c"), &[auth[0], ("X-Container-Read", ".r:*")], b"").status, 201);
-    assert_eq!(c.req("PUT", &format!("{acct}/c/o"), &auth, b"0123456789").status, 201);
 
     // 1. A Range holding a multi-byte character, anonymously, many times:
     // the whole object (Swift ignores a bad Range), and nobody is limited.
