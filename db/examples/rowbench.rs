@@ -3,6 +3,7 @@
 //! 10,000-item JSON page with prefix and marker.
 //!
 //! `cargo run --release -p swiftlet-db --example rowbench -- [rows] [threads] [batch] [full]`
+#![forbid(unsafe_code)]
 
 use db::{ContainerBroker, Format, Kind, ListParams, ObjectRecord, Options, Sync, Timestamp};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -4,6 +4,7 @@
 //!
 //!     cargo build --release --examples
 //!     target/release/examples/hello --port 8080 --workers 2
+#![forbid(unsafe_code)]
 use clap::Parser;
 use http::{Headers, Server, ServerConfig};
 use std::io;

@@ -3,6 +3,7 @@
 //! server's memory per idle connection).
 //!
 //!     idleconns --port P [--conns 10000] [--hold-secs 5]
+#![forbid(unsafe_code)]
 use clap::Parser;
 use std::io::{Read, Write};
 use std::net::SocketAddr;

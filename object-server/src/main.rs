@@ -1,4 +1,5 @@
 //! `swiftlet-object-server --config /etc/swift/object-server.conf`
+#![forbid(unsafe_code)]
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;

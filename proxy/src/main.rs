@@ -1,4 +1,5 @@
 //! `swiftlet-proxy-server --config /etc/swift/proxy-server.conf`
+#![forbid(unsafe_code)]
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;

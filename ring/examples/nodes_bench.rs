@@ -1,6 +1,7 @@
 //! Times `Ring::nodes()` and `handoffs()` on a ring file:
 //! `cargo run --release -p swiftlet-ring --example nodes_bench -- <ring> <swift_dir> [lookups]`.
 //! Used by bench/ring.sh; not a test.
+#![forbid(unsafe_code)]
 
 use std::hint::black_box;
 use std::path::PathBuf;
