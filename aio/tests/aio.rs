@@ -42,35 +42,11 @@ fn require_curl() {
     );
 }
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("swiftlet-aio-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        } else {
-            eprintln!("kept {} (logs/ has each child's output)", self.0.display());
-        }
-    }
-}
+use test_support::TempDir;
 
 /// A port p with p..=p+n all free (the proxy's and the nodes').
 fn free_ports(n: u16) -> u16 {
-    loop {
-        let p = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if p.checked_add(n).is_some() && (1..=n).all(|i| TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
-            return p;
-        }
-    }
+    test_support::free_port_run(n + 1)
 }
 
 fn alive(pid: u32) -> bool {

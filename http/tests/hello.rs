@@ -11,19 +11,7 @@ fn hello_bin() -> std::path::PathBuf {
     exe.parent().unwrap().parent().unwrap().join("examples").join("hello")
 }
 
-/// A port nothing listens on, never the same twice in this test process:
-/// hello's workers bind with `SO_REUSEPORT`, so two tests' servers handed
-/// one port would share it silently.
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if GIVEN.lock().unwrap().insert(port) {
-            return port;
-        }
-    }
-}
+use test_support::free_port;
 
 fn start(args: &[&str]) -> (Child, u16) {
     start_with(Command::new(hello_bin()), args)

@@ -18,7 +18,7 @@
 
 use crate::client::{self, Resp, Session};
 use rustix::process::{kill_process, Pid, Signal};
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -97,7 +97,7 @@ impl Cluster {
         let data = std::env::temp_dir().join(format!("swiftlet-functional-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
         std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("cannot create {}: {e}", data.display()));
-        let port = free_port_run(NODES + 1);
+        let port = test_support::free_port_run(NODES + 1);
         let out = std::fs::File::create(data.join("aio.out")).expect("aio.out");
         let err = std::fs::File::create(data.join("aio.err")).expect("aio.err");
         let mut cmd = Command::new(bin_dir().join("swiftlet-aio"));
@@ -234,18 +234,6 @@ fn build_binaries() {
         let status = cmd.current_dir(env!("CARGO_MANIFEST_DIR")).status().expect("run cargo build");
         assert!(status.success(), "cannot build swiftlet-aio and the servers");
     });
-}
-
-/// The first of `n` consecutive free ports on 127.0.0.1.
-fn free_port_run(n: u16) -> u16 {
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos()) ^ std::process::id();
-    for attempt in 0..200u32 {
-        let base = 20_000 + ((seed.wrapping_add(attempt.wrapping_mul(7919)) % 2_000) * 16) as u16;
-        if (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no run of {n} free ports on 127.0.0.1");
 }
 
 type SpawnJob = (Command, mpsc::Sender<std::io::Result<Child>>);

@@ -7,10 +7,8 @@
 #![allow(dead_code)]
 
 use ring::{NewDevice, RingBuilder};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub const PROXY_BIN: &str = env!("CARGO_BIN_EXE_swiftlet-proxy-server");
 
@@ -31,51 +29,7 @@ pub fn object_server_bin() -> PathBuf {
     bin
 }
 
-/// A port nothing listens on, never the same twice in this test process:
-/// the servers bind with `SO_REUSEPORT`, so two of the tests' servers
-/// handed one port would share it silently (each answering the other's
-/// requests, or resetting them when killed).
-pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if GIVEN.lock().unwrap().insert(port) {
-            return port;
-        }
-    }
-}
-
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("swiftlet-proxy-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn wait_listening(port: u16, child: &mut Child, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        if let Ok(Some(s)) = child.try_wait() {
-            panic!("{what} exited: {s}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("{what} did not listen on {port}");
-}
+pub use test_support::{free_port, wait_listening, TempDir};
 
 fn spawn(bin: &Path, conf: &Path, dir: &Path, name: &str) -> Child {
     let log = |n: String| std::fs::File::create(dir.join(n)).unwrap();
