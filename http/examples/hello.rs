@@ -23,7 +23,8 @@ struct Args {
     /// Worker hubs (threads) sharing the port; `auto` is one per core.
     #[arg(long, default_value = "1")]
     workers: String,
-    /// Sleep this long before answering (to test graceful shutdown).
+    /// Sleep this long before answering (to test graceful shutdown); each
+    /// such request prints `delaying <target>` on stdout first.
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
     /// Connections served at once per worker (Swift's `max_clients`).
@@ -65,6 +66,8 @@ fn main() -> io::Result<()> {
                 move |req, resp| {
                     req.body.drain(u64::MAX)?;
                     if !delay.is_zero() {
+                        // The tests wait for this line (a request in flight).
+                        println!("delaying {}", req.target());
                         hub::sleep(delay)?;
                     }
                     let mut h = Headers::new();

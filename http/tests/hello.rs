@@ -29,7 +29,7 @@ fn start_with(mut cmd: Command, args: &[&str]) -> (Child, u16) {
     let child = cmd
         .args(["--port", &port.to_string()])
         .args(args)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("build the examples first (cargo test builds them)");
@@ -84,7 +84,16 @@ fn hello_answers_on_every_worker() {
 fn sigterm_lets_the_request_in_flight_finish_and_exits_0() {
     let (mut child, port) = start(&["--workers", "2", "--delay-ms", "500"]);
     let inflight = std::thread::spawn(move || get(port, "/slow"));
-    std::thread::sleep(Duration::from_millis(150));
+    // The server has the request (its handler began) before the signal.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(10)).expect("hello printed nothing for the request");
+    assert_eq!(line.trim(), "delaying /slow");
     sigterm(&child);
     let answer = inflight.join().unwrap();
     assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("hello"), "{answer}");

@@ -13,12 +13,13 @@ type Peers = Rc<RefCell<Vec<(String, u16)>>>;
 
 /// A server answering `/close` with `Connection: close`, everything else
 /// with the request body echoed, 1,000 bytes for `/big`. The hub's stop
-/// event stops it, closing its idle connections.
-fn server() -> (SocketAddr, Peers) {
+/// event stops it, closing its idle connections; its green thread ends
+/// then.
+fn server() -> (SocketAddr, Peers, hub::JoinHandle<()>) {
     server_with(ServerConfig::default())
 }
 
-fn server_with(cfg: ServerConfig) -> (SocketAddr, Peers) {
+fn server_with(cfg: ServerConfig) -> (SocketAddr, Peers, hub::JoinHandle<()>) {
     let l = hub::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = l.local_addr().unwrap();
     let peers: Peers = Rc::default();
@@ -37,8 +38,8 @@ fn server_with(cfg: ServerConfig) -> (SocketAddr, Peers) {
         }
     })
     .access_log(move |r| p2.borrow_mut().push((r.target.to_string(), r.peer.port())));
-    hub::spawn(move || server.serve(l).unwrap());
-    (addr, peers)
+    let serving = hub::spawn(move || server.serve(l).unwrap());
+    (addr, peers, serving)
 }
 
 fn get(addr: SocketAddr, target: &str, read_body: bool) -> (bool, Vec<u8>) {
@@ -60,7 +61,7 @@ fn ports(peers: &Peers) -> Vec<u16> {
 #[test]
 fn a_completed_exchange_is_reused_and_an_unfinished_one_is_not() {
     within(10, || {
-        let (addr, peers) = server();
+        let (addr, peers, _) = server();
         assert_eq!(get(addr, "/a", true), (false, b"".to_vec()));
         assert_eq!(http::pool::idle_count(), 1);
         assert!(get(addr, "/b", true).0, "the idle connection is taken");
@@ -82,7 +83,7 @@ fn a_completed_exchange_is_reused_and_an_unfinished_one_is_not() {
 #[test]
 fn a_body_not_fully_sent_is_never_reused() {
     within(10, || {
-        let (addr, _) = server();
+        let (addr, _, _) = server();
         let mut c = ClientConn::checkout(addr, Duration::from_secs(1)).unwrap();
         let mut h = Headers::new();
         h.set("Content-Length", "10");
@@ -106,12 +107,12 @@ fn a_body_not_fully_sent_is_never_reused() {
 #[test]
 fn a_connection_the_server_closed_while_idle_is_not_handed_out() {
     within(10, || {
-        let (addr, _) = server();
+        let (addr, _, serving) = server();
         get(addr, "/a", true);
         assert_eq!(http::pool::idle_count(), 1);
         // The server stops: it closes its idle connections and its listener.
         hub::stop_event().set();
-        hub::sleep(Duration::from_millis(100)).unwrap();
+        serving.join().unwrap();
         assert!(ClientConn::checkout(addr, Duration::from_secs(1)).is_err(), "the closed one was not handed out");
         assert_eq!(http::pool::idle_count(), 0);
     });
@@ -122,7 +123,7 @@ fn a_new_hub_on_the_same_thread_starts_with_an_empty_pool() {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let addr = hub::run(|| {
-            let (addr, _) = server();
+            let (addr, _, _) = server();
             get(addr, "/a", true);
             assert_eq!(http::pool::idle_count(), 1);
             addr
@@ -140,7 +141,7 @@ fn a_new_hub_on_the_same_thread_starts_with_an_empty_pool() {
 fn a_pooled_connection_closed_as_the_request_goes_out_is_known_stale() {
     within(10, || {
         use std::io::Write;
-        let (addr, _) = server_with(ServerConfig { max_clients: 1, ..Default::default() });
+        let (addr, _, _) = server_with(ServerConfig { max_clients: 1, ..Default::default() });
         get(addr, "/a", true);
         // Taken from the pool while still open and quiet...
         let mut c = ClientConn::checkout(addr, Duration::from_secs(1)).unwrap();
@@ -148,7 +149,14 @@ fn a_pooled_connection_closed_as_the_request_goes_out_is_known_stale() {
         // ...and then closed by the server, to make room for a newcomer.
         let mut other = hub::TcpStream::connect(addr, Some(Duration::from_secs(1))).unwrap();
         other.write_all(b"GET /b HTTP/1.1\r\n\r\n").unwrap();
-        hub::sleep(Duration::from_millis(100)).unwrap();
+        // Its answer means it got the one slot: the pooled one was closed.
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 256];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = other.read(&mut buf).unwrap();
+            assert!(n > 0, "the newcomer got no answer");
+            answer.extend_from_slice(&buf[..n]);
+        }
         let e = c
             .send_head("GET", "/c", &Headers::new())
             .and_then(|()| c.await_answer(Duration::from_secs(2)))

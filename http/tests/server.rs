@@ -37,6 +37,10 @@ fn echo_server(cfg: ServerConfig) -> (SocketAddr, Log) {
             return resp.finish();
         }
         if req.target() == "/slow" {
+            SLOW.with(|s| {
+                s.began.set(s.began.get() + 1);
+                s.changed.set();
+            });
             hub::sleep(Duration::from_millis(200))?;
         }
         let mut body = Vec::new();
@@ -49,6 +53,28 @@ fn echo_server(cfg: ServerConfig) -> (SocketAddr, Log) {
     .access_log(move |r| log2.borrow_mut().push((r.target.to_string(), r.status, r.bytes_in)));
     hub::spawn(move || server.serve(l).unwrap());
     (addr, log)
+}
+
+/// `/slow` requests whose handler began on this thread's hub: what the
+/// tests wait for, instead of sleeping.
+struct Slow {
+    began: std::cell::Cell<usize>,
+    changed: hub::Event,
+}
+
+thread_local! {
+    static SLOW: Slow = Slow { began: std::cell::Cell::new(0), changed: hub::Event::new() };
+}
+
+/// Waits until `n` `/slow` requests are being processed.
+fn wait_slow_began(n: usize) {
+    while SLOW.with(|s| s.began.get()) < n {
+        SLOW.with(|s| {
+            s.changed.clear();
+            s.changed.wait()
+        })
+        .unwrap();
+    }
 }
 
 fn connect(addr: SocketAddr) -> hub::TcpStream {
@@ -428,14 +454,13 @@ fn stop_closes_idle_connections_and_lets_requests_in_flight_finish() {
             write!(s, "GET /slow HTTP/1.1\r\n\r\n").unwrap();
             read_to_close(&mut s)
         });
-        hub::sleep(Duration::from_millis(50)).unwrap();
+        wait_slow_began(1);
         hub::stop_event().set();
         // The idle connection is closed at once, the busy one answered.
         assert_eq!(read_to_close(&mut idle), "");
         let answer = busy.join().unwrap();
         assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
         assert!(answer.contains("Connection: close"));
-        hub::sleep(Duration::from_millis(10)).unwrap();
         assert!(hub::TcpStream::connect(addr, Some(Duration::from_secs(1))).is_err(), "listener closed");
     });
 }
@@ -454,7 +479,7 @@ fn max_clients_bounds_concurrent_connections() {
                 })
             })
             .collect();
-        hub::sleep(Duration::from_millis(50)).unwrap();
+        wait_slow_began(2);
         let t = Instant::now();
         let mut third = connect(addr);
         write!(third, "GET /fast HTTP/1.1\r\n\r\n").unwrap();

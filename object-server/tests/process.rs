@@ -155,7 +155,9 @@ fn failed_updates_wait_in_async_pending_until_the_updater_delivers_them_across_r
     let text = std::fs::read_to_string(&s.conf).unwrap().replace("interval = 60", "interval = 1");
     std::fs::write(&s.conf, text).unwrap();
     let s = s.spawn(None);
-    std::thread::sleep(Duration::from_millis(1500));
+    // The restarted updater found the record and failed to deliver it
+    // (the container is still down) before the container comes up.
+    assert!(eventually(20, || s.stderr().contains("0 successes, 1 failures")), "{}", s.stderr());
     let fake = FakeContainer::start(port);
     assert!(
         eventually(20, || files_with(&s.device().join("async_pending"), "").is_empty()),

@@ -110,6 +110,8 @@ struct Inner {
     born: Instant,
     next_check_ms: AtomicU64,
     loading: AtomicBool,
+    /// Background loads of a changed file that failed.
+    failed_reloads: AtomicU64,
 }
 
 /// A ring loaded from a ring file. Cheap to clone (shared).
@@ -148,6 +150,7 @@ impl Ring {
             born: Instant::now(),
             next_check_ms: AtomicU64::new(reload_interval.as_millis() as u64),
             loading: AtomicBool::new(false),
+            failed_reloads: AtomicU64::new(0),
             path,
         };
         Ok(Ring { inner: Arc::new(inner) })
@@ -186,7 +189,9 @@ impl Ring {
         }
         let ring = self.clone();
         let spawned = std::thread::Builder::new().name("ring-reload".into()).spawn(move || {
-            let _ = ring.reload_now();
+            if ring.reload_now().is_err() {
+                ring.inner.failed_reloads.fetch_add(1, Ordering::AcqRel);
+            }
             ring.inner.loading.store(false, Ordering::Release);
         });
         if spawned.is_err() {
@@ -206,6 +211,12 @@ impl Ring {
         let mut guard = self.inner.current.write().unwrap_or_else(|e| e.into_inner());
         *guard = snap;
         Ok(true)
+    }
+
+    /// How many background loads of a changed ring file failed (the old
+    /// ring stayed in service each time).
+    pub fn failed_reloads(&self) -> u64 {
+        self.inner.failed_reloads.load(Ordering::Acquire)
     }
 
     /// The ring file's path.

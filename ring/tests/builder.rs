@@ -271,10 +271,17 @@ fn runtime_ring_reloads_when_the_file_changes() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(ring.handoffs(part).count(), 1);
-    // A broken file is ignored: the old ring stays in service.
+    // A broken file is ignored: the old ring stays in service (once the
+    // reloader has really tried it).
     std::fs::write(&path, b"garbage").unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while ring.failed_reloads() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the broken file was never tried");
+        assert_eq!(ring.nodes("AUTH_test", Some("c"), Some("o")).unwrap().1.len(), 3);
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(ring.nodes("AUTH_test", Some("c"), Some("o")).unwrap().1.len(), 3);
+    assert_eq!(ring.devices().len(), 4, "the old ring is still the one in service");
     assert!(ring.reload_now().is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
