@@ -299,8 +299,23 @@ impl ContainerBroker {
 
     /// Merges metadata, newest timestamp per key; returns the result.
     pub fn update_metadata(&self, updates: &Metadata) -> Result<Metadata> {
+        self.merge_metadata(updates, None)
+    }
+
+    /// [`Self::update_metadata`] once `limits` allow what the merge would
+    /// leave (`Error::Invalid` with Swift's 400 body if not), checked in
+    /// the same write transaction, so concurrent writes cannot each pass
+    /// on the same old state and pile it up together.
+    pub fn update_metadata_checked(&self, updates: &Metadata, limits: &metadata::Limits) -> Result<Metadata> {
+        self.merge_metadata(updates, Some(limits))
+    }
+
+    fn merge_metadata(&self, updates: &Metadata, limits: Option<&metadata::Limits>) -> Result<Metadata> {
         self.db.write(|tx| {
             let mut meta = read_info(tx)?.metadata;
+            if let Some(limits) = limits {
+                limits.check(&meta, updates).map_err(Error::Invalid)?;
+            }
             if metadata::merge(&mut meta, updates) {
                 tx.execute("UPDATE container_info SET metadata = ?1", [metadata::to_json(&meta)])?;
             }

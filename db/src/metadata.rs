@@ -39,38 +39,79 @@ pub const MAX_META_OVERALL_SIZE: usize = 4096;
 pub const MAX_STORED_ITEMS: usize = 150;
 pub const MAX_STORED_SIZE: usize = 32 * 1024;
 
-/// Swift's `DatabaseBroker.validate_metadata`: the user metadata that
-/// `updates` merged into `meta` would leave (keys with a value, the
-/// `X-*-Meta-` prefix not counted) must stay within the aggregate limits,
-/// and all of it within [`MAX_STORED_ITEMS`] and [`MAX_STORED_SIZE`].
-/// Checked on every write that sets metadata (PUT and POST alike), so no
-/// series of writes can pile it up. The error is Swift's 400 body.
-pub fn check_aggregate(meta: &Metadata, updates: &Metadata) -> std::result::Result<(), String> {
-    let mut merged = meta.clone();
-    merge(&mut merged, updates);
-    let (mut count, mut size, mut items, mut bytes) = (0, 0, 0, 0);
-    for (k, (v, _)) in merged.iter().filter(|(_, (v, _))| !v.is_empty()) {
-        items += 1;
-        bytes += k.len() + v.len();
+/// The limits of a database's metadata: Swift's `max_meta_count` and
+/// `max_meta_overall_size` for user metadata (swift.conf's
+/// `[swift-constraints]`; [`Limits::default`] is Swift's default), and
+/// [`MAX_STORED_ITEMS`] and [`MAX_STORED_SIZE`] for all of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub count: usize,
+    pub overall_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { count: MAX_META_COUNT, overall_size: MAX_META_OVERALL_SIZE }
+    }
+}
+
+/// What metadata takes: user items and their bytes (the `X-*-Meta-`
+/// prefix not counted), all items and their bytes. Keys without a value
+/// (removals) take nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Usage {
+    count: usize,
+    size: usize,
+    items: usize,
+    bytes: usize,
+}
+
+fn usage(meta: &Metadata) -> Usage {
+    let mut u = Usage::default();
+    for (k, (v, _)) in meta.iter().filter(|(_, (v, _))| !v.is_empty()) {
+        u.items += 1;
+        u.bytes += k.len() + v.len();
         let lower = k.to_ascii_lowercase();
         if let Some(key) = lower.strip_prefix("x-account-meta-").or_else(|| lower.strip_prefix("x-container-meta-")) {
-            count += 1;
-            size += key.len() + v.len();
+            u.count += 1;
+            u.size += key.len() + v.len();
         }
     }
-    if count > MAX_META_COUNT {
-        return Err(format!("Too many metadata items; max {MAX_META_COUNT}"));
+    u
+}
+
+impl Limits {
+    /// Swift's `DatabaseBroker.validate_metadata`: what `updates` merged
+    /// into `meta` would leave must stay within the limits. Checked on
+    /// every write that sets metadata (PUT and POST alike, in the write
+    /// transaction: [`crate::ContainerBroker::update_metadata_checked`]),
+    /// so no series of writes, concurrent or not, can pile it up. Metadata
+    /// already over a limit (a lowered limit, an older version) may still
+    /// take updates that do not grow what is over. The error is Swift's
+    /// 400 body.
+    pub fn check(&self, meta: &Metadata, updates: &Metadata) -> std::result::Result<(), String> {
+        let mut merged = meta.clone();
+        merge(&mut merged, updates);
+        let (before, after) = (usage(meta), usage(&merged));
+        if after.count > self.count && after.count > before.count {
+            return Err(format!("Too many metadata items; max {}", self.count));
+        }
+        if after.size > self.overall_size && after.size > before.size {
+            return Err(format!("Total metadata too large; max {}", self.overall_size));
+        }
+        if after.items > MAX_STORED_ITEMS && after.items > before.items {
+            return Err(format!("Too many metadata items; max {MAX_STORED_ITEMS} of every kind"));
+        }
+        if after.bytes > MAX_STORED_SIZE && after.bytes > before.bytes {
+            return Err(format!("Total metadata too large; max {MAX_STORED_SIZE} bytes of every kind"));
+        }
+        Ok(())
     }
-    if size > MAX_META_OVERALL_SIZE {
-        return Err(format!("Total metadata too large; max {MAX_META_OVERALL_SIZE}"));
-    }
-    if items > MAX_STORED_ITEMS {
-        return Err(format!("Too many metadata items; max {MAX_STORED_ITEMS} of every kind"));
-    }
-    if bytes > MAX_STORED_SIZE {
-        return Err(format!("Total metadata too large; max {MAX_STORED_SIZE} bytes of every kind"));
-    }
-    Ok(())
+}
+
+/// [`Limits::check`] with Swift's default limits.
+pub fn check_aggregate(meta: &Metadata, updates: &Metadata) -> std::result::Result<(), String> {
+    Limits::default().check(meta, updates)
 }
 
 /// Drops removal tombstones (empty values) older than `age`.
@@ -85,13 +126,15 @@ pub fn visible(meta: &Metadata) -> impl Iterator<Item = (&str, &str)> {
     meta.iter().filter(|(_, (v, _))| !v.is_empty()).map(|(k, (v, _))| (k.as_str(), v.as_str()))
 }
 
-pub(crate) fn to_json(meta: &Metadata) -> String {
+/// The stored form: `{"key": ["value", "timestamp"], ...}`.
+pub fn to_json(meta: &Metadata) -> String {
     let map: serde_json::Map<String, serde_json::Value> =
         meta.iter().map(|(k, (v, ts))| (k.clone(), serde_json::Value::from(vec![v.clone(), ts.internal()]))).collect();
     serde_json::Value::Object(map).to_string()
 }
 
-pub(crate) fn from_json(s: &str) -> Result<Metadata> {
+/// Parses the stored form ([`to_json`]); an empty string is no metadata.
+pub fn from_json(s: &str) -> Result<Metadata> {
     if s.is_empty() {
         return Ok(Metadata::new());
     }
@@ -148,6 +191,18 @@ mod tests {
         let huge: Vec<(String, String)> = (0..5).map(|i| (format!("X-Container-Sysmeta-B{i}"), big.clone())).collect();
         let huge: Vec<(&str, &str, &str)> = huge.iter().map(|(k, v)| (k.as_str(), v.as_str(), "20")).collect();
         assert!(check_aggregate(&Metadata::new(), &m(&huge)).unwrap_err().contains("bytes of every kind"));
+        // Configured limits apply, and what is already over may shrink.
+        let tight = Limits { count: 2, overall_size: 4096 };
+        let two = m(&[("X-Container-Meta-A", "1", "10"), ("X-Container-Meta-B", "1", "10")]);
+        assert!(tight.check(&two, &m(&[("X-Container-Meta-C", "1", "20")])).is_err());
+        let over = m(&[
+            ("X-Container-Meta-A", "1", "10"),
+            ("X-Container-Meta-B", "1", "10"),
+            ("X-Container-Meta-C", "1", "10"),
+        ]);
+        assert_eq!(tight.check(&over, &m(&[("X-Container-Meta-A", "", "20")])), Ok(()), "a removal is taken");
+        assert_eq!(tight.check(&over, &m(&[("X-Container-Read", ".r:*", "20")])), Ok(()), "so is an ACL");
+        assert!(tight.check(&over, &m(&[("X-Container-Meta-D", "1", "20")])).is_err());
     }
 
     #[test]

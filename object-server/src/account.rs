@@ -19,8 +19,7 @@
 //! last second (the power-loss window of docs/db-schema.md).
 
 use crate::container::{
-    brokers, check_metadata, db_call, db_error, db_timestamps, listing_params, metadata_from, req_timestamp,
-    ACCOUNT_UPDATE_HEADER,
+    brokers, db_call, db_error, db_timestamps, listing_params, metadata_from, req_timestamp, ACCOUNT_UPDATE_HEADER,
 };
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -68,15 +67,13 @@ fn put(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
     let (c, p) = (ctx.clone(), path.clone());
     let outcome = db_call(move || {
         let (dbp, tmp) = paths(&c, &p)?;
-        check_metadata(&db::Metadata::new(), &meta)?;
+        let limits = c.conf().meta_limits;
+        limits.check(&db::Metadata::new(), &meta).map_err(Error::BadRequest)?;
         let created = AccountBroker::initialize(&dbp, &tmp, &p.account, ts).map_err(db_error)?;
         let b = account_brokers().get(&dbp).map_err(db_error)?;
-        if !created && !meta.is_empty() {
-            check_metadata(&b.info().map_err(db_error)?.metadata, &meta)?;
-        }
         let outcome = if created { AccountPut::Recreated } else { b.put(ts).map_err(db_error)? };
         if matches!(outcome, AccountPut::Recreated | AccountPut::Updated) && !meta.is_empty() {
-            b.update_metadata(&meta).map_err(db_error)?;
+            b.update_metadata_checked(&meta, &limits).map_err(db_error)?;
         }
         Ok(outcome)
     })?;
@@ -112,8 +109,7 @@ fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backen
         if info.is_deleted() {
             return Err(Error::NotFound(None));
         }
-        check_metadata(&info.metadata, &meta)?;
-        b.update_metadata(&meta).map_err(db_error)?;
+        b.update_metadata_checked(&meta, &c.conf().meta_limits).map_err(db_error)?;
         Ok(())
     })?;
     send(resp, 204, &Headers::new(), b"")

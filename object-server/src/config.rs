@@ -76,6 +76,9 @@ pub struct Config {
     /// [`Config::load`]): the largest object body taken, declared or
     /// chunked (413 past it, checked as the body arrives).
     pub max_file_size: u64,
+    /// swift.conf's `max_meta_count` and `max_meta_overall_size` (filled in
+    /// by [`Config::load`]): container and account metadata limits.
+    pub meta_limits: db::metadata::Limits,
     /// Headers besides `X-Object-Meta-*` stored with an object, lower case.
     pub allowed_headers: Vec<String>,
     pub log_level: LogLevel,
@@ -109,6 +112,11 @@ impl Config {
             let ini = Ini::parse(&sw);
             let constraints = Section { ini: &ini, name: "swift-constraints" };
             conf.max_file_size = constraints.positive("max_file_size", DEFAULT_MAX_FILE_SIZE)?;
+            let d = db::metadata::Limits::default();
+            conf.meta_limits = db::metadata::Limits {
+                count: constraints.positive("max_meta_count", d.count)?,
+                overall_size: constraints.positive("max_meta_overall_size", d.overall_size)?,
+            };
         }
         Ok(conf)
     }
@@ -151,6 +159,7 @@ impl Config {
             )?,
             reclaim_age: app.seconds("reclaim_age", 604800.0)?,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            meta_limits: db::metadata::Limits::default(),
             allowed_headers: allowed
                 .split(',')
                 .map(|h| h.trim().to_ascii_lowercase())

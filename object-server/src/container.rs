@@ -178,17 +178,16 @@ fn put(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
     let t2 = targets.clone();
     let (outcome, info) = db_call(move || {
         let (dbp, tmp, _) = paths(&c, &p, &cont)?;
-        // PUTs check the merged metadata as POSTs do: no series of them
-        // can pile it up past what a HEAD answer may carry.
-        check_metadata(&db::Metadata::new(), &meta)?;
+        // PUTs check the merged metadata as POSTs do (in the write that
+        // merges it): no series of them can pile it up past what a HEAD
+        // answer may carry. A new database takes only what fits.
+        let limits = c.conf().meta_limits;
+        limits.check(&db::Metadata::new(), &meta).map_err(Error::BadRequest)?;
         let created = ContainerBroker::initialize(&dbp, &tmp, &acct, &cont, ts).map_err(db_error)?;
         let b = brokers().get(&dbp).map_err(db_error)?;
-        if !created && !meta.is_empty() {
-            check_metadata(&b.info().map_err(db_error)?.metadata, &meta)?;
-        }
         let outcome = if created { PutOutcome::Recreated } else { b.put(ts).map_err(db_error)? };
         if outcome != PutOutcome::Conflict && !meta.is_empty() {
-            b.update_metadata(&meta).map_err(db_error)?;
+            b.update_metadata_checked(&meta, &limits).map_err(db_error)?;
         }
         t2.remember(&dbp)?;
         Ok((outcome, b.info().map_err(db_error)?))
@@ -241,20 +240,13 @@ fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backen
         if info.is_deleted() {
             return Err(Error::NotFound(None));
         }
-        check_metadata(&info.metadata, &meta)?;
+        b.update_metadata_checked(&meta, &c.conf().meta_limits).map_err(db_error)?;
         if !no_ts_update {
             b.update_put_timestamp(ts).map_err(db_error)?;
         }
-        b.update_metadata(&meta).map_err(db_error)?;
         Ok(())
     })?;
     send(resp, 204, &Headers::new(), b"")
-}
-
-/// Swift's `validate_metadata`: what `updates` merged into `meta` leaves
-/// must fit the limits (400).
-pub fn check_metadata(meta: &db::Metadata, updates: &db::Metadata) -> Result<()> {
-    db::metadata::check_aggregate(meta, updates).map_err(Error::BadRequest)
 }
 
 /// The timestamps a database answer carries (created, PUT, DELETE,

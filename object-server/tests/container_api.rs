@@ -246,3 +246,28 @@ fn metadata_cannot_pile_up_over_puts() {
         assert_eq!(s.request("PUT", path, &[("X-Timestamp", &ts())], b"").status, 202);
     }
 }
+
+#[test]
+fn concurrent_posts_cannot_pile_metadata_up_together() {
+    let s = ObjectServer::start("cont-meta-race");
+    assert_eq!(s.request("PUT", C, &[("X-Timestamp", &ts())], b"").status, 201);
+    let addr = s.addr();
+    let posts: Vec<_> = (0..12)
+        .map(|round| {
+            std::thread::spawn(move || {
+                let meta: Vec<(String, String)> =
+                    (0..90).map(|i| (format!("X-Container-Meta-R{round}-{i}"), "v".to_string())).collect();
+                let t = ts();
+                let mut h: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                h.push(("X-Timestamp", t.as_str()));
+                request(addr, "POST", C, &h, b"").status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = posts.into_iter().map(|p| p.join().unwrap()).collect();
+    assert!(statuses.iter().all(|s| *s == 204 || *s == 400), "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 204).count(), 1, "one batch fits: {statuses:?}");
+    let head = s.request("HEAD", C, &[], b"");
+    let items = head.headers.iter().filter(|(k, _)| k.to_ascii_lowercase().starts_with("x-container-meta-")).count();
+    assert_eq!(items, 90);
+}
