@@ -297,6 +297,30 @@ fn a_chunked_body_stops_at_fallocate_reserve() {
 }
 
 #[test]
+fn concurrent_chunked_bodies_stop_at_fallocate_reserve_together() {
+    // 96 MiB with 40 MiB kept free: at most three 15 MiB bodies fit, each
+    // holding a 16 MiB window of the free space until its next check.
+    let Some(s) = start_on_tmpfs("chunked-reserve-race", "96m", "41943040") else { return };
+    let addr = s.addr();
+    let puts: Vec<_> = (0..5)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let h =
+                    [("X-Timestamp", ts()), ("Content-Type", "a/b".into()), ("Transfer-Encoding", "chunked".into())];
+                let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                request(addr, "PUT", &format!("/sda/1/a/c/o{i}"), &h, &chunked_mib(15)).status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = puts.into_iter().map(|p| p.join().unwrap()).collect();
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 507), "{statuses:?}");
+    let stored = statuses.iter().filter(|s| **s == 201).count();
+    assert!((1..=3).contains(&stored), "{stored} bodies of 15 MiB stored: {statuses:?}");
+    let dev = std::path::PathBuf::from(format!("/proc/{}/root{}", s.pid(), s.device().display()));
+    assert!(files_with(&dev.join("tmp"), "").is_empty(), "partial temp file left");
+}
+
+#[test]
 fn bodies_over_max_file_size_are_413_declared_or_chunked() {
     let s = ObjectServer::prepare(TempDir::new("max-file-size"), &[], &[]);
     let swift_conf = s.dir.0.join("swift/swift.conf");
@@ -314,7 +338,10 @@ fn bodies_over_max_file_size_are_413_declared_or_chunked() {
     assert_eq!(put("chunked", &[("Transfer-Encoding", "chunked")], &chunked_mib(2)), 413);
     let backend_len = ("X-Backend-Obj-Content-Length", "2097152");
     assert_eq!(put("announced", &[("Transfer-Encoding", "chunked"), backend_len], &chunked_mib(2)), 413);
-    for name in ["declared", "chunked", "announced"] {
+    // A chunked body is held to the length it announced as it arrives.
+    let small_len = ("X-Backend-Obj-Content-Length", "1");
+    assert_eq!(put("understated", &[("Transfer-Encoding", "chunked"), small_len], &chunked_mib(1)), 400);
+    for name in ["declared", "chunked", "announced", "understated"] {
         assert_eq!(s.request("HEAD", &format!("/sda/1/a/c/{name}"), &[], b"").status, 404);
     }
     assert!(files_with(&s.device().join("tmp"), "").is_empty(), "partial temp file left");

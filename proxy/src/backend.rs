@@ -135,21 +135,23 @@ impl Context {
 /// One request's node failures, held until the request shows whose
 /// fault they were. A failure (a 5xx, a 507, a connection error or
 /// timeout) counts against its node (Swift's `error_occurred`, or
-/// `error_limit` for 507) only once another node has answered the same
+/// `error_limit` for 507) only once *another* node has answered the same
 /// request below 500: then the request was fine and the failing node was
 /// at fault. A request that every node it tried fails is its own fault
 /// (a hostile header, a name or body no node can take), and counts
 /// against none: otherwise any client allowed one request could
 /// error-limit every primary for every tenant. A node that really is
 /// broken fails other requests that its peers answer, and is counted
-/// there. Cheap to clone: the replicas' green threads share one.
+/// there. A handoff's 404 is no answer (it never held the data), and a
+/// node's own answer never excuses its later failure. Cheap to clone: the
+/// replicas' green threads share one.
 #[derive(Clone, Default)]
 pub struct Suspects(Rc<RefCell<Held>>);
 
 #[derive(Default)]
 struct Held {
-    /// Another node answered below 500: failures count as they come.
-    answered: bool,
+    /// The nodes that answered below 500 (keys, see `node_key`).
+    answered: Vec<String>,
     failures: Vec<(Arc<Device>, String, Failure)>,
 }
 
@@ -164,11 +166,11 @@ pub enum Failure {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if !self.answered && !self.failures.is_empty() {
+        if !self.failures.is_empty() {
             let nodes: Vec<String> =
                 self.failures.iter().map(|(d, why, _)| format!("{} ({why})", node_key(d))).collect();
             crate::log::warn(&format!(
-                "every node tried failed the same request; counted against none: {}",
+                "not counted against their nodes, no other node answered the request: {}",
                 nodes.join(", ")
             ));
         }
@@ -179,36 +181,46 @@ impl Suspects {
     /// A node failed this request: counted now if another node already
     /// answered it, else held.
     pub fn failed(&self, ctx: &Context, node: &Device, why: String, how: Failure) {
+        let key = node_key(node);
         let mut held = self.0.borrow_mut();
-        if held.answered {
+        if held.answered.iter().any(|k| *k != key) {
+            drop(held);
             count(ctx, node, &why, how);
         } else {
             held.failures.push((Arc::new(node.clone()), why, how));
         }
     }
 
-    /// A node answered this request below 500: what the others did is
-    /// theirs, and counts.
-    pub fn answered(&self, ctx: &Context) {
-        let held = {
+    /// `node` answered this request below 500: what the other nodes did
+    /// is theirs, and counts.
+    pub fn answered(&self, ctx: &Context, node: &Device) {
+        let key = node_key(node);
+        let theirs = {
             let mut held = self.0.borrow_mut();
-            held.answered = true;
-            std::mem::take(&mut held.failures)
+            if !held.answered.contains(&key) {
+                held.answered.push(key.clone());
+            }
+            let (theirs, mine) =
+                std::mem::take(&mut held.failures).into_iter().partition(|(d, _, _)| node_key(d) != key);
+            held.failures = mine;
+            theirs
         };
-        for (node, why, how) in held {
+        for (node, why, how) in theirs {
             count(ctx, &node, &why, how);
         }
     }
 
     /// Sorts a backend status: below 500 (and 501, Swift's answer to what
-    /// it does not implement, about the request) is an answer, else a
-    /// failure (507 limits). True for an answer.
-    pub fn status(&self, ctx: &Context, node: &Device, status: u16, what: &str) -> bool {
+    /// it does not implement, about the request) is an answer, except a
+    /// handoff's 404 (it knows nothing); 5xx is a failure (507 limits).
+    /// True unless a failure.
+    pub fn status(&self, ctx: &Context, node: &Device, handoff: bool, status: u16, what: &str) -> bool {
         match status {
             507 => self.failed(ctx, node, format!("507 Insufficient Storage to {what}"), Failure::Limit),
-            501 => self.answered(ctx),
+            501 => self.answered(ctx, node),
             500.. => self.failed(ctx, node, format!("{status} to {what}"), Failure::Error),
-            _ => self.answered(ctx),
+            404 if handoff => {}
+            _ => self.answered(ctx, node),
         }
         status < 500 || status == 501
     }
@@ -314,7 +326,7 @@ fn exchange(
 pub fn request_node(
     ctx: &Context,
     suspects: &Suspects,
-    node: &Device,
+    (node, handoff): (&Device, bool),
     part: u32,
     method: &str,
     path: &str,
@@ -323,7 +335,7 @@ pub fn request_node(
 ) -> Option<Answer> {
     match request(ctx, node, part, method, path, headers, body) {
         Ok(a) => {
-            suspects.status(ctx, node, a.status, &format!("{method} {path}"));
+            suspects.status(ctx, node, handoff, a.status, &format!("{method} {path}"));
             (a.status != 507).then_some(a)
         }
         Err(e) => {
@@ -424,9 +436,9 @@ pub fn make_requests_with(
             let _hold = hold;
             let answer = loop {
                 let next = nodes.borrow_mut().next();
-                let Some((node, _)) = next else { break None };
-                match request_node(&ctx, &suspects, &node, part, &method, &path, &h, &body) {
-                    Some(a) if a.status < 500 => break Some(a),
+                let Some((node, handoff)) = next else { break None };
+                match request_node(&ctx, &suspects, (&node, handoff), part, &method, &path, &h, &body) {
+                    Some(a) if a.status < 500 || a.status == 501 => break Some(a),
                     _ => continue,
                 }
             };
@@ -450,7 +462,7 @@ pub fn read_first(
     let mut seen = Vec::new();
     let suspects = Suspects::default();
     for (node, handoff) in ctx.nodes(ring, part) {
-        match request_node(ctx, &suspects, &node, part, method, path, headers, b"") {
+        match request_node(ctx, &suspects, (&node, handoff), part, method, path, headers, b"") {
             Some(a) if a.status < 500 && a.status != 404 => return Ok(a),
             Some(a) if a.status == 404 && !handoff => seen.push(a),
             _ => {}

@@ -217,21 +217,16 @@ fn cached_head(
     info
 }
 
-/// HEADs the nodes in order until one answers below 300; else the last
-/// answer below 500 (404), or 503.
+/// HEADs the nodes in order until one answers (Swift's `GETorHEAD_base`,
+/// [`backend::read_first`]): a 404 only by a quorum of primaries (a
+/// handoff's knows nothing), 503 if no node answered.
 fn head(ctx: &Context, ring: &ring::Ring, part: u32, path: &str, t: &Target) -> Info {
     let mut h = Headers::new();
     h.set("X-Trans-Id", t.trans_id.clone());
-    let mut status = 0;
-    let suspects = backend::Suspects::default();
-    for (node, _) in ctx.nodes(ring, part) {
-        match backend::request_node(ctx, &suspects, &node, part, "HEAD", path, &h, b"") {
-            Some(a) if a.status < 300 => return Info { status: a.status, headers: a.headers },
-            Some(a) if a.status < 500 => status = a.status,
-            _ => {}
-        }
+    match backend::read_first(ctx, ring, part, "HEAD", path, &h) {
+        Ok(a) => Info::new(a.status, &a.headers),
+        Err(_) => Info::new(503, &Headers::new()),
     }
-    Info { status: if status == 0 { 503 } else { status }, headers: Headers::new() }
 }
 
 /// Authorizes `method` on the target; container ACLs are fetched only

@@ -75,7 +75,7 @@ fn newest_first(ctx: &Context, part: u32, path: &str, h: &Headers, nodes: &mut [
                 if handoff {
                     return None;
                 }
-                backend::request_node(&ctx, &suspects, &node, part, "HEAD", &path, &h, b"")
+                backend::request_node(&ctx, &suspects, (&node, false), part, "HEAD", &path, &h, b"")
                     .filter(|a| a.status / 100 == 2)
                     .and_then(|a| timestamp_of(&a.headers))
             })
@@ -152,7 +152,7 @@ impl Getter {
     fn is_source(&mut self, node: &Device, handoff: bool, r: &ClientResponse<'_>) -> bool {
         let status = r.status();
         let what = format!("object {}", self.method);
-        if !self.suspects.status(&self.ctx, node, status, &what) {
+        if !self.suspects.status(&self.ctx, node, handoff, status, &what) {
             if status != 507 {
                 self.statuses.push(status);
             }
@@ -500,11 +500,15 @@ pub fn relay_body(
     let mut buf = vec![0u8; len];
     let path = g.path.clone();
     let what = |e: &io::Error| format!("object GET body of {path}: {e}");
+    // A body that breaks counts against its node only once another node
+    // has sent the rest: every node failing the same way (a client
+    // reading too slowly for any of them) is the request's doing.
+    let broken = Suspects::default();
     let mut why = match pump(&mut first.body, out, &mut buf, &mut pos, fill) {
         Ok(()) => return Ok(()),
         Err(Broken::Client) => return Err(Error::ClientDisconnect),
         Err(Broken::Backend(e)) => {
-            g.failed(node, what(&e));
+            broken.failed(&g.ctx, node, what(&e), Failure::Error);
             e.to_string()
         }
     };
@@ -536,11 +540,12 @@ pub fn relay_body(
             Ok(()) => {
                 drop(r);
                 conn.release();
+                broken.answered(&g.ctx, &node);
                 return Ok(());
             }
             Err(Broken::Client) => return Err(Error::ClientDisconnect),
             Err(Broken::Backend(e)) => {
-                g.failed(&node, what(&e));
+                broken.failed(&g.ctx, &node, what(&e), Failure::Error);
                 why = e.to_string();
             }
         }
@@ -623,6 +628,27 @@ mod tests {
         }
         assert_eq!(gets_to(&f, 0).len(), 5, "the first primary was asked every time: never limited");
         assert_eq!(error_counts(&f), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_handoffs_404_does_not_make_the_primaries_failures_count() {
+        let f = fakes_by_place("getter-handoff-404", |place, _| Reply::status(if place < 3 { 500 } else { 404 }));
+        let token = f.token("tester");
+        let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
+        assert_eq!(got.status, 503);
+        assert_eq!(gets_to(&f, 3).len(), 1, "the handoff was asked");
+        assert_eq!(error_counts(&f), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_body_every_node_breaks_counts_against_none() {
+        let obj = FakeObject::new(&pattern(100_000, 0), "1700000000.00000");
+        let o = obj.clone();
+        let f = fakes_by_place("getter-all-break", move |_, req| o.answer(req).cut(10_000, End::Close));
+        let token = f.token("tester");
+        let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
+        assert!(!got.complete, "the response was cut");
+        assert_eq!(error_counts(&f), [0, 0, 0, 0], "no node sent the rest: the request's doing");
     }
 
     #[test]

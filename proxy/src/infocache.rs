@@ -30,13 +30,34 @@ const MAX_ENTRIES: usize = 10_000;
 
 type Key = (String, String);
 
-/// What a lookup read: a HEAD's status and headers (its metadata, ACLs,
-/// TempURL keys...), Swift's `container_info` / `account_info`.
+/// What a lookup read: a HEAD's status and the headers the proxy uses
+/// (ACLs, CORS, TempURL keys), Swift's `container_info` / `account_info`.
 #[derive(Debug, Default, Clone)]
 pub struct Info {
     pub status: u16,
-    /// The answer's headers (empty unless 2xx).
+    /// The headers of a 2xx answer that the proxy reads (see [`Info::new`]).
     pub headers: http::Headers,
+}
+
+impl Info {
+    /// Keeps only what the proxy reads of an answer, so an entry stays
+    /// small whatever metadata the container or account carries.
+    pub fn new(status: u16, answer: &http::Headers) -> Info {
+        let mut headers = http::Headers::new();
+        if status / 100 == 2 {
+            for (k, v) in answer.iter() {
+                let lower = k.to_ascii_lowercase();
+                let used = matches!(lower.as_str(), "x-container-read" | "x-container-write")
+                    || lower.contains("-meta-access-control-")
+                    || lower.contains("-meta-temp-url-key")
+                    || lower.eq_ignore_ascii_case(crate::acl::ACCOUNT_ACL_SYSMETA);
+                if used {
+                    headers.set(k, v);
+                }
+            }
+        }
+        Info { status, headers }
+    }
 }
 
 pub struct InfoCache {
@@ -174,7 +195,12 @@ mod tests {
     #[test]
     fn a_missing_container_costs_one_lookup_not_one_per_request() {
         let script = |r: &FakeReq| Reply::status(if r.method == "HEAD" && r.path == "/AUTH_test" { 204 } else { 404 });
-        let f = Fakes::start("infocache-missing", 4, "", Arc::new(script));
+        // Long enough that no entry expires during the test.
+        let long = |c: &mut crate::config::Config| {
+            c.recheck_container_existence = Duration::from_secs(3600);
+            c.recheck_account_existence = Duration::from_secs(3600);
+        };
+        let f = Fakes::start_with("infocache-missing", 4, "", long, Arc::new(script));
         let heads = |p: &str| f.seen().iter().filter(|r| r.method == "HEAD" && r.path == p).count();
         let sig = "0".repeat(40);
         let temp_url = format!("/v1/AUTH_test/nope/o?temp_url_sig={sig}&temp_url_expires=9999999999");

@@ -90,9 +90,9 @@ fn handshake(
 fn start(ctx: &Context, suspects: &Suspects, nodes: &SharedNodes, part: u32, path: &str, h: &Headers) -> Start {
     loop {
         let next = nodes.borrow_mut().next();
-        let Some((node, _)) = next else { return Start::Failed };
+        let Some((node, handoff)) = next else { return Start::Failed };
         match connect(ctx, &node, part, path, h) {
-            Ok(Start::Final(a)) if !suspects.status(ctx, &node, a.status, "PUT") => {}
+            Ok(Start::Final(a)) if !suspects.status(ctx, &node, handoff, a.status, "PUT") => {}
             Ok(s) => return s,
             Err(e) => suspects.failed(ctx, &node, format!("PUT connect: {e}"), Failure::Error),
         }
@@ -141,7 +141,7 @@ fn write(
     conn.release();
     match answer {
         Ok(a) => {
-            suspects.status(ctx, node, a.status, "PUT");
+            suspects.status(ctx, node, false, a.status, "PUT");
             Some(a)
         }
         Err(e) => {

@@ -22,6 +22,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::timestamp::Timestamp;
 use md5::{Digest, Md5};
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -62,14 +63,59 @@ pub struct Writer {
     crc: u32,
     md5: Option<Md5>,
     /// For a body of unknown length (nothing allocated up front): bytes
-    /// written since `fallocate_reserve` was last checked.
-    unreserved: Option<u64>,
+    /// written since `fallocate_reserve` was last checked, and the window
+    /// it holds until the next check.
+    unreserved: Option<(u64, Promise)>,
 }
 
 /// Bytes of a body of unknown length (chunked, no declared size) between
-/// two checks of `fallocate_reserve`: such a body cannot fill a device
-/// past the reserve by more than this.
+/// two checks of `fallocate_reserve`. Each such upload holds this much
+/// of its device's free space as promised ([`Promise`]) until its next
+/// check, and every check counts all the promises of the device: however
+/// many run at once, they cannot take the device past the reserve.
 pub const RESERVE_CHECK_EVERY: u64 = 16 << 20;
+
+/// Bytes promised to the uploads of unknown length in flight, by device
+/// folder (this process's: one object server owns its devices).
+static PROMISED: Mutex<BTreeMap<PathBuf, u64>> = Mutex::new(BTreeMap::new());
+
+/// One upload's window of [`RESERVE_CHECK_EVERY`] bytes on its device,
+/// given back when the writer goes.
+struct Promise(PathBuf);
+
+impl Promise {
+    fn promised(device: &Path) -> u64 {
+        PROMISED.lock().unwrap_or_else(|e| e.into_inner()).get(device).copied().unwrap_or(0)
+    }
+
+    /// Checks the reserve for everything promised on the device and one
+    /// more window, then holds that window. Blocking.
+    fn take(ctx: &Context, file: &File, device: &Path) -> Result<Promise> {
+        check_reserve(ctx, file, Promise::promised(device) + RESERVE_CHECK_EVERY)?;
+        *PROMISED.lock().unwrap_or_else(|e| e.into_inner()).entry(device.to_path_buf()).or_insert(0) +=
+            RESERVE_CHECK_EVERY;
+        Ok(Promise(device.to_path_buf()))
+    }
+
+    /// A window of `device` was written (it is in the device's free count
+    /// now): checks the reserve for everything promised there, that
+    /// window renewed. Blocking.
+    fn renew(ctx: &Context, file: &File, device: &Path) -> Result<()> {
+        check_reserve(ctx, file, Promise::promised(device))
+    }
+}
+
+impl Drop for Promise {
+    fn drop(&mut self) {
+        let mut promised = PROMISED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = promised.get_mut(&self.0) {
+            *n = n.saturating_sub(RESERVE_CHECK_EVERY);
+            if *n == 0 {
+                promised.remove(&self.0);
+            }
+        }
+    }
+}
 
 /// Background `fdatasync`s in flight in a process at most: each holds a
 /// tpool thread through a disk flush, and the pool must stay free for
@@ -100,7 +146,18 @@ impl Writer {
     /// `md5`: hash the body (else its ETag comes from the proxy).
     /// Blocking: call it on `tpool`.
     pub fn create(ctx: &Context, loc: &Location, size: Option<u64>, md5: bool) -> Result<Writer> {
-        let (file, tmp_path) = open_tmp(ctx, loc, Some(size.unwrap_or(0)))?;
+        // A declared length is allocated; an unknown one holds a promise.
+        let (file, tmp_path) = open_tmp(ctx, loc, size)?;
+        let unreserved = match size {
+            Some(_) => None,
+            None => match Promise::take(ctx, &file, &loc.device_dir) {
+                Ok(p) => Some((0, p)),
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp_path);
+                    return Err(e);
+                }
+            },
+        };
         Ok(Writer {
             ctx: ctx.clone(),
             loc: loc.clone(),
@@ -112,7 +169,7 @@ impl Writer {
             flusher: Arc::default(),
             crc: 0,
             md5: md5.then(Md5::new),
-            unreserved: size.is_none().then_some(0),
+            unreserved,
         })
     }
 
@@ -123,12 +180,12 @@ impl Writer {
             let f = self.flusher.clone();
             return hub::tpool::execute(move || f.close());
         }
-        if let Some(since) = &mut self.unreserved {
+        if let Some((since, promise)) = &mut self.unreserved {
             *since += data.len() as u64;
             if *since >= RESERVE_CHECK_EVERY {
                 *since = 0;
-                let (ctx, file) = (self.ctx.clone(), self.file.clone());
-                hub::tpool::execute(move || check_reserve(&ctx, &file, RESERVE_CHECK_EVERY))?;
+                let (ctx, file, device) = (self.ctx.clone(), self.file.clone(), promise.0.clone());
+                hub::tpool::execute(move || Promise::renew(&ctx, &file, &device))?;
             }
         }
         self.append(data)?;

@@ -217,8 +217,12 @@ fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer, size:
         if n == 0 {
             return Ok(());
         }
-        if writer.written() + n as u64 > conf.max_file_size {
+        let total = writer.written() + n as u64;
+        if total > conf.max_file_size {
             return Err(Error::TooLarge(conf.max_file_size));
+        }
+        if let Some(declared) = size.filter(|&d| total > d) {
+            return Err(Error::bad_request(format!("body of more than {declared} bytes declared")));
         }
         writer.write(&buf[..n])?;
         // A fast client never makes the read park: hashing a big body
