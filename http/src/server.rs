@@ -22,9 +22,11 @@
 //! At `max_clients` (per hub), or when every server of the process
 //! together holds as many connections as the fd and memory-map limits
 //! allow (half the soft `RLIMIT_NOFILE`, a quarter of `vm.max_map_count`:
-//! `process_cap`), a new connection does not wait behind connections that
-//! have no request being processed: one of them is closed to make room,
-//! in this order (see `make_room`):
+//! `process_cap`; each serving hub holds at most its share of it, so the
+//! hub a newcomer lands on always has connections of its own to close), a
+//! new connection does not wait behind connections that have no request
+//! being processed: one of them is closed to make room, in this order
+//! (see `make_room`):
 //!
 //! 1. a kept-alive connection between requests, the one idle the longest
 //!    (its client, such as a proxy's connection pool, sees the close and
@@ -312,6 +314,7 @@ impl Server {
     /// Serves `listener` until the hub's stop event is set, then drains
     /// (see the module docs) and returns.
     pub fn serve(self, listener: TcpListener) -> io::Result<()> {
+        let _serving = Serving::start();
         let stop = hub::stop_event();
         let conns = Rc::new(Conns {
             ticks: Cell::new(0),
@@ -393,6 +396,33 @@ fn accept_loop(listener: &TcpListener, conns: &Rc<Conns>, server: &Rc<Server>) {
 /// Connections held by every `Server` of this process (all hubs).
 static PROCESS_CONNS: AtomicUsize = AtomicUsize::new(0);
 
+/// `Server`s serving in this process now (one per worker hub, usually).
+static SERVING: AtomicUsize = AtomicUsize::new(0);
+
+/// One serving `Server`, counted in [`SERVING`] while it lives.
+struct Serving;
+
+impl Serving {
+    fn start() -> Serving {
+        SERVING.fetch_add(1, Ordering::AcqRel);
+        Serving
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        SERVING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// This hub's share of the process's cap: each serving hub may hold
+/// `cap / servers` connections, so a hub at the process's cap always has
+/// connections of its own to close for a newcomer (a hub can close only
+/// its own).
+fn hub_share(cap: usize) -> usize {
+    (cap / SERVING.load(Ordering::Acquire).max(1)).max(1)
+}
+
 /// The most connections every `Server` of this process may hold at once,
 /// whatever their `max_clients`: half the soft fd limit (the other half is
 /// for backend connections, files and the rest) and a quarter of the
@@ -428,7 +458,7 @@ fn soft_fd_limit(limits: &str) -> Option<u64> {
 fn wait_for_room(conns: &Conns, max_clients: usize) {
     let cap = process_cap();
     loop {
-        let hub_full = conns.len() >= max_clients;
+        let hub_full = conns.len() >= max_clients.min(hub_share(cap));
         // Reserved at once where it is checked: hubs making room at the
         // same time never take the process past the cap.
         if !hub_full
@@ -445,8 +475,11 @@ fn wait_for_room(conns: &Conns, max_clients: usize) {
         if hub_full {
             let _ = conns.changed.wait();
         } else {
-            // The room may come from another hub's connections, which do
-            // not wake this one: look again shortly.
+            // Below its share but the process at its cap (a share that
+            // shrank as more hubs began to serve): the room comes from
+            // another hub's connections, which do not wake this one, and
+            // soon (they are over their share and close for their own
+            // newcomers); look again shortly.
             let _ = hub::with_timeout(Duration::from_millis(50), || conns.changed.wait());
         }
     }

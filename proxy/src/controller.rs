@@ -211,7 +211,7 @@ fn cached_head(
     if let Some(info) = cache.get(&t.account, container) {
         return info;
     }
-    let epoch = cache.epoch();
+    let epoch = cache.epoch(&t.account, container);
     let info = Arc::new(head(ctx, ring, part, path, t));
     cache.store(&t.account, container, &info, epoch);
     info

@@ -62,10 +62,22 @@ impl Info {
 
 pub struct InfoCache {
     ttl: Duration,
-    /// Bumped by every drop: a lookup stores its answer only if no drop
-    /// happened since it started.
-    epoch: AtomicU64,
+    /// Bumped by every drop of a key hashed to the slot: a lookup stores
+    /// its answer only if no drop of its slot happened since it started.
+    /// Slots rather than one counter, so a tenant writing one container
+    /// without a pause does not keep every other lookup from being kept.
+    epochs: [AtomicU64; EPOCH_SLOTS],
     map: Mutex<Maps>,
+}
+
+/// Slots of [`InfoCache::epochs`].
+const EPOCH_SLOTS: usize = 64;
+
+fn slot(key: &Key) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    (h.finish() % EPOCH_SLOTS as u64) as usize
 }
 
 #[derive(Default)]
@@ -93,23 +105,24 @@ impl Drop for WriteMark {
             }
         }
         maps.info.remove(&self.key);
-        self.cache.epoch.fetch_add(1, Ordering::AcqRel);
+        self.cache.epochs[slot(&self.key)].fetch_add(1, Ordering::AcqRel);
     }
 }
 
 impl InfoCache {
     /// `ttl` zero: nothing is kept.
     pub fn new(ttl: Duration) -> InfoCache {
-        InfoCache { ttl, epoch: AtomicU64::new(0), map: Mutex::new(Maps::default()) }
+        InfoCache { ttl, epochs: std::array::from_fn(|_| AtomicU64::new(0)), map: Mutex::new(Maps::default()) }
     }
 
     fn lock(&self) -> MutexGuard<'_, Maps> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Where a lookup starts: pass it to [`InfoCache::store`].
-    pub fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
+    /// Where a lookup of the container starts: pass it to
+    /// [`InfoCache::store`].
+    pub fn epoch(&self, account: &str, container: &str) -> u64 {
+        self.epochs[slot(&(account.to_string(), container.to_string()))].load(Ordering::Acquire)
     }
 
     /// The cached info of a container, if fresh.
@@ -136,12 +149,14 @@ impl InfoCache {
         }
         let mut maps = self.lock();
         let key = (account.to_string(), container.to_string());
-        if self.epoch.load(Ordering::Acquire) != epoch || maps.writing.contains_key(&key) {
+        if self.epochs[slot(&key)].load(Ordering::Acquire) != epoch || maps.writing.contains_key(&key) {
             return;
         }
+        // Full: expired entries go; still full, misses go (anyone can make
+        // them, asking for names that do not exist), then all.
         if maps.info.len() >= MAX_ENTRIES {
             let now = Instant::now();
-            maps.info.retain(|_, (_, expires)| now < *expires);
+            maps.info.retain(|_, (i, expires)| now < *expires && i.status / 100 == 2);
             if maps.info.len() >= MAX_ENTRIES {
                 maps.info.clear();
             }
@@ -157,7 +172,7 @@ impl InfoCache {
         let mut maps = self.lock();
         *maps.writing.entry(key.clone()).or_insert(0) += 1;
         maps.info.remove(&key);
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.epochs[slot(&key)].fetch_add(1, Ordering::AcqRel);
         WriteMark { cache: self.clone(), key }
     }
 }
@@ -234,7 +249,7 @@ mod tests {
     #[test]
     fn fresh_existing_containers_are_kept_until_dropped() {
         let c = Arc::new(InfoCache::new(Duration::from_secs(60)));
-        let e = c.epoch();
+        let e = c.epoch("a", "c");
         c.store("a", "c", &info(204, ".r:*"), e);
         c.store("a", "gone", &info(404, ""), e);
         c.store("a", "failed", &info(503, ""), e);
@@ -249,11 +264,11 @@ mod tests {
     #[test]
     fn a_lookup_that_started_before_a_drop_is_not_kept() {
         let c = Arc::new(InfoCache::new(Duration::from_secs(60)));
-        let before = c.epoch();
+        let before = c.epoch("a", "c");
         drop(c.write_started("a", "c"));
         c.store("a", "c", &info(204, "old"), before);
         assert!(c.get("a", "c").is_none());
-        c.store("a", "c", &info(204, "new"), c.epoch());
+        c.store("a", "c", &info(204, "new"), c.epoch("a", "c"));
         assert_eq!(read_acl(&c, "a", "c").as_deref(), Some("new"));
     }
 
@@ -261,28 +276,28 @@ mod tests {
     fn nothing_is_kept_while_a_write_of_the_container_is_in_flight() {
         let c = Arc::new(InfoCache::new(Duration::from_secs(60)));
         let mark = c.write_started("a", "c");
-        let during = c.epoch();
+        let during = c.epoch("a", "c");
         // A lookup that starts and ends during the write (a slow replica
         // still holding the old ACL) is not kept.
         c.store("a", "c", &info(204, "old"), during);
         assert!(c.get("a", "c").is_none());
-        c.store("a", "other", &info(204, "x"), during);
-        assert!(c.get("a", "other").is_some(), "other containers are kept");
+        c.store("a", "other", &info(204, "x"), c.epoch("a", "other"));
+        assert!(c.get("a", "other").is_some(), "other containers are kept meanwhile");
         drop(mark);
         assert!(c.get("a", "c").is_none());
-        c.store("a", "c", &info(204, "new"), c.epoch());
+        c.store("a", "c", &info(204, "new"), c.epoch("a", "c"));
         assert_eq!(read_acl(&c, "a", "c").as_deref(), Some("new"));
     }
 
     #[test]
     fn entries_expire_and_a_zero_ttl_keeps_nothing() {
         let c = InfoCache::new(Duration::from_millis(20));
-        c.store("a", "c", &info(200, ""), c.epoch());
+        c.store("a", "c", &info(200, ""), c.epoch("a", "c"));
         assert!(c.get("a", "c").is_some());
         std::thread::sleep(Duration::from_millis(30));
         assert!(c.get("a", "c").is_none());
         let off = InfoCache::new(Duration::ZERO);
-        off.store("a", "c", &info(200, ""), off.epoch());
+        off.store("a", "c", &info(200, ""), off.epoch("a", "c"));
         assert!(off.get("a", "c").is_none());
     }
 }
