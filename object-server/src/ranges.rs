@@ -46,12 +46,19 @@ pub fn parse(header: &str) -> Option<Vec<Spec>> {
         Some(Some(x.iter().fold(0u64, |n, d| n.saturating_mul(10).saturating_add(u64::from(d - b'0')))))
     };
     let mut specs = Vec::new();
+    // Digits compared as the numbers they are, past u64::MAX too.
+    let below = |b: &[u8], a: &[u8]| {
+        let trim = |x: &[u8]| x[x.iter().position(|d| *d != b'0').unwrap_or(x.len())..].to_vec();
+        let (a, b) = (trim(a), trim(b));
+        (b.len(), &b) < (a.len(), &a)
+    };
     for r in list.split(|b| *b == b',') {
         let dash = r.iter().position(|b| *b == b'-')?;
-        let (start, end) = (number(&r[..dash])?, number(&r[dash + 1..])?);
+        let (first, last) = (&r[..dash], &r[dash + 1..]);
+        let (start, end) = (number(first)?, number(last)?);
         match (start, end) {
             (None, None) => return None,
-            (Some(a), Some(b)) if b < a => return None,
+            (Some(_), Some(_)) if below(last, first) => return None,
             _ => {}
         }
         specs.push(Spec { start, end });
@@ -177,6 +184,9 @@ mod tests {
         assert_eq!(plan(Some("bytes=1-99999999999999999999999"), 100), Plan::Ranges(vec![(1, 100)]));
         assert_eq!(plan(Some("bytes=99999999999999999999999-"), 100), Plan::Unsatisfiable);
         assert_eq!(plan(Some("bytes=-99999999999999999999999"), 100), Plan::Ranges(vec![(0, 100)]));
+        // Both ends past u64::MAX, the last below the first: a bad header.
+        assert_eq!(plan(Some("bytes=99999999999999999999999-99999999999999999999998"), 100), Plan::Whole);
+        assert_eq!(plan(Some("bytes=007-7"), 100), Plan::Ranges(vec![(7, 8)]));
     }
 
     #[test]
