@@ -122,7 +122,7 @@ fn is_suffix_list(s: &str) -> bool {
 ///
 /// Depth 3 is an account, 4 a container, 5 an object, except that a
 /// depth-5 request marked as a container update (`container_update`:
-/// the request carries [`crate::container_update::MARKER_HEADER`]) is an
+/// the request carries [`crate::object::container_update::MARKER_HEADER`]) is an
 /// object row for the container, routed as `Route::Container` with
 /// `object` set: in Swift those go to a separate container-server port,
 /// here one process serves both.

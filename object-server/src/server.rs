@@ -7,8 +7,9 @@
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::object::{container_update, diskfile};
 use crate::path::{self, Route};
-use crate::{account, container, container_update, diskfile, log, object, updater};
+use crate::{account, container, log, object};
 use http::{AccessRecord, Headers, Request, Response, Server};
 use ring::PathHasher;
 use std::io;
@@ -47,9 +48,9 @@ fn worker(ctx: &Context, i: usize, addr: SocketAddr, workers: usize, listening: 
     };
     if i == 0 && ctx.conf().updater.enabled {
         let c = ctx.clone();
-        hub::spawn(move || updater::run(c));
+        hub::spawn(move || object::updater::run(c));
         let c = ctx.clone();
-        hub::spawn(move || crate::account::run_updater(c));
+        hub::spawn(move || container::updater::run_updater(c));
     }
     let conf = ctx.conf();
     let cfg = worker::server_config(conf.max_clients, conf.client_timeout, conf.keep_idle);

@@ -369,10 +369,10 @@ fn data_files_without_a_crc32c_are_checked_by_md5() {
     assert_eq!(put(&s, OBJ, &body, &[]).status, 201);
     let data = files_with(&s.device().join("objects"), ".data");
     let bytes = std::fs::read(&data[0]).unwrap();
-    let (mut meta, body_len) = object_server::diskfile::format::parse_file(&bytes).unwrap();
+    let (mut meta, body_len) = object_server::object::diskfile::format::parse_file(&bytes).unwrap();
     assert!(meta.remove("Crc32c").is_some(), "{meta:?}");
     let mut rewritten = bytes[..body_len as usize].to_vec();
-    rewritten.extend_from_slice(&object_server::diskfile::format::footer(&meta));
+    rewritten.extend_from_slice(&object_server::object::diskfile::format::footer(&meta));
     std::fs::write(&data[0], &rewritten).unwrap();
     assert!(s.request("GET", OBJ, &[], b"").body == body);
     assert_eq!(s.request("HEAD", OBJ, &[], b"").status, 200, "a good body stays");

@@ -5,8 +5,8 @@
 use super::{client_gone, is_expired, metadata_headers, open_with, send_empty, Current};
 use crate::conditional::{matches, Conditions, Outcome};
 use crate::context::Context;
-use crate::diskfile::{crc_hex, reader, Location, ObjectFile, CRC32C_KEY};
 use crate::error::{Error, Result};
+use crate::object::diskfile::{crc_hex, reader, Location, ObjectFile, CRC32C_KEY};
 use crate::path::ObjectPath;
 use crate::ranges::{self, Multipart, Plan};
 use crate::timestamp::{http_date, Timestamp};
@@ -50,7 +50,7 @@ pub fn get_or_head(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>
 /// Swift's `X-Backend-Ignore-Range-If-Metadata-Present: <names>`: the
 /// proxy asks for a DLO manifest or a symlink whole (it reads the range
 /// from what they name) when the object has one of these metadata keys.
-fn ignores_range(req: &Request<'_>, meta: &crate::diskfile::Metadata) -> bool {
+fn ignores_range(req: &Request<'_>, meta: &crate::object::diskfile::Metadata) -> bool {
     let Some(names) = req.header("X-Backend-Ignore-Range-If-Metadata-Present") else { return false };
     names.split(',').map(str::trim).any(|n| !n.is_empty() && meta.keys().any(|k| k.eq_ignore_ascii_case(n)))
 }

@@ -1,18 +1,29 @@
-//! The backend object API: `PUT`, `GET`, `HEAD`, `DELETE`, `POST` on
-//! `/{device}/{partition}/{account}/{container}/{object}`, and
-//! `REPLICATE` on `/{device}/{partition}[/{suffixes}]` (Swift's
-//! `obj/server.py`). Each handler reads as a short script; the rules they
-//! share are below.
+//! The object server: the backend object API, `PUT`, `GET`, `HEAD`,
+//! `DELETE`, `POST` on `/{device}/{partition}/{account}/{container}/{object}`,
+//! and `REPLICATE` on `/{device}/{partition}[/{suffixes}]` (Swift's
+//! `obj/server.py`), with what it keeps on disk and its background work:
+//!
+//! * [`diskfile`]: objects on disk (layout, format, write and read paths,
+//!   quarantine, suffix hashes);
+//! * [`container_update`], [`async_pending`], [`updater`]: the container
+//!   rows of its writes, sent now or, failing that, later by the object
+//!   updater.
+//!
+//! Each handler reads as a short script; the rules they share are below.
 
+pub mod async_pending;
+pub mod container_update;
+pub mod diskfile;
 mod get;
 mod put;
+pub mod updater;
 
-use crate::container_update::{self, Op, PutInfo};
 use crate::context::Context;
-use crate::diskfile::{hashes, reader, writer, Kind, Location, Metadata, Opened};
 use crate::error::{Error, Result};
+use crate::object::diskfile::{hashes, reader, writer, Kind, Location, Metadata, Opened};
 use crate::path::ObjectPath;
 use crate::timestamp::Timestamp;
+use container_update::{Op, PutInfo};
 use http::{Headers, Request, Response};
 
 pub use get::get_or_head;
@@ -107,7 +118,7 @@ pub fn replicate(
     let (c, dev) = (ctx.clone(), device.to_string());
     let found = hub::tpool::execute(move || {
         let dev_dir = c.check_device(&dev)?;
-        let part_dir = dev_dir.join(crate::diskfile::layout::OBJECTS).join(partition.to_string());
+        let part_dir = dev_dir.join(crate::object::diskfile::layout::OBJECTS).join(partition.to_string());
         hashes::get_hashes(&part_dir, &suffixes, Timestamp::now(), c.conf().reclaim_age.as_secs())
             .map_err(|e| Error::io("hashing a partition", e))
     })?;

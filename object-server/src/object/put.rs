@@ -18,10 +18,10 @@
 
 use super::{check_delete_at, open_current_blocking, require_timestamp, send_empty, user_metadata, Current};
 use crate::conditional::{matches, normalize_etag};
-use crate::container_update::{self, Op, PutInfo};
 use crate::context::Context;
-use crate::diskfile::{crc_hex, Location, Metadata, Writer, CRC32C_KEY};
 use crate::error::{Error, Result};
+use crate::object::container_update::{self, Op, PutInfo};
+use crate::object::diskfile::{crc_hex, Location, Metadata, Writer, CRC32C_KEY};
 use crate::path::ObjectPath;
 use crate::timestamp::Timestamp;
 use http::{Headers, Request, Response};

@@ -8,28 +8,22 @@
 //! DELETE the account replicas named by `X-Account-Host/-Device/-Partition`
 //! are told at once; the ones that cannot be reached are remembered beside
 //! the database and told later, with fresh counts, by the container updater
-//! (`account_update.rs`... see [`crate::account`]).
+//! ([`account_update`], [`updater`]). The plumbing shared with the account
+//! server is [`crate::database`]'s.
 
-use crate::account::{self, AccountTargets};
+pub mod account_update;
+pub mod updater;
+
 use crate::context::Context;
+use crate::database::{brokers, db_call, db_error, db_timestamps, listing_params, metadata_from, req_timestamp, send};
 use crate::error::{Error, Result};
-use crate::object::client_gone;
 use crate::path::BackendPath;
 use crate::timestamp::http_date;
-use db::{
-    Applied, ContainerBroker, DeleteOutcome, Entry, Format, Kind, ListParams, Metadata, ObjectRecord, PutOutcome,
-};
+use account_update::AccountTargets;
+use db::{Applied, ContainerBroker, DeleteOutcome, Entry, Kind, ObjectRecord, PutOutcome};
 use http::percent::quote;
 use http::{Headers, Request, Response};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-
-/// Open container databases of this process, shared by all workers.
-pub fn brokers() -> &'static db::Brokers<ContainerBroker> {
-    static B: OnceLock<db::Brokers<ContainerBroker>> = OnceLock::new();
-    B.get_or_init(|| db::Brokers::new(db::Options::default(), 1024))
-}
 
 /// Header that marks a container's row update sent to an account.
 pub const ACCOUNT_UPDATE_HEADER: &str = "X-Backend-Account-Update";
@@ -41,8 +35,8 @@ const SAVE_HEADERS: &[&str] = &["x-container-read", "x-container-write", "x-cont
 /// Handles a request on a container path, an object row, or a container
 /// row sent to an account (same depth as a container path).
 pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: &BackendPath) -> Result<()> {
-    if path.object.is_none() && account::is_container_row(req) {
-        return account::container_row(ctx, req, resp, path);
+    if path.object.is_none() && crate::account::is_container_row(req) {
+        return crate::account::container_row(ctx, req, resp, path);
     }
     let container = path.container.clone().ok_or_else(|| Error::bad_request("no container in the path"))?;
     if let Some(obj) = path.object.clone() {
@@ -57,75 +51,6 @@ pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, pat
     }
 }
 
-/// Runs `f` on `tpool`; `SQLITE_BUSY` (another process holds the lock) is
-/// retried after `hub::sleep` with backoff, never a blocking wait.
-pub fn db_call<T, F>(f: F) -> Result<T>
-where
-    T: Send + 'static,
-    F: Fn() -> Result<T> + Send + Sync + 'static,
-{
-    let f = Arc::new(f);
-    let mut delay = Duration::from_millis(2);
-    let mut tries = 0;
-    loop {
-        let g = f.clone();
-        match hub::tpool::execute(move || g()) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::WouldBlock && tries < 10 => {
-                tries += 1;
-                hub::sleep(delay).map_err(|e| Error::io("waiting for a locked database", e))?;
-                delay = (delay * 2).min(Duration::from_millis(500));
-            }
-            r => return r,
-        }
-    }
-}
-
-/// The one mapping from a database error to this server's errors.
-pub fn db_error(e: db::Error) -> Error {
-    match e {
-        db::Error::NotFound => Error::NotFound(None),
-        db::Error::Busy => Error::io("database is locked", std::io::ErrorKind::WouldBlock.into()),
-        db::Error::Invalid(why) => Error::BadRequest(why),
-        e if e.is_disk_full() => Error::InsufficientStorage(e.to_string()),
-        e @ db::Error::Quarantined { .. } => {
-            crate::log::error(&e.to_string());
-            Error::io("database", std::io::Error::other(e.to_string()))
-        }
-        e => Error::io("database", std::io::Error::other(e.to_string())),
-    }
-}
-
-/// `X-Timestamp`, required on every write (400 without it).
-pub fn req_timestamp(req: &Request<'_>) -> Result<db::Timestamp> {
-    let v = req.header("X-Timestamp").ok_or_else(|| Error::bad_request("Missing X-Timestamp header"))?;
-    db::Timestamp::parse(v).map_err(|_| Error::bad_request(format!("X-Timestamp should be a UNIX timestamp: {v:?}")))
-}
-
-/// `X-Container-Meta-Color` whatever the case it came in.
-pub fn canonical(name: &str) -> String {
-    name.split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase()).unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-/// The metadata a request sets: headers of `kind` (`container`,
-/// `account`) that are user or system metadata, or in `extra`.
-pub fn metadata_from(req: &Request<'_>, kind: &str, extra: &[&str], ts: db::Timestamp) -> Metadata {
-    let (meta, sysmeta) = (format!("x-{kind}-meta-"), format!("x-{kind}-sysmeta-"));
-    req.headers()
-        .iter()
-        .filter(|(k, _)| {
-            let k = k.to_ascii_lowercase();
-            (k.starts_with(&meta) && k.len() > meta.len()) || k.starts_with(&sysmeta) || extra.contains(&k.as_str())
-        })
-        .map(|(k, v)| (canonical(k), (v.trim().to_string(), ts)))
-        .collect()
-}
-
 fn paths(ctx: &Context, path: &BackendPath, container: &str) -> Result<(PathBuf, PathBuf, String)> {
     let hash = ctx
         .hasher()
@@ -134,10 +59,6 @@ fn paths(ctx: &Context, path: &BackendPath, container: &str) -> Result<(PathBuf,
     let device = ctx.check_device(&path.device)?;
     let db = db::db_path(&device, Kind::Container, path.partition, &hash).map_err(db_error)?;
     Ok((db, device.join("tmp"), hash))
-}
-
-fn send(resp: &mut Response<'_>, status: u16, h: &Headers, body: &[u8]) -> Result<()> {
-    resp.send(status, h, body).map_err(client_gone)
 }
 
 fn object_row(
@@ -195,7 +116,7 @@ fn put(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
     if outcome == PutOutcome::Conflict {
         return send(resp, 409, &Headers::new(), b"");
     }
-    account::tell_account(ctx, &targets, &info, req);
+    account_update::tell_account(ctx, &targets, &info, req);
     send(resp, if outcome == PutOutcome::Recreated { 201 } else { 202 }, &Headers::new(), b"")
 }
 
@@ -219,7 +140,7 @@ fn delete(
     match outcome {
         DeleteOutcome::NotEmpty | DeleteOutcome::Conflict => send(resp, 409, &Headers::new(), b""),
         DeleteOutcome::Deleted { existed } => {
-            account::tell_account(ctx, &targets, &info, req);
+            account_update::tell_account(ctx, &targets, &info, req);
             send(resp, if existed { 204 } else { 404 }, &Headers::new(), b"")
         }
     }
@@ -247,47 +168,6 @@ fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backen
         Ok(())
     })?;
     send(resp, 204, &Headers::new(), b"")
-}
-
-/// The timestamps a database answer carries (created, PUT, DELETE,
-/// status change), as Swift's account and container servers send them.
-pub fn db_timestamps([created, put, delete, changed]: [db::Timestamp; 4]) -> Headers {
-    let mut h = Headers::new();
-    h.set("X-Backend-Timestamp", created.internal());
-    h.set("X-Backend-PUT-Timestamp", put.internal());
-    h.set("X-Backend-Delete-Timestamp", delete.internal());
-    h.set("X-Backend-Status-Changed-At", changed.internal());
-    h
-}
-
-/// The listing parameters and format of a GET or HEAD (412 for a bad
-/// limit, 406 when `Accept` allows no format).
-pub fn listing_params(
-    req: &Request<'_>,
-    path: &BackendPath,
-) -> std::result::Result<(ListParams, Format), (u16, String)> {
-    let mut p = ListParams::default();
-    let mut format = None;
-    for (k, v) in path.query_pairs() {
-        match k.as_str() {
-            "prefix" => p.prefix = v,
-            "delimiter" => p.delimiter = v,
-            "marker" => p.marker = v,
-            "end_marker" => p.end_marker = v,
-            "path" => p.path = Some(v),
-            "reverse" => p.reverse = matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on" | "t" | "y"),
-            "format" => format = Some(v),
-            // As Swift: only digits count (`5000.0`, `-1`, `x` leave the
-            // default limit); more than the maximum is 412.
-            "limit" if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => match v.parse::<usize>() {
-                Ok(n) if n <= db::LISTING_LIMIT => p.limit = n,
-                _ => return Err((412, format!("Maximum limit is {}", db::LISTING_LIMIT))),
-            },
-            _ => {}
-        }
-    }
-    let f = Format::choose(format.as_deref(), req.header("Accept")).ok_or((406, String::new()))?;
-    Ok((p, f))
 }
 
 fn get(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &BackendPath, container: &str) -> Result<()> {
@@ -325,16 +205,5 @@ fn get(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
     match db::format::container_listing(format, &quote(&path.account), container, &entries) {
         Some(body) => send(resp, 200, &h, &body),
         None => send(resp, 204, &h, b""),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_names_are_canonical() {
-        assert_eq!(canonical("x-container-meta-color"), "X-Container-Meta-Color");
-        assert_eq!(canonical("X-CONTAINER-READ"), "X-Container-Read");
     }
 }

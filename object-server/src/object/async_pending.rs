@@ -17,9 +17,9 @@
 //! proxy chose, and only those that failed.
 
 use crate::context::Context;
-use crate::diskfile::layout::{ASYNC_PENDING, TMP};
-use crate::diskfile::writer::fsync_dir;
 use crate::error::{Error, Result};
+use crate::object::diskfile::layout::{ASYNC_PENDING, TMP};
+use crate::object::diskfile::writer::fsync_dir;
 use crate::timestamp::Timestamp;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -108,7 +108,8 @@ pub fn write_durably(device_dir: &Path, dest: &Path, bytes: &[u8]) -> Result<()>
     let tmp_dir = device_dir.join(TMP);
     fs::create_dir_all(&tmp_dir).map_err(disk("creating tmp/"))?;
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = tmp_dir.join(format!("async-{name}-{}{}", std::process::id(), crate::diskfile::writer::TMP_SUFFIX));
+    let tmp =
+        tmp_dir.join(format!("async-{name}-{}{}", std::process::id(), crate::object::diskfile::writer::TMP_SUFFIX));
     let result = (|| {
         let mut f = fs::File::create(&tmp).map_err(disk("creating an async_pending record"))?;
         f.write_all(bytes).map_err(disk("writing an async_pending record"))?;

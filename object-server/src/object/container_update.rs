@@ -10,10 +10,10 @@
 //! not answer 2xx in time go into an fsynced `async_pending` record that
 //! the object-updater retries.
 
-use crate::async_pending::{self, Record, Target};
 use crate::context::Context;
-use crate::diskfile::Location;
 use crate::error::Result;
+use crate::object::async_pending::{self, Record, Target};
+use crate::object::diskfile::Location;
 use crate::path::ObjectPath;
 use crate::timestamp::Timestamp;
 use http::percent::quote;
@@ -44,7 +44,7 @@ const OVERRIDE_PREFIX: &str = "x-object-sysmeta-container-update-override-";
 impl PutInfo {
     /// Swift's `_check_container_override`: applies the overrides in an
     /// object's metadata (a PUT's, or the data file's for a POST).
-    pub fn with_overrides(mut self, meta: &crate::diskfile::Metadata) -> PutInfo {
+    pub fn with_overrides(mut self, meta: &crate::object::diskfile::Metadata) -> PutInfo {
         for (k, v) in meta {
             match k.to_ascii_lowercase().strip_prefix(OVERRIDE_PREFIX) {
                 Some("etag") => self.etag = v.clone(),
@@ -256,7 +256,7 @@ mod tests {
     #[test]
     fn overrides_in_the_metadata_replace_what_the_row_says() {
         let info = PutInfo { size: 0, content_type: "application/symlink".into(), etag: "d41d8".into() };
-        let mut meta = crate::diskfile::Metadata::new();
+        let mut meta = crate::object::diskfile::Metadata::new();
         meta.insert("X-Object-Meta-Color".into(), "blue".into());
         let same = info.clone().with_overrides(&meta);
         assert_eq!((same.size, same.etag.as_str()), (0, "d41d8"));

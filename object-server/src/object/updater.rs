@@ -10,11 +10,11 @@
 //! (at most an hour, or `interval` if longer) before its n+1-th try.
 //! Records are files, so retries go on across restarts.
 
-use crate::async_pending::{self, Record};
 use crate::config::UpdaterConfig;
-use crate::container_update::send_all;
 use crate::context::Context;
-use crate::diskfile::layout::QUARANTINED;
+use crate::object::async_pending::{self, Record};
+use crate::object::container_update::send_all;
+use crate::object::diskfile::layout::QUARANTINED;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -141,7 +141,7 @@ fn quarantine_record(path: &Path) {
 }
 
 fn async_pending_dir() -> &'static str {
-    crate::diskfile::layout::ASYNC_PENDING
+    crate::object::diskfile::layout::ASYNC_PENDING
 }
 
 #[cfg(test)]
