@@ -6,6 +6,7 @@ use crate::conn::{self, Batcher, Db, Kind, Options};
 use crate::error::{Error, Result};
 use crate::listing::{self, Entry, ListParams, Named, Range};
 use crate::metadata::{self, Metadata};
+use crate::shared;
 use crate::timestamp::{stored, Timestamp};
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
 use std::path::Path;
@@ -299,7 +300,7 @@ impl ContainerBroker {
 
     /// Merges metadata, newest timestamp per key; returns the result.
     pub fn update_metadata(&self, updates: &Metadata) -> Result<Metadata> {
-        self.merge_metadata(updates, None)
+        shared::merge_metadata(&self.db, "container_info", updates, None)
     }
 
     /// [`Self::update_metadata`] once `limits` allow what the merge would
@@ -307,20 +308,7 @@ impl ContainerBroker {
     /// the same write transaction, so concurrent writes cannot each pass
     /// on the same old state and pile it up together.
     pub fn update_metadata_checked(&self, updates: &Metadata, limits: &metadata::Limits) -> Result<Metadata> {
-        self.merge_metadata(updates, Some(limits))
-    }
-
-    fn merge_metadata(&self, updates: &Metadata, limits: Option<&metadata::Limits>) -> Result<Metadata> {
-        self.db.write(|tx| {
-            let mut meta = read_info(tx)?.metadata;
-            if let Some(limits) = limits {
-                limits.check(&meta, updates).map_err(Error::Invalid)?;
-            }
-            if metadata::merge(&mut meta, updates) {
-                tx.execute("UPDATE container_info SET metadata = ?1", [metadata::to_json(&meta)])?;
-            }
-            Ok(meta)
-        })
+        shared::merge_metadata(&self.db, "container_info", updates, Some(limits))
     }
 
     /// Records what the account was last told (the container updater).
@@ -340,10 +328,7 @@ impl ContainerBroker {
     pub fn reclaim(&self, age: Timestamp) -> Result<usize> {
         self.db.write(|tx| {
             let n = tx.execute("DELETE FROM object WHERE deleted = 1 AND created_at < ?1", [age.internal()])?;
-            let mut meta = read_info(tx)?.metadata;
-            if metadata::reclaim(&mut meta, age) {
-                tx.execute("UPDATE container_info SET metadata = ?1", [metadata::to_json(&meta)])?;
-            }
+            shared::reclaim_metadata(tx, "container_info", age)?;
             Ok(n)
         })
     }

@@ -18,6 +18,7 @@
 //! | [`timestamp`] | Swift's `X-Timestamp` forms |
 //! | [`registry`] | cache of open brokers; database paths on a device |
 //! | `conn` | connections, WAL, creation, group commit, quarantine |
+//! | `shared` | what both brokers do alike (Swift's `DatabaseBroker`): the info row's metadata |
 
 #![forbid(unsafe_code)]
 
@@ -29,6 +30,7 @@ pub mod format;
 pub mod listing;
 pub mod metadata;
 pub mod registry;
+mod shared;
 pub mod timestamp;
 
 pub use account::{AccountBroker, AccountInfo, AccountPut, ContainerRow, ContainerUpdate, RowOutcome};
