@@ -5,7 +5,7 @@
 //! `cargo run --release -p swiftlet-db --example rowbench -- [rows] [threads] [batch] [full]`
 #![forbid(unsafe_code)]
 
-use db::{ContainerBroker, Format, Kind, ListParams, ObjectRecord, Options, Sync, Timestamp};
+use db::{ContainerBroker, Format, Kind, ListParams, ObjectRecord, Options, Synchronous, Timestamp};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let threads: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16);
     let batch: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
-    let sync = if args.get(4).map(String::as_str) == Some("full") { Sync::Full } else { Sync::Normal };
+    let sync = if args.get(4).map(String::as_str) == Some("full") { Synchronous::Full } else { Synchronous::Normal };
     let root = std::env::temp_dir().join(format!("swiftlet-rowbench-{}", std::process::id()));
     let dev = root.join("sda");
     let path = db::db_path(&dev, Kind::Container, 1, "00000000000000000000000000000abc")?;

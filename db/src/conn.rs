@@ -16,7 +16,7 @@ use std::time::Duration;
 
 /// How hard a commit pushes the write to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sync {
+pub enum Synchronous {
     /// `synchronous=NORMAL`: a commit is in the WAL (OS page cache) when
     /// the call returns, so it survives the process being killed; the WAL
     /// is fsynced at checkpoints and by [`Db::sync`] (the periodic sync).
@@ -28,7 +28,7 @@ pub enum Sync {
 /// Options for opening databases.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub sync: Sync,
+    pub sync: Synchronous,
     /// SQLite page cache per connection, in KiB.
     pub cache_kib: u32,
     /// Idle reader connections kept per database.
@@ -37,7 +37,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { sync: Sync::Normal, cache_kib: 8192, readers: 2 }
+        Options { sync: Synchronous::Normal, cache_kib: 8192, readers: 2 }
     }
 }
 
@@ -89,8 +89,8 @@ fn connect(path: &Path, opts: &Options) -> Result<Connection> {
         return Err(Error::Invalid(format!("journal_mode is {mode}, not wal")));
     }
     let sync = match opts.sync {
-        Sync::Normal => "NORMAL",
-        Sync::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
     };
     conn.execute_batch(&format!(
         "PRAGMA synchronous = {sync}; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;
@@ -276,7 +276,7 @@ impl Db {
     }
 
     /// fsyncs the WAL if anything was committed since the last sync: the
-    /// bound on what a power loss can take with `Sync::Normal`.
+    /// bound on what a power loss can take with `Synchronous::Normal`.
     pub(crate) fn sync(&self) -> Result<()> {
         if !self.dirty.swap(false, Ordering::Relaxed) {
             return Ok(());
@@ -306,7 +306,7 @@ fn quarantine_path(path: &Path, kind: Kind) -> Result<(PathBuf, PathBuf)> {
 /// caller becomes the leader and commits every queued item in one
 /// transaction, else it waits (on a condvar, in its tpool thread) for a
 /// leader to publish its result. With N concurrent updates to one
-/// database, one commit (and with `Sync::Full`, one fsync) serves all N.
+/// database, one commit (and with `Synchronous::Full`, one fsync) serves all N.
 pub(crate) struct Batcher<I, R> {
     state: Mutex<BatchState<I, R>>,
     published: Condvar,

@@ -34,7 +34,7 @@ mod shared;
 pub mod timestamp;
 
 pub use account::{AccountBroker, AccountInfo, AccountPut, ContainerRow, ContainerUpdate, RowOutcome};
-pub use conn::{commits, Kind, Options, Sync};
+pub use conn::{commits, Kind, Options, Synchronous};
 pub use container::{Applied, ContainerBroker, ContainerInfo, DeleteOutcome, ObjectRecord, ObjectRow, PutOutcome};
 pub use error::{Error, Result};
 pub use format::Format;
