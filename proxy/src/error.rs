@@ -30,7 +30,7 @@ pub enum Error {
     /// for the log; the client gets swob's sentence).
     Conflict(String),
     /// 409 with its sentence as the body: a symlink chain too long, or a
-    /// static link whose target changed ([`crate::symlink`]).
+    /// static link whose target changed ([`crate::middleware::symlink`]).
     LinkConflict(String),
     /// An error met after following a symlink: the same answer, with the
     /// link's target in `Content-Location` (%-encoded), as Swift's.

@@ -16,7 +16,7 @@
 //! a container that is not there (anonymous ones, TempURLs) do not cost
 //! a HEAD of every node each; a failed lookup (503) is not kept.
 //!
-//! Accounts have a cache of their own ([`crate::backend::Context`]'s
+//! Accounts have a cache of their own ([`crate::controllers::backend::Context`]'s
 //! `accounts`, `recheck_account_existence`), keyed by the account with an
 //! empty container name, dropped by the account writes of this process.
 
@@ -50,7 +50,7 @@ impl Info {
                 let used = matches!(lower.as_str(), "x-container-read" | "x-container-write")
                     || lower.contains("-meta-access-control-")
                     || lower.contains("-meta-temp-url-key")
-                    || lower.eq_ignore_ascii_case(crate::acl::ACCOUNT_ACL_SYSMETA);
+                    || lower.eq_ignore_ascii_case(crate::middleware::acl::ACCOUNT_ACL_SYSMETA);
                 if used {
                     headers.set(k, v);
                 }

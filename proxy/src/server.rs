@@ -4,12 +4,14 @@
 //! its controller; a controller's `Error` becomes the response here, in
 //! one place.
 
-use crate::backend::{Context, Inner};
 use crate::config::Config;
-use crate::controller::{answer_error, trans_headers, Target};
+use crate::controllers::backend::{Context, Inner};
+use crate::controllers::base::{answer_error, trans_headers, Target};
+use crate::controllers::{account, container, cors, obj};
 use crate::endpoint::{self, Endpoint};
 use crate::error::{Error, Result};
-use crate::{account, container, cors, log, obj};
+use crate::log;
+use crate::middleware::proxy_logging;
 use http::{AccessRecord, Headers, Request, Response, Server};
 use md5::{Digest, Md5};
 use ring::{PathHasher, Ring};
@@ -37,7 +39,7 @@ pub fn context(conf: Config) -> Result<Context> {
         Ring::open(&path, hasher.clone()).map_err(|e| startup(path.display(), e))
     };
     let (account_ring, container_ring, object_ring) = (open("account")?, open("container")?, open("object")?);
-    let auth = crate::tempauth::TempAuth::new(conf.auth.clone(), &secret);
+    let auth = crate::middleware::tempauth::TempAuth::new(conf.auth.clone(), &secret);
     let containers = std::sync::Arc::new(crate::infocache::InfoCache::new(conf.recheck_container_existence));
     let accounts = std::sync::Arc::new(crate::infocache::InfoCache::new(conf.recheck_account_existence));
     Ok(Context::new(Inner { conf, containers, accounts, auth, account_ring, container_ring, object_ring }))
@@ -63,7 +65,7 @@ fn worker(ctx: &Context, i: usize, addr: SocketAddr, workers: usize, listening: 
     let cfg = worker::server_config(conf.max_clients, conf.client_timeout, conf.keep_idle);
     let c = ctx.clone();
     let server = Server::new(cfg, move |req, resp| handle(&c, req, resp));
-    let access: fn(&AccessRecord<'_>) = log::access;
+    let access: fn(&AccessRecord<'_>) = proxy_logging::access;
     worker::serve(&log::LOG, i, listener, server, conf.log_requests.then_some(access));
 }
 
@@ -156,7 +158,7 @@ fn target(
 ) -> Result<Target> {
     let mut t =
         Target { account, container, object, query, identity: None, trans_id: trans_id.to_string(), cors: None };
-    t.identity = match crate::tempurl::identify(ctx, req, &mut t)? {
+    t.identity = match crate::middleware::tempurl::identify(ctx, req, &mut t)? {
         Some(temp_url) => Some(temp_url),
         None => ctx.auth.identify_request(req.headers(), &t.account)?,
     };

@@ -3,8 +3,8 @@
 //! answered by a script that may cut a body short or stall), and one
 //! request through the real proxy handler on a hub.
 
-use crate::backend::Context;
 use crate::config::Config;
+use crate::controllers::backend::Context;
 use http::{ClientConn, Headers, Server, ServerConfig};
 use ring::{NewDevice, RingBuilder};
 use std::io::{Read, Write};

@@ -4,13 +4,13 @@
 //! tell each replica which account replica to update
 //! (`X-Account-Host/-Partition/-Device`).
 
-use crate::account;
-use crate::acl;
-use crate::backend::{self, best_answer, Context};
-use crate::controller::{authorize, backend_headers, is_owner_header, relay, relay_listing, Target};
+use crate::controllers::account;
+use crate::controllers::backend::{self, best_answer, Context};
+use crate::controllers::base::{authorize, backend_headers, is_owner_header, relay, relay_listing, Target};
 use crate::endpoint::query_param;
 use crate::error::{Error, Result};
-use crate::tempauth::Access;
+use crate::middleware::acl;
+use crate::middleware::tempauth::Access;
 use db::Timestamp;
 use http::percent::quote;
 use http::{Headers, Request, Response};

@@ -20,8 +20,8 @@
 //! * Not done: Swift's `cors_allow_origin`/`cors_expose_headers` config,
 //!   non-strict mode, CORS headers on error answers.
 
-use crate::backend::Context;
-use crate::controller::{container_info, trans_headers, Target};
+use crate::controllers::backend::Context;
+use crate::controllers::base::{container_info, trans_headers, Target};
 use crate::error::{Error, Result};
 use http::{Headers, Request, Response};
 use std::collections::BTreeSet;

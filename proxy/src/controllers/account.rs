@@ -4,12 +4,12 @@
 //! Owners set and see the account ACL (`X-Account-Access-Control`), which
 //! the account keeps as sysmeta.
 
-use crate::acl::{self, AccountAcl, ACCOUNT_ACL_SYSMETA};
-use crate::backend::{self, best_answer, Answer, Context};
-use crate::controller::{account_info, authorize, backend_headers, relay, relay_listing, Target};
+use crate::controllers::backend::{self, best_answer, Answer, Context};
+use crate::controllers::base::{account_info, authorize, backend_headers, relay, relay_listing, Target};
 use crate::endpoint::query_param;
 use crate::error::{Error, Result};
-use crate::tempauth::Access;
+use crate::middleware::acl::{self, AccountAcl, ACCOUNT_ACL_SYSMETA};
+use crate::middleware::tempauth::Access;
 use db::Timestamp;
 use http::percent::quote;
 use http::{Headers, Request, Response};

@@ -21,7 +21,7 @@
 //!    the others back); the rest go on.
 //! 3. Each writer ends the body and reads its backend's answer; once a
 //!    quorum agrees, the others get `post_quorum_timeout` more
-//!    ([`crate::backend::gather`]).
+//!    ([`crate::controllers::backend::gather`]).
 //!
 //! Checksums (docs/integrity.md): the proxy hashes the body once as it
 //! reads it, MD5 (the ETag) and CRC32C; the object servers check the
@@ -30,7 +30,7 @@
 //! (`X-Backend-Checksums: header`); a streamed body is chunked and ends
 //! with a trailer carrying both (`X-Backend-Checksums: trailer`).
 
-use crate::backend::{node_addr, Answer, Context, Failure, Payload, SharedNodes, Suspects};
+use crate::controllers::backend::{node_addr, Answer, Context, Failure, Payload, SharedNodes, Suspects};
 use crate::error::{Error, Result};
 use http::client::Failed;
 use http::{ClientConn, Headers};
@@ -214,7 +214,7 @@ pub fn put(
             _ => {}
         }
     }
-    let quorum = crate::backend::quorum_size(replicas);
+    let quorum = crate::controllers::backend::quorum_size(replicas);
     if writers.len() < quorum {
         for (_, w) in &writers {
             w.kill();
@@ -259,7 +259,7 @@ pub fn put(
             break;
         }
     }
-    Ok(crate::backend::gather(ctx, &results, writers.len(), replicas, finals))
+    Ok(crate::controllers::backend::gather(ctx, &results, writers.len(), replicas, finals))
 }
 
 /// A whole small body to every replica, head and body in one write, the
@@ -280,7 +280,16 @@ fn put_small(
         h.set(k, v);
     }
     let payload = Payload { body: Rc::new(body), hold: None };
-    crate::backend::make_requests_with(ctx, &ctx.object_ring, part, "PUT", path, &h, &|i| updates[i].clone(), payload)
+    crate::controllers::backend::make_requests_with(
+        ctx,
+        &ctx.object_ring,
+        part,
+        "PUT",
+        path,
+        &h,
+        &|i| updates[i].clone(),
+        payload,
+    )
 }
 
 /// Exactly `n` bytes of `body`, reading one more: a source that is

@@ -2,10 +2,10 @@
 //! request's target and identity, header filtering in both directions,
 //! container info (existence and ACLs) and authorization.
 
-use crate::backend::{self, Answer, Context};
+use crate::controllers::backend::{self, Answer, Context};
 use crate::error::{Error, Result};
 use crate::infocache::{Info, InfoCache};
-use crate::tempauth::{Access, AuthRequest, Identity};
+use crate::middleware::tempauth::{Access, AuthRequest, Identity};
 use http::{Headers, Request, Response};
 use std::io;
 use std::sync::Arc;
@@ -19,8 +19,8 @@ pub struct Target {
     pub identity: Option<Identity>,
     pub trans_id: String,
     /// CORS headers for the answer (an allowed `Origin`), see
-    /// [`crate::cors`].
-    pub cors: Option<crate::cors::Grant>,
+    /// [`crate::controllers::cors`].
+    pub cors: Option<crate::controllers::cors::Grant>,
 }
 
 impl Target {
@@ -155,7 +155,7 @@ pub fn client_headers(from: &Headers, t: &Target, owner: bool) -> Headers {
     if let Some(g) = &t.cors {
         g.decorate(&mut h);
     }
-    crate::tempurl::filter_answer(t, &mut h);
+    crate::middleware::tempurl::filter_answer(t, &mut h);
     h
 }
 
@@ -269,7 +269,7 @@ pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, 
     // Account ACLs name users and groups: they cannot help an anonymous
     // caller, so only a known one costs the account HEAD.
     if verdict.is_err() && t.identity.is_some() && ctx.auth.account_prefix(&t.account).is_some() {
-        if let Some(account_acl) = crate::account::acl(ctx, t) {
+        if let Some(account_acl) = crate::controllers::account::acl(ctx, t) {
             ar.account_acl = Some(&account_acl);
             return ctx.auth.authorize(&ar);
         }

@@ -25,11 +25,11 @@
 //! * Not done: Swift's segment rate limit (`rate_limit_after_segment`,
 //!   `rate_limit_segments_per_sec`) and `max_get_time`.
 
-use crate::backend::{self, Context};
-use crate::controller::{authorize_as, client_headers, Target};
+use crate::controllers::backend::{self, Context};
+use crate::controllers::base::{authorize_as, client_headers, Target};
+use crate::controllers::getter;
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
-use crate::getter;
 use http::percent::quote;
 use http::{Headers, Request, Response};
 use md5::{Digest, Md5};
@@ -252,7 +252,7 @@ pub fn respond(
         if let Some(total) = total {
             h.set("Content-Range", format!("bytes */{total}"));
         }
-        crate::controller::trans_headers(&mut h, &t.trans_id);
+        crate::controllers::base::trans_headers(&mut h, &t.trans_id);
         h.set("Content-Type", "text/html; charset=UTF-8");
         let body = if req.method() == "HEAD" {
             &b""[..]
@@ -274,7 +274,7 @@ pub fn respond(
         }
         _ => (200, 0, None, complete.then(|| page.iter().map(|s| s.bytes).sum())),
     };
-    crate::tempurl::decorate_success(t, status, &mut out);
+    crate::middleware::tempurl::decorate_success(t, status, &mut out);
     if req.method() == "HEAD" {
         resp.start(status, &out, len).map_err(|_| Error::ClientDisconnect)?;
         return resp.finish().map_err(|_| Error::ClientDisconnect);

@@ -17,18 +17,19 @@
 //! `X-Copied-From`, `X-Copied-From-Account` and
 //! `X-Copied-From-Last-Modified`. A bad header is 412, a body 400, a
 //! missing source 404. The source is read like a GET in a green thread
-//! ([`crate::getter::pull`]), so a source node failing mid-body is
+//! ([`crate::controllers::getter::pull`]), so a source node failing mid-body is
 //! replaced as for a GET. A DLO manifest source copies its concatenation
-//! ([`crate::dlo::open`]; 413 past one listing page, as Swift), or with
+//! ([`crate::middleware::dlo::open`]; 413 past one listing page, as Swift), or with
 //! `?multipart-manifest=get` the manifest itself, `X-Object-Manifest`
 //! included. A symlink source copies its target, or with `?symlink=get`
-//! the link itself (made again as a link PUT: [`crate::symlink::copy_link`]).
+//! the link itself (made again as a link PUT: [`crate::middleware::symlink::copy_link`]).
 
 use crate::config::parse_bool;
-use crate::controller::{authorize_as, backend_headers, Target};
+use crate::controllers::base::{authorize_as, backend_headers, Target};
+use crate::controllers::{getter, obj};
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
-use crate::{dlo, getter, obj, symlink};
+use crate::middleware::{dlo, symlink};
 use http::percent::quote;
 use http::{Headers, Request, Response};
 
@@ -92,7 +93,7 @@ pub fn sink_headers(request: &Headers, source: &Headers, fresh: bool) -> Headers
 }
 
 fn target_for(
-    ctx: &crate::backend::Context,
+    ctx: &crate::controllers::backend::Context,
     req: &Request<'_>,
     t: &Target,
     account: String,
@@ -114,7 +115,7 @@ fn target_for(
 
 /// `PUT` with `X-Copy-From`: `t` is the destination.
 pub fn put_from(
-    ctx: &crate::backend::Context,
+    ctx: &crate::controllers::backend::Context,
     req: &mut Request<'_>,
     resp: &mut Response<'_>,
     t: &Target,
@@ -129,7 +130,12 @@ pub fn put_from(
 }
 
 /// `COPY` with `Destination`: `t` is the source.
-pub fn copy(ctx: &crate::backend::Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+pub fn copy(
+    ctx: &crate::controllers::backend::Context,
+    req: &mut Request<'_>,
+    resp: &mut Response<'_>,
+    t: &Target,
+) -> Result<()> {
     let dest = req.header("Destination").filter(|v| !v.is_empty());
     let dest = dest.ok_or_else(|| Error::PreconditionFailed("You must specify a Destination header".into()))?;
     let (c, o) = parse_path(dest, "Destination")?;
@@ -149,7 +155,7 @@ fn source_read(e: std::io::Error) -> Error {
 /// always asks for the newest), following symlinks to their target
 /// unless the copy is of the link itself (`link_get`).
 fn read_source(
-    ctx: &crate::backend::Context,
+    ctx: &crate::controllers::backend::Context,
     req: &Request<'_>,
     src: &Target,
     sh: &mut Headers,
@@ -176,7 +182,7 @@ fn read_source(
 }
 
 fn run(
-    ctx: &crate::backend::Context,
+    ctx: &crate::controllers::backend::Context,
     req: &mut Request<'_>,
     resp: &mut Response<'_>,
     src: &Target,

@@ -25,8 +25,8 @@
 //! client never gets bytes of another version. A multipart/byteranges
 //! answer is not resumed.
 
-use crate::backend::{self, node_addr, Context, Failure, Suspects};
-use crate::controller::Target;
+use crate::controllers::backend::{self, node_addr, Context, Failure, Suspects};
+use crate::controllers::base::Target;
 use crate::error::{Error, Result};
 use http::percent::quote;
 use http::{ClientConn, ClientResponse, Headers};

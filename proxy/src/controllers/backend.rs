@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::tempauth::TempAuth;
+use crate::middleware::tempauth::TempAuth;
 use http::client::Failed;
 use http::percent::quote;
 use http::{ClientConn, Headers};

@@ -36,12 +36,12 @@
 //! * Not done: Swift lets a prefix URL GET a container root for staticweb
 //!   (which swiftlet has not): such a request is 401 here at once.
 
-use crate::backend::Context;
 use crate::config::Section;
-use crate::controller::{account_info, container_info, Target};
+use crate::controllers::backend::Context;
+use crate::controllers::base::{account_info, container_info, Target};
 use crate::endpoint::query_param;
 use crate::error::{Error, Result};
-use crate::tempauth::{Access, Identity};
+use crate::middleware::tempauth::{Access, Identity};
 use hmac::{Hmac, Mac};
 use http::percent::quote;
 use http::{Headers, Request};

@@ -31,12 +31,12 @@
 //! * COPY (and PUT with `X-Copy-From`) copies the target, or with
 //!   `?symlink=get` the link, validated as a new link PUT.
 
-use crate::backend::{Answer, Context};
-use crate::controller::{authorize_as, trans_headers, Target};
-use crate::copy::{parse_account, parse_path};
+use crate::controllers::backend::{Answer, Context};
+use crate::controllers::base::{authorize_as, trans_headers, Target};
+use crate::controllers::getter;
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
-use crate::getter;
+use crate::middleware::copy::{parse_account, parse_path};
 use http::percent::quote;
 use http::{Headers, Request, Response};
 use std::io::Read;

@@ -14,9 +14,9 @@
 //! at each request). The tag is checked in constant time. See
 //! docs/proxy.md for why this replaces Swift's memcached token store.
 
-use crate::acl::{self, AccountAcl};
 use crate::config::{AuthConfig, ResellerPrefix, UserConf};
 use crate::error::{Error, Result};
+use crate::middleware::acl::{self, AccountAcl};
 use hmac::{Hmac, Mac};
 use http::Headers;
 use sha2::{Digest, Sha256};
@@ -32,7 +32,7 @@ const TAG_LEN: usize = 16;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     pub groups: Vec<String>,
-    pub temp_url: Option<crate::tempurl::Grant>,
+    pub temp_url: Option<crate::middleware::tempurl::Grant>,
 }
 
 impl Identity {

@@ -4,29 +4,31 @@
 //!   stream the first good answer; a 404 from a handoff that never held
 //!   the object counts as "unavailable", so missing primaries give 503;
 //!   a body that breaks mid-way resumes on the next node
-//!   ([`crate::getter`]).
+//!   ([`crate::controllers::getter`]).
 //! * PUT connects to every primary at once with `Expect: 100-continue`
 //!   (a failed primary is replaced by the next handoff), then streams the
 //!   body to all of them through one green thread and a bounded queue per
-//!   backend ([`crate::putter`]), and succeeds on a quorum.
+//!   backend ([`crate::controllers::putter`]), and succeeds on a quorum.
 //! * DELETE and POST go to every primary at once (`make_requests`).
 //! * `X-Newest` on GET/HEAD HEADs every primary first and reads from the
-//!   one with the newest `X-Timestamp` ([`crate::getter`]).
-//! * Server-side copy (`X-Copy-From`, `COPY`) is in [`crate::copy`].
+//!   one with the newest `X-Timestamp` ([`crate::controllers::getter`]).
+//! * Server-side copy (`X-Copy-From`, `COPY`) is in [`crate::middleware::copy`].
 //! * A GET/HEAD that finds a DLO manifest (`X-Object-Manifest`) answers
-//!   its segments ([`crate::dlo`]) unless `?multipart-manifest=get`.
+//!   its segments ([`crate::middleware::dlo`]) unless `?multipart-manifest=get`.
 //! * Symlinks (`X-Symlink-Target` on PUT; GET/HEAD follow them, a POST
-//!   to one is 307) are in [`crate::symlink`].
+//!   to one is 307) are in [`crate::middleware::symlink`].
 
-use crate::backend::{self, best_answer, Context};
-use crate::controller::{authorize, backend_headers, client_headers, container_info, relay, trans_headers, Target};
-use crate::copy;
-use crate::dlo;
+use crate::controllers::backend::{self, best_answer, Context};
+use crate::controllers::base::{
+    authorize, backend_headers, client_headers, container_info, relay, trans_headers, Target,
+};
+use crate::controllers::getter;
+use crate::controllers::putter;
 use crate::error::{Error, Result};
-use crate::getter;
-use crate::putter;
-use crate::symlink;
-use crate::tempauth::Access;
+use crate::middleware::copy;
+use crate::middleware::dlo;
+use crate::middleware::symlink;
+use crate::middleware::tempauth::Access;
 use db::Timestamp;
 use http::percent::quote;
 use http::{Headers, Request, Response};
@@ -93,7 +95,7 @@ enum Found {
     Link(Headers),
 }
 
-/// GET/HEAD, following symlinks ([`crate::symlink`]) unless
+/// GET/HEAD, following symlinks ([`crate::middleware::symlink`]) unless
 /// `?symlink=get`.
 fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
     if symlink::wants_link(&t.query) {
@@ -150,7 +152,7 @@ fn get_one(
             return Ok(Found::Unsatisfiable(r.head.headers.clone(), body));
         }
         let mut out = client_headers(&r.head.headers, t, owner);
-        crate::tempurl::decorate_success(t, r.status(), &mut out);
+        crate::middleware::tempurl::decorate_success(t, r.status(), &mut out);
         match follow {
             Some(f) => f.add_location(&mut out),
             None => symlink::show(&r.head.headers, &mut out),
