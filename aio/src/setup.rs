@@ -27,7 +27,7 @@ pub const MIN_PART_HOURS: u32 = 1;
 pub fn random_hex(n: usize) -> io::Result<String> {
     let mut buf = vec![0u8; n];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
-    Ok(ring::hash::hex(&buf))
+    Ok(common::hex::hex(&buf))
 }
 
 /// The cluster's `swift.conf`: the sample with the given hash path prefix
@@ -258,7 +258,7 @@ impl Settings {
         )
     }
     pub fn parse(text: &str) -> Option<Settings> {
-        let ini = ring::conf::Ini::parse(text.as_bytes());
+        let ini = common::Ini::parse(text.as_bytes());
         let get = |k: &str| ini.get("aio", k).map(|v| String::from_utf8_lossy(v).into_owned());
         Some(Settings {
             bind: get("bind_ip")?,

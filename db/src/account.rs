@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::listing::{self, Entry, ListParams, Named, Range};
 use crate::metadata::{self, Metadata};
 use crate::shared;
-use crate::timestamp::{stored, Timestamp};
+use common::timestamp::{stored, Timestamp};
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
 use std::path::Path;
 

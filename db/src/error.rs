@@ -121,3 +121,9 @@ pub(crate) fn corruption_reason(e: &Error) -> Option<String> {
         }
     }
 }
+
+impl From<common::timestamp::BadTimestamp> for Error {
+    fn from(e: common::timestamp::BadTimestamp) -> Error {
+        Error::Invalid(e.to_string())
+    }
+}

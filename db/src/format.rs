@@ -7,7 +7,7 @@ use crate::listing::{Entry, Named};
 
 /// The storage policy every container is in (swiftlet has one), named in
 /// account listings as Swift's `storage_policy`.
-pub const POLICY_NAME: &str = "Policy-0";
+pub use common::POLICY_NAME;
 
 /// A listing's output format, with the media type Swift answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

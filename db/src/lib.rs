@@ -15,7 +15,6 @@
 //! | [`listing`] | prefix / delimiter / marker / end_marker / reverse / path walk |
 //! | [`format`] | plain, JSON and XML bodies; `format=` and `Accept` |
 //! | [`metadata`] | per-key timestamps, removal by empty value |
-//! | [`timestamp`] | Swift's `X-Timestamp` forms |
 //! | [`registry`] | cache of open brokers; database paths on a device |
 //! | `conn` | connections, WAL, creation, group commit, quarantine |
 //! | `shared` | what both brokers do alike (Swift's `DatabaseBroker`): the info row's metadata |
@@ -31,9 +30,9 @@ pub mod listing;
 pub mod metadata;
 pub mod registry;
 mod shared;
-pub mod timestamp;
 
 pub use account::{AccountBroker, AccountInfo, AccountPut, ContainerRow, ContainerUpdate, RowOutcome};
+pub use common::Timestamp;
 pub use conn::{commits, Kind, Options, Synchronous};
 pub use container::{Applied, ContainerBroker, ContainerInfo, DeleteOutcome, ObjectRecord, ObjectRow, PutOutcome};
 pub use error::{Error, Result};
@@ -41,7 +40,6 @@ pub use format::Format;
 pub use listing::{Entry, ListParams, LISTING_LIMIT};
 pub use metadata::Metadata;
 pub use registry::{db_files, db_path, Brokers};
-pub use timestamp::Timestamp;
 
 #[cfg(test)]
 mod testutil;

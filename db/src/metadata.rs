@@ -5,7 +5,7 @@
 //! does, a JSON object `{"X-Container-Meta-Color": ["blue", "1700000000.12345"]}`.
 
 use crate::error::{Error, Result};
-use crate::timestamp::Timestamp;
+use common::Timestamp;
 use std::collections::BTreeMap;
 
 /// Key (a header name as the handler canonicalized it) → (value, timestamp).

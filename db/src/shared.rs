@@ -5,7 +5,7 @@
 use crate::conn::Db;
 use crate::error::{Error, Result};
 use crate::metadata::{self, Metadata};
-use crate::timestamp::Timestamp;
+use common::Timestamp;
 use rusqlite::Transaction;
 
 /// The metadata of a database's info row (`container_info` or `account_info`).

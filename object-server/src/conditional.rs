@@ -13,15 +13,7 @@ pub enum Outcome {
     PreconditionFailed,
 }
 
-/// Strips the quotes of a strong ETag (swob's `normalize_etag`).
-pub fn normalize_etag(tag: &str) -> &str {
-    let t = tag.trim();
-    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
-        &t[1..t.len() - 1]
-    } else {
-        t
-    }
-}
+pub use common::etag::normalize_etag;
 
 /// True if a `If-(None-)Match` list names `etag` or `*`.
 pub fn matches(list: &str, etag: &str) -> bool {

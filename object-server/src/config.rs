@@ -9,12 +9,12 @@
 //! `swiftlet_server::Section`'s.
 
 use crate::error::{Error, Result};
-use ring::conf::Ini;
+pub use common::config::{parse_bool, LogLevel};
+use common::Ini;
+use common::Section;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-pub use swiftlet_server::config::{parse_bool, LogLevel};
-use swiftlet_server::Section;
 
 pub const APP_SECTION: &str = "app:object-server";
 pub const UPDATER_SECTION: &str = "object-updater";

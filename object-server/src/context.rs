@@ -128,7 +128,7 @@ mod tests {
         let devices = std::env::temp_dir().join(format!("swiftlet-ctx-devs-{}", std::process::id()));
         std::fs::create_dir_all(devices.join("sda")).unwrap();
         let text = format!("[DEFAULT]\ndevices = {}\nmount_check = false\n", devices.display());
-        let conf = Config::from_ini(&ring::conf::Ini::parse(text.as_bytes())).unwrap();
+        let conf = Config::from_ini(&common::Ini::parse(text.as_bytes())).unwrap();
         let ctx = Context::new(conf, PathHasher::new(b"p", b"s").unwrap());
         assert!(!ctx.device_passed_recently("sda"));
         assert!(ctx.check_device("sda").is_ok());

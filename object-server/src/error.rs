@@ -7,10 +7,10 @@
 //! extra headers Swift sends (`X-Backend-Timestamp`, `Content-Range`).
 
 use crate::timestamp::Timestamp;
+use common::ConfigError;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
-use swiftlet_server::ConfigError;
 
 /// Everything that can go wrong in the object server.
 #[derive(Debug)]

@@ -9,13 +9,13 @@
 //!   "{referer}" "{txn_id}" "{user_agent}" {trans_time:.4f} "{additional_info}" {pid} {policy_index}
 //! ```
 
+use common::date::Civil;
+use common::LogLevel;
+use common::Logger;
 use http::AccessRecord;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
-use swiftlet_server::config::LogLevel;
-use swiftlet_server::date::Civil;
-use swiftlet_server::Logger;
 
 /// The object server's stderr logger (`object-server: LEVEL: message`).
 pub static LOG: Logger = Logger::new("object-server");

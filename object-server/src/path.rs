@@ -79,25 +79,9 @@ pub enum Route {
     },
 }
 
-/// Decodes `%XX` escapes; a bad escape is an error.
-pub fn percent_decode(s: &str) -> Result<Vec<u8>> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            let v = hex
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| Error::bad_request("Invalid %-escape in path"))?;
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    Ok(out)
+/// Decodes `%XX` escapes; a bad escape is an error (400).
+fn percent_decode(s: &str) -> Result<Vec<u8>> {
+    common::percent::decode_strict(s).ok_or_else(|| Error::bad_request("Invalid %-escape in path"))
 }
 
 fn check_device(d: &str) -> Result<()> {
@@ -187,7 +171,7 @@ pub fn route(method: &str, target: &str, container_update: bool) -> Result<Route
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::percent::quote;
+    use common::percent::quote;
 
     fn obj(d: &str, p: u32, a: &str, c: &str, o: &str) -> Route {
         Route::Object(ObjectPath {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use crate::conf::Ini;
 use crate::error::{Error, Result};
+use common::Ini;
 
 /// Where Swift looks for `swift.conf` by default.
 pub const DEFAULT_SWIFT_DIR: &str = "/etc/swift";
@@ -33,7 +33,7 @@ impl PathHasher {
     /// Reads `swift_hash_path_prefix` / `swift_hash_path_suffix` from the
     /// `[swift-hash]` section of a `swift.conf` file.
     pub fn from_swift_conf(path: &Path) -> Result<PathHasher> {
-        let ini = Ini::load(path)?;
+        let ini = Ini::load(path).map_err(|e| Error::io(path, e))?;
         let prefix = ini.get("swift-hash", "swift_hash_path_prefix").unwrap_or_default();
         let suffix = ini.get("swift-hash", "swift_hash_path_suffix").unwrap_or_default();
         if prefix.is_empty() && suffix.is_empty() {
@@ -84,16 +84,7 @@ pub fn partition(digest: &[u8; 16], part_power: u8) -> u32 {
     }
 }
 
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
-}
+pub use common::hex::hex;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! swiftlet-ring: OpenStack Swift's consistent-hash ring.
 //!
 //! * [`hash`]: Swift's name hashing and partitions, secrets from `swift.conf`
-//!   ([`conf`] reads the INI file);
+//!   (read with `common::Ini`);
 //! * [`device`]: devices and the operator syntaxes naming them;
 //! * [`ringdata`]: the compact ring file ([`file`] frames it and writes
 //!   atomically);
@@ -15,7 +15,6 @@
 
 pub mod builder;
 pub mod cli;
-pub mod conf;
 pub mod device;
 pub mod error;
 pub mod file;
@@ -31,3 +30,9 @@ pub use handoff::Handoffs;
 pub use hash::{partition, PathHasher};
 pub use ringdata::RingData;
 pub use runtime::Ring;
+
+/// The INI reader, now `common::ini` (kept here until the proxy imports it
+/// from there).
+pub mod conf {
+    pub use common::ini::Ini;
+}

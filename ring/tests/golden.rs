@@ -32,7 +32,7 @@ fn hashes_and_partitions_match_python_swift() {
             let o = v["object"].as_str();
             let pp = v["part_power"].as_u64().unwrap() as u8;
             let digest = hasher.digest(a, c, o).unwrap();
-            assert_eq!(ring::hash::hex(&digest), v["hash"].as_str().unwrap(), "{a:?} {c:?} {o:?}");
+            assert_eq!(common::hex::hex(&digest), v["hash"].as_str().unwrap(), "{a:?} {c:?} {o:?}");
             assert_eq!(
                 u64::from(ring::partition(&digest, pp)),
                 v["part"].as_u64().unwrap(),

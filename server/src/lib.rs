@@ -1,22 +1,14 @@
 //! swiftlet-server: what every swiftlet server process (object server,
-//! proxy) does the same way around its own handlers.
-//!
-//! * [`config`]: typed reads of one section of Swift's INI config with
-//!   `[DEFAULT]` behind it, errors naming section and key, `log_level`;
-//! * [`log`]: messages on stderr filtered by `log_level` (each crate keeps
-//!   its own access-line format);
-//! * [`date`]: UTC calendar dates for HTTP headers and log lines;
-//! * [`worker`]: a worker's start-up: listen, `READY=1` once all listen,
-//!   `STOPPING=1` on stop, the http `ServerConfig` from the config keys.
+//! proxy) does the same way around its own handlers: [`worker`], a
+//! worker's start-up (listen, `READY=1` once all listen, `STOPPING=1` on
+//! stop, the http `ServerConfig` from the config keys), and the process's
+//! [`pid`]. Config sections, logging and dates are `common`'s.
 #![forbid(unsafe_code)]
 
-pub mod config;
-pub mod date;
-pub mod log;
 pub mod worker;
 
-pub use config::{ConfigError, LogLevel, Section};
-pub use log::Logger;
+pub use common::{config, date, log};
+pub use common::{ConfigError, LogLevel, Logger, Section};
 
 /// This process's id, asked of the kernel once (glibc no longer caches
 /// it, and it goes into every access line and backend `User-Agent`).

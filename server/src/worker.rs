@@ -4,7 +4,7 @@
 //! `STOPPING=1` when the stop signal comes, the http `ServerConfig`
 //! built from Swift's keys, and the serving loop with its access log.
 
-use crate::log::Logger;
+use common::Logger;
 use http::{AccessRecord, Server, ServerConfig};
 use std::io;
 use std::net::SocketAddr;

@@ -9,8 +9,8 @@ use super::ACCOUNT_UPDATE_HEADER;
 use crate::context::Context;
 use crate::database::{brokers, db_call, db_error};
 use crate::error::{Error, Result};
+use common::percent::quote;
 use db::ContainerInfo;
-use http::percent::quote;
 use http::{Headers, Request};
 use std::path::{Path, PathBuf};
 

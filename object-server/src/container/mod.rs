@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::path::BackendPath;
 use crate::timestamp::http_date;
 use account_update::AccountTargets;
+use common::percent::quote;
 use db::{Applied, ContainerBroker, DeleteOutcome, Entry, Kind, ObjectRecord, PutOutcome};
-use http::percent::quote;
 use http::{Headers, Request, Response};
 use std::path::PathBuf;
 

@@ -16,7 +16,7 @@ use crate::object::async_pending::{self, Record, Target};
 use crate::object::diskfile::Location;
 use crate::path::ObjectPath;
 use crate::timestamp::Timestamp;
-use http::percent::quote;
+use common::percent::quote;
 use http::{ClientConn, Headers, Request};
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -121,7 +121,7 @@ impl BodyCheck {
             }
             BodyCheck::Crc32c { .. } => None,
             BodyCheck::Md5(m) => {
-                let got = ring::hash::hex(&m.finalize());
+                let got = common::hex::hex(&m.finalize());
                 (got != obj.etag()).then(|| format!("body MD5 {got} does not match ETag {}", obj.etag()))
             }
         }
@@ -211,7 +211,7 @@ fn boundary(obj: &ObjectFile) -> String {
     md5.update(SEQ.fetch_add(1, Ordering::Relaxed).to_le_bytes());
     md5.update(obj.etag().as_bytes());
     md5.update(std::process::id().to_le_bytes());
-    ring::hash::hex(&md5.finalize())
+    common::hex::hex(&md5.finalize())
 }
 
 fn send_multirange(

@@ -76,7 +76,7 @@ pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: 
     let (etag, info) = match whole {
         Some(n) => {
             let body = read_whole(ctx, req, n)?;
-            let md5 = (sums == Sums::Here).then(|| ring::hash::hex(&Md5::digest(&body)));
+            let md5 = (sums == Sums::Here).then(|| common::hex::hex(&Md5::digest(&body)));
             let got = Received { size: n, crc: crc32c::crc32c(&body), md5 };
             let described = describe(ctx, req, path, ts, content_type, &got, sums);
             let crc = got.crc;

@@ -286,7 +286,7 @@ pub fn ts() -> String {
 
 pub fn md5_hex(data: &[u8]) -> String {
     use md5::{Digest, Md5};
-    ring::hash::hex(&Md5::digest(data))
+    common::hex::hex(&Md5::digest(data))
 }
 
 /// Every file under `dir` whose name ends with `ext`.

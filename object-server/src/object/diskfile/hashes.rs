@@ -93,7 +93,7 @@ pub fn hash_suffix(suffix_dir: &Path, now: Timestamp, reclaim_age_secs: u64) -> 
         let _ = fs::remove_dir(suffix_dir);
         return Ok(None);
     }
-    Ok(Some(ring::hash::hex(&md5.finalize())))
+    Ok(Some(common::hex::hex(&md5.finalize())))
 }
 
 /// The partition's suffix hashes, with `recalculate` and every invalidated

@@ -234,7 +234,7 @@ impl Writer {
 
     /// The body's MD5, hex (the ETag), if the writer hashed it.
     pub fn etag(&self) -> Option<String> {
-        self.md5.as_ref().map(|m| ring::hash::hex(&m.clone().finalize()))
+        self.md5.as_ref().map(|m| common::hex::hex(&m.clone().finalize()))
     }
 
     /// The body's CRC32C.

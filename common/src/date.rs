@@ -1,6 +1,9 @@
 //! UTC calendar dates of unix seconds, for HTTP dates and log lines.
 
-use http::date::{civil_from_days, MONTHS, WEEKDAYS};
+/// English weekday abbreviations, from Thursday (1970-01-01's weekday).
+pub const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+/// English month abbreviations, `Jan` first.
+pub const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// A UTC calendar time, enough for HTTP dates and log lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +45,31 @@ impl Civil {
     pub fn weekday_name(&self) -> &'static str {
         WEEKDAYS[self.weekday]
     }
+}
+
+/// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`, for days ≥ 0).
+pub fn civil_from_days(days: u64) -> (u64, u32, u32) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + u64::from(month <= 2), month, day)
+}
+
+/// Days from 1970-01-01 to a date from 1970 on (the inverse of
+/// [`civil_from_days`]).
+pub fn days_from_civil(year: u64, month: u32, day: u32) -> u64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let (era, yoe) = (y / 400, y % 400);
+    let m = u64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + u64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

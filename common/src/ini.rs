@@ -7,8 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::error::{Error, Result};
-
 /// Sections of key/value pairs. Values are kept as raw bytes, because Swift
 /// reads `swift.conf` as latin-1 and hashes the bytes of the prefix/suffix.
 #[derive(Debug, Default, Clone)]
@@ -44,9 +42,8 @@ impl Ini {
     }
 
     /// Reads and parses a file.
-    pub fn load(path: &Path) -> Result<Ini> {
-        let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Ok(Ini::parse(&text))
+    pub fn load(path: &Path) -> std::io::Result<Ini> {
+        Ok(Ini::parse(&std::fs::read(path)?))
     }
 
     /// The raw value of `key` in `section`, if set.

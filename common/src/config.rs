@@ -6,7 +6,7 @@
 //! value is a [`ConfigError`] that names the section it was found in and
 //! its key. Which keys exist, and their defaults, stay with each server.
 
-use ring::conf::Ini;
+use crate::ini::Ini;
 use std::fmt;
 use std::time::Duration;
 

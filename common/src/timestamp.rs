@@ -3,7 +3,6 @@
 //! internal string, whose byte order is their time order (fixed width), so
 //! SQL can compare them as text.
 
-use crate::error::{Error, Result};
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -54,8 +53,8 @@ impl Timestamp {
     /// `1700000000.1`, `1700000000.12345`, `1700000000.12345_000000000000000a`,
     /// `0`, leading zeros and surrounding spaces (more than five decimals are
     /// rounded, as Swift does). Negative, malformed or at/above 10^10 s fails.
-    pub fn parse(s: &str) -> Result<Timestamp> {
-        let bad = || Error::Invalid(format!("timestamp {s:?}"));
+    pub fn parse(s: &str) -> Result<Timestamp, BadTimestamp> {
+        let bad = || BadTimestamp(s.to_string());
         let t = s.trim();
         let (time, offset) = match t.split_once('_') {
             Some((v, o)) => {
@@ -127,26 +126,23 @@ impl Timestamp {
     pub fn isoformat(&self) -> String {
         let secs = self.ticks / TICKS;
         let micros = (self.ticks % TICKS) * 10;
-        let days = (secs / 86_400) as i64;
         let rem = secs % 86_400;
-        let (y, m, d) = civil_from_days(days);
+        let (y, m, d) = crate::date::civil_from_days(secs / 86_400);
         format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}", rem / 3600, rem / 60 % 60, rem % 60)
     }
 }
 
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian, UTC).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// A string that is not one of Swift's timestamps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadTimestamp(pub String);
+
+impl fmt::Display for BadTimestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "timestamp {:?}", self.0)
+    }
 }
+
+impl std::error::Error for BadTimestamp {}
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -155,7 +151,7 @@ impl fmt::Display for Timestamp {
 }
 
 /// Parses a stored timestamp column; Swift stores `'0'` for "never".
-pub(crate) fn stored(s: &str) -> Timestamp {
+pub fn stored(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap_or(Timestamp::ZERO)
 }
 
