@@ -10,6 +10,7 @@
 
 use crate::constraints::Constraints;
 use crate::error::{Error, Result};
+use crate::middleware::tempurl::{self, TempUrlConf};
 use ring::conf::Ini;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -108,7 +109,7 @@ pub struct Config {
     pub log_requests: bool,
     pub auth: AuthConfig,
     /// `[filter:tempurl]`.
-    pub tempurl: crate::middleware::tempurl::TempUrlConf,
+    pub tempurl: TempUrlConf,
     /// `[filter:symlink] symloop_max`: symlinks a GET or HEAD follows in a
     /// row (Swift's; below 1 means the default, 2).
     pub symloop_max: usize,
@@ -257,10 +258,7 @@ impl Config {
                 token_secret: auth.string("token_secret", ""),
                 users,
             },
-            tempurl: crate::middleware::tempurl::TempUrlConf::from_section(&Section {
-                ini: &ini,
-                name: crate::middleware::tempurl::SECTION,
-            })?,
+            tempurl: TempUrlConf::from_section(&Section { ini: &ini, name: tempurl::SECTION })?,
             symloop_max: symlink.parse("symloop_max", 2, "an integer", |v| {
                 v.parse::<i64>().ok().map(|n| usize::try_from(n).ok().filter(|&n| n >= 1).unwrap_or(2))
             })?,

@@ -2,11 +2,12 @@
 //! `[swift-constraints]` overrides from swift.conf, the checks, and the
 //! `swift` section of `/info`.
 
-use crate::config::Section;
+use crate::endpoint::unquote;
 use crate::error::{Error, Result};
 use http::Headers;
 use ring::conf::Ini;
 use serde_json::{json, Value};
+use swiftlet_server::Section;
 
 pub const SECTION: &str = "swift-constraints";
 
@@ -181,6 +182,36 @@ impl Constraints {
     }
 }
 
+/// Swift's `_check_path_header`: `[/]container/object`, %-decoded (the
+/// object may hold more slashes); anything else is 412. For the headers
+/// that name another object: `X-Copy-From`, `Destination`,
+/// `X-Symlink-Target`.
+#[doc(alias = "check_path_header")]
+pub fn parse_path(value: &str, header: &str) -> Result<(String, String)> {
+    let path = unquote(value)?;
+    let path = path.strip_prefix('/').unwrap_or(&path);
+    match path.split_once('/') {
+        Some((c, o)) if !c.is_empty() && !o.is_empty() => Ok((c.to_string(), o.to_string())),
+        _ => Err(Error::PreconditionFailed(format!(
+            "{header} header must be of the form <container name>/<object name>"
+        ))),
+    }
+}
+
+/// Swift's `check_account_format` for `X-Copy-From-Account`,
+/// `Destination-Account` and `X-Symlink-Target-Account`.
+#[doc(alias = "check_account_format")]
+pub fn parse_account(value: &str) -> Result<String> {
+    let account = unquote(value)?;
+    if account.is_empty() {
+        return Err(Error::PreconditionFailed("Account name is required".into()));
+    }
+    if account.contains('/') {
+        return Err(Error::PreconditionFailed("Account name cannot contain slashes".into()));
+    }
+    Ok(account)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +267,20 @@ mod tests {
         assert!(c.check_limit(Some("10000"), 10000).is_ok());
         assert_eq!(c.check_limit(Some("99999999999999999999999"), 10000).unwrap_err().status(), 412);
         assert!(c.check_limit(Some("5000.0"), 10000).is_ok(), "not digits: ignored, as Swift");
+    }
+
+    #[test]
+    fn paths_are_container_slash_object() {
+        assert_eq!(parse_path("/c/o", "X-Copy-From").unwrap(), ("c".into(), "o".into()));
+        assert_eq!(parse_path("c/a/b%20c", "X-Copy-From").unwrap(), ("c".into(), "a/b c".into()));
+        for bad in ["", "/", "c", "/c", "/c/", "//o"] {
+            let e = parse_path(bad, "Destination").unwrap_err();
+            assert_eq!(e.status(), 412, "{bad}");
+            assert!(e.to_string().contains("Destination header must be of the form"), "{e}");
+        }
+        assert_eq!(parse_path("/c/%FF", "X-Copy-From").unwrap_err().status(), 412);
+        assert_eq!(parse_account("AUTH_x").unwrap(), "AUTH_x");
+        assert_eq!(parse_account("a/b").unwrap_err().status(), 412);
+        assert_eq!(parse_account("").unwrap_err().status(), 412);
     }
 }

@@ -91,6 +91,11 @@ impl Error {
         Error::BadRequest(why.into())
     }
 
+    /// Start-up failed: `what` (a file, an address) and why.
+    pub fn startup(what: impl fmt::Display, reason: impl fmt::Display) -> Error {
+        Error::Startup { what: what.to_string(), reason: reason.to_string() }
+    }
+
     /// A client body read failed: its timeout is 408, anything else 499.
     pub fn client_read(e: io::Error) -> Error {
         match e.kind() {

@@ -16,9 +16,10 @@
 //! a container that is not there (anonymous ones, TempURLs) do not cost
 //! a HEAD of every node each; a failed lookup (503) is not kept.
 //!
-//! Accounts have a cache of their own ([`crate::controllers::backend::Context`]'s
-//! `accounts`, `recheck_account_existence`), keyed by the account with an
-//! empty container name, dropped by the account writes of this process.
+//! Accounts have a cache of their own
+//! ([`App::account_cache`](crate::app::App::account_cache),
+//! `recheck_account_existence`), keyed by the account with an empty
+//! container name, dropped by the account writes of this process.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

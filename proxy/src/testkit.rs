@@ -1,10 +1,10 @@
-//! Test helpers for the controllers: a [`Context`] whose rings point at
+//! Test helpers for the controllers: an [`App`] whose rings point at
 //! scripted fake backends (std threads on std::net, each connection
 //! answered by a script that may cut a body short or stall), and one
 //! request through the real proxy handler on a hub.
 
+use crate::app::App;
 use crate::config::Config;
-use crate::controllers::backend::Context;
 use http::{ClientConn, Headers, Server, ServerConfig};
 use ring::{NewDevice, RingBuilder};
 use std::io::{Read, Write};
@@ -136,7 +136,7 @@ pub type Script = dyn Fn(&FakeReq) -> Reply + Send + Sync;
 /// Fake backends and the rings pointing at them.
 pub struct Fakes {
     pub seen: Arc<Mutex<Vec<FakeReq>>>,
-    pub ctx: Context,
+    pub ctx: App,
     dir: PathBuf,
 }
 
@@ -242,8 +242,8 @@ fn build_ring(path: &std::path::Path, ports: &[u16]) {
 }
 
 impl Fakes {
-    /// `n` fake backends (3 replicas) answering with `script`, and a
-    /// context with `conf` added to `[app:proxy-server]`.
+    /// `n` fake backends (3 replicas) answering with `script`, and an
+    /// [`App`] with `conf` added to `[app:proxy-server]`.
     pub fn start(name: &str, n: usize, conf: &str, script: Arc<Script>) -> Fakes {
         Fakes::start_with(name, n, conf, |_| {}, script)
     }
@@ -277,20 +277,20 @@ impl Fakes {
         );
         let mut conf = Config::from_text(text.as_bytes()).unwrap();
         edit(&mut conf);
-        let ctx = crate::server::context(conf).unwrap();
+        let ctx = App::open(conf).unwrap();
         Fakes { seen, ctx, dir }
     }
 
     /// The ports of an object's nodes in the order the proxy tries them.
     pub fn order(&self, account: &str, container: &str, object: &str) -> Vec<u16> {
-        let part = self.ctx.object_ring.partition(account, Some(container), Some(object)).unwrap();
-        self.ctx.nodes(&self.ctx.object_ring, part).map(|(d, _)| d.port).collect()
+        let part = self.ctx.object_ring().partition(account, Some(container), Some(object)).unwrap();
+        self.ctx.nodes(self.ctx.object_ring(), part).map(|(d, _)| d.port).collect()
     }
 
     /// A token of `test:tester` (owner of `AUTH_test`) or `test:tester3`.
     pub fn token(&self, user: &str) -> String {
-        let u = self.ctx.conf.auth.users.iter().find(|u| u.user == user).unwrap();
-        self.ctx.auth.issue(u, 4_000_000_000)
+        let u = self.ctx.conf().auth.users.iter().find(|u| u.user == user).unwrap();
+        self.ctx.auth().issue(u, 4_000_000_000)
     }
 
     /// The requests seen so far.
@@ -311,13 +311,13 @@ pub struct Got {
 
 /// One request through the proxy's handler, served on a hub in this
 /// thread, read by a client on the same hub.
-pub fn call(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str)]) -> Got {
+pub fn call(ctx: &App, method: &str, path: &str, headers: &[(&str, &str)]) -> Got {
     call_with(ctx, method, path, headers, b"")
 }
 
 /// [`call`] with a request body (sent with `Content-Length`, or chunked
 /// in 1 KiB chunks if `headers` name `Transfer-Encoding`).
-pub fn call_with(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Got {
+pub fn call_with(ctx: &App, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Got {
     let (ctx, method, path, body) = (ctx.clone(), method.to_string(), path.to_string(), body.to_vec());
     let mut h = Headers::new();
     for (k, v) in headers {
@@ -326,7 +326,7 @@ pub fn call_with(ctx: &Context, method: &str, path: &str, headers: &[(&str, &str
     hub::run(move || {
         let l = hub::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
         let addr = l.local_addr().unwrap();
-        let server = Server::new(ServerConfig::default(), move |req, resp| crate::server::handle(&ctx, req, resp));
+        let server = Server::new(ServerConfig::default(), move |req, resp| crate::pipeline::handle(&ctx, req, resp));
         let _serving = hub::spawn(move || server.serve(l));
         let mut conn = ClientConn::connect(addr, Duration::from_secs(1)).unwrap();
         h.set("Host", addr.to_string());

@@ -1,9 +1,8 @@
 //! Talking to storage nodes: the rings, node order with handoffs, error
 //! limiting, one backend request, and Swift's quorum rules.
 
-use crate::config::Config;
+use crate::app::App;
 use crate::error::{Error, Result};
-use crate::middleware::tempauth::TempAuth;
 use http::client::Failed;
 use http::percent::quote;
 use http::{ClientConn, Headers};
@@ -15,36 +14,6 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// What every handler gets: config, auth and the three rings.
-#[derive(Clone)]
-pub struct Context(Arc<Inner>);
-
-pub struct Inner {
-    pub conf: Config,
-    /// Container info for `recheck_container_existence` (shared by the workers).
-    pub containers: Arc<crate::infocache::InfoCache>,
-    /// Account info for `recheck_account_existence`, keyed by the account
-    /// and an empty container name.
-    pub accounts: Arc<crate::infocache::InfoCache>,
-    pub auth: TempAuth,
-    pub account_ring: Ring,
-    pub container_ring: Ring,
-    pub object_ring: Ring,
-}
-
-impl std::ops::Deref for Context {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl Context {
-    pub fn new(inner: Inner) -> Context {
-        Context(Arc::new(inner))
-    }
-}
 
 /// Swift's `quorum_size`: `(n + 1) // 2`, a majority for odd n and half
 /// for even n (2 of 4), so an even-replica cluster split in halves can
@@ -82,7 +51,7 @@ thread_local! {
     static ERRORS: RefCell<HashMap<String, (u32, Instant)>> = RefCell::new(HashMap::new());
 }
 
-impl Context {
+impl App {
     /// Counts an error against a node (Swift's `error_occurred`). Most
     /// callers go through [`Suspects`], which counts only what a node did.
     pub fn error_occurred(&self, d: &Device, why: &str) {
@@ -98,7 +67,7 @@ impl Context {
     /// Limits a node at once (507, Swift's `error_limit`).
     pub fn error_limit(&self, d: &Device, why: &str) {
         crate::log::warn(&format!("node {} error limited: {why}", node_key(d)));
-        let n = self.conf.error_suppression_limit + 1;
+        let n = self.conf().error_suppression_limit + 1;
         ERRORS.with(|e| e.borrow_mut().insert(node_key(d), (n, Instant::now())));
     }
 
@@ -114,11 +83,11 @@ impl Context {
             let mut e = e.borrow_mut();
             let key = node_key(d);
             let Some(&(count, last)) = e.get(&key) else { return false };
-            if last.elapsed() > self.conf.error_suppression_interval {
+            if last.elapsed() > self.conf().error_suppression_interval {
                 e.remove(&key);
                 return false;
             }
-            count > self.conf.error_suppression_limit
+            count > self.conf().error_suppression_limit
         })
     }
 
@@ -127,7 +96,7 @@ impl Context {
     /// `request_node_count` in all. `bool` is true for a handoff.
     pub fn nodes(&self, ring: &Ring, part: u32) -> NodeIter {
         let primaries = ring.part_nodes(part);
-        let left = self.conf.request_node_factor.resolve(primaries.len());
+        let left = self.conf().request_node_factor.resolve(primaries.len());
         NodeIter { ctx: self.clone(), primaries: primaries.into_iter(), handoffs: ring.handoffs(part), left }
     }
 }
@@ -180,7 +149,7 @@ impl Drop for Held {
 impl Suspects {
     /// A node failed this request: counted now if another node already
     /// answered it, else held.
-    pub fn failed(&self, ctx: &Context, node: &Device, why: String, how: Failure) {
+    pub fn failed(&self, ctx: &App, node: &Device, why: String, how: Failure) {
         let key = node_key(node);
         let mut held = self.0.borrow_mut();
         if held.answered.iter().any(|k| *k != key) {
@@ -193,7 +162,7 @@ impl Suspects {
 
     /// `node` answered this request below 500: what the other nodes did
     /// is theirs, and counts.
-    pub fn answered(&self, ctx: &Context, node: &Device) {
+    pub fn answered(&self, ctx: &App, node: &Device) {
         let key = node_key(node);
         let theirs = {
             let mut held = self.0.borrow_mut();
@@ -214,7 +183,7 @@ impl Suspects {
     /// it does not implement, about the request) is an answer, except a
     /// handoff's 404 (it knows nothing); 5xx is a failure (507 limits).
     /// True unless a failure.
-    pub fn status(&self, ctx: &Context, node: &Device, handoff: bool, status: u16, what: &str) -> bool {
+    pub fn status(&self, ctx: &App, node: &Device, handoff: bool, status: u16, what: &str) -> bool {
         match status {
             507 => self.failed(ctx, node, format!("507 Insufficient Storage to {what}"), Failure::Limit),
             501 => self.answered(ctx, node),
@@ -226,7 +195,7 @@ impl Suspects {
     }
 }
 
-fn count(ctx: &Context, node: &Device, why: &str, how: Failure) {
+fn count(ctx: &App, node: &Device, why: &str, how: Failure) {
     match how {
         Failure::Error => ctx.error_occurred(node, why),
         Failure::Limit => ctx.error_limit(node, why),
@@ -234,7 +203,7 @@ fn count(ctx: &Context, node: &Device, why: &str, how: Failure) {
 }
 
 pub struct NodeIter {
-    ctx: Context,
+    ctx: App,
     primaries: std::vec::IntoIter<Arc<Device>>,
     handoffs: ring::Handoffs,
     left: usize,
@@ -269,13 +238,15 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
-/// Most bytes of a listing or error body read from a backend.
-pub const MAX_SMALL_BODY: usize = 64 << 20;
+/// Most bytes of an [`Answer`]'s body (a listing, a HEAD's, an error's)
+/// read whole from a backend; a longer body fails the request to that
+/// node. Object bodies are streamed instead (`getter`, `putter`).
+pub const MAX_ANSWER_BODY: usize = 64 << 20;
 
 /// One request to one node with a small body; the answer is read whole.
 /// `path` is already %-encoded and may carry a `?query`.
 pub fn request(
-    ctx: &Context,
+    ctx: &App,
     node: &Device,
     part: u32,
     method: &str,
@@ -287,27 +258,27 @@ pub fn request(
     h.set("Host", format!("{}:{}", node.ip, node.port));
     h.set("Content-Length", body.len().to_string());
     let target = format!("/{}/{part}{path}", quote(&node.device));
-    ClientConn::pooled(node_addr(node)?, ctx.conf.conn_timeout, |conn| exchange(ctx, conn, method, &target, &h, body))
+    ClientConn::pooled(node_addr(node)?, ctx.conf().conn_timeout, |conn| exchange(ctx, conn, method, &target, &h, body))
 }
 
 /// One request and its whole answer on `conn`, which goes back to the
 /// pool after a complete exchange; on failure it comes back with the error.
 fn exchange(
-    ctx: &Context,
+    ctx: &App,
     mut conn: ClientConn,
     method: &str,
     target: &str,
     h: &Headers,
     body: &[u8],
 ) -> std::result::Result<Answer, Failed> {
-    conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
+    conn.stream().set_write_timeout(Some(ctx.conf().node_timeout));
     let sent = conn.send_request(method, target, h, body);
     if let Err(e) = sent {
         return Err(Box::new((conn, e)));
     }
     let answer = (|| {
-        let mut resp = conn.read_response(method, ctx.conf.node_timeout)?;
-        let body = resp.read_all(MAX_SMALL_BODY)?;
+        let mut resp = conn.read_response(method, ctx.conf().node_timeout)?;
+        let body = resp.read_all(MAX_ANSWER_BODY)?;
         Ok(Answer { status: resp.status(), headers: std::mem::take(&mut resp.head.headers), body })
     })();
     match answer {
@@ -324,7 +295,7 @@ fn exchange(
 /// that gave no answer, or 507.
 #[allow(clippy::too_many_arguments)]
 pub fn request_node(
-    ctx: &Context,
+    ctx: &App,
     suspects: &Suspects,
     (node, handoff): (&Device, bool),
     part: u32,
@@ -351,7 +322,7 @@ pub fn request_node(
 /// and returns without them. Their green threads go on detached, so the
 /// late nodes still finish and count their own errors.
 pub fn gather(
-    ctx: &Context,
+    ctx: &App,
     results: &hub::Queue<Option<Answer>>,
     pending: usize,
     replicas: usize,
@@ -362,7 +333,7 @@ pub fn gather(
         if deadline.is_none() {
             let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
             if best_status(&statuses, replicas).is_some() {
-                deadline = Some(Instant::now() + ctx.conf.post_quorum_timeout);
+                deadline = Some(Instant::now() + ctx.conf().post_quorum_timeout);
             }
         }
         let got = match deadline {
@@ -396,7 +367,7 @@ pub struct Payload {
 /// with per-replica headers from `per_replica(i)`. Returns the final
 /// answers, not waiting past `post_quorum_timeout` once a quorum agrees.
 pub fn make_requests(
-    ctx: &Context,
+    ctx: &App,
     ring: &Ring,
     part: u32,
     method: &str,
@@ -410,7 +381,7 @@ pub fn make_requests(
 /// [`make_requests`] with a body and a hold.
 #[allow(clippy::too_many_arguments)]
 pub fn make_requests_with(
-    ctx: &Context,
+    ctx: &App,
     ring: &Ring,
     part: u32,
     method: &str,
@@ -451,14 +422,7 @@ pub fn make_requests_with(
 /// Reads from the nodes in order until one answers below 500 and not
 /// 404 (Swift's `GETorHEAD_base` for accounts and containers); else the
 /// quorum answer of what was seen (404), or 503.
-pub fn read_first(
-    ctx: &Context,
-    ring: &Ring,
-    part: u32,
-    method: &str,
-    path: &str,
-    headers: &Headers,
-) -> Result<Answer> {
+pub fn read_first(ctx: &App, ring: &Ring, part: u32, method: &str, path: &str, headers: &Headers) -> Result<Answer> {
     let mut seen = Vec::new();
     let suspects = Suspects::default();
     for (node, handoff) in ctx.nodes(ring, part) {

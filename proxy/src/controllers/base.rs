@@ -1,21 +1,32 @@
-//! What the account, container and object controllers share: the
-//! request's target and identity, header filtering in both directions,
-//! container info (existence and ACLs) and authorization.
+//! What the account, container and object controllers share (Swift's
+//! `proxy/controllers/base.py`): the [`Resource`] a request is about,
+//! header filtering in both directions (Swift's `gatekeeper` middleware
+//! does this in its pipeline), container and account info (existence,
+//! ACLs), authorization, and the error answer.
 
-use crate::controllers::backend::{self, Answer, Context};
+use crate::app::App;
+use crate::controllers::backend::{self, Answer};
 use crate::error::{Error, Result};
 use crate::infocache::{Info, InfoCache};
+use crate::middleware::acl::{self, AccountAcl};
 use crate::middleware::tempauth::{Access, AuthRequest, Identity};
 use http::{Headers, Request, Response};
 use std::io;
 use std::sync::Arc;
 
-/// One API request after routing and token checking.
-pub struct Target {
+/// What an API request acts on, after routing and token checking: the
+/// account, container and object its `/v1/...` path names (%-decoded),
+/// with the query, who asks and the transaction id. Not the HTTP request
+/// target (`Request::target`, the raw `/v1/...?query` string), from which
+/// the pipeline parses it. Handlers call theirs `t`; a copy has one for
+/// its source and one for its destination, a symlink one per hop.
+pub struct Resource {
     pub account: String,
     pub container: Option<String>,
     pub object: Option<String>,
     pub query: String,
+    /// Who asks: TempAuth's user, or a temp URL's grant
+    /// ([`crate::middleware::tempurl`]); `None` for anonymous.
     pub identity: Option<Identity>,
     pub trans_id: String,
     /// CORS headers for the answer (an allowed `Origin`), see
@@ -23,7 +34,7 @@ pub struct Target {
     pub cors: Option<crate::controllers::cors::Grant>,
 }
 
-impl Target {
+impl Resource {
     /// `/{account}[/{container}[/{object}]]`, the backend path after
     /// `/{device}/{partition}`.
     pub fn path(&self) -> String {
@@ -102,7 +113,7 @@ pub fn is_owner_header(name: &str) -> bool {
 /// (`X-Remove-Container-Meta-Color`, `X-Remove-Container-Read`, ...)
 /// become the header they name with an empty value, which the backend
 /// takes as "delete"; `None` for every other header.
-fn removal(name: &str, t: &Target) -> Option<String> {
+fn removal(name: &str, t: &Resource) -> Option<String> {
     let rest = name.get(..9).filter(|p| p.eq_ignore_ascii_case("x-remove-")).map(|_| &name[9..])?;
     let lower = rest.to_ascii_lowercase();
     let removable = match (&t.container, &t.object) {
@@ -120,7 +131,7 @@ fn removal(name: &str, t: &Target) -> Option<String> {
 }
 
 /// The client's headers to forward, with the proxy's own added.
-pub fn backend_headers(req: &Request<'_>, t: &Target) -> Headers {
+pub fn backend_headers(req: &Request<'_>, t: &Resource) -> Headers {
     let mut h: Headers = req
         .headers()
         .iter()
@@ -139,7 +150,7 @@ pub fn backend_headers(req: &Request<'_>, t: &Target) -> Headers {
 /// A backend answer's headers for the client: internal ones dropped,
 /// the ETag unquoted (as Swift's proxy does), owner-only ones dropped
 /// for non-owners, and the transaction ids added.
-pub fn client_headers(from: &Headers, t: &Target, owner: bool) -> Headers {
+pub fn client_headers(from: &Headers, t: &Resource, owner: bool) -> Headers {
     let mut h = Headers::new();
     for (k, v) in from.iter() {
         if is_internal_response_header(k) || (!owner && is_owner_header(k)) {
@@ -165,14 +176,14 @@ pub fn trans_headers(h: &mut Headers, trans_id: &str) {
 }
 
 /// Sends a small backend answer to the client.
-pub fn relay(resp: &mut Response<'_>, a: &Answer, t: &Target, owner: bool) -> io::Result<()> {
+pub fn relay(resp: &mut Response<'_>, a: &Answer, t: &Resource, owner: bool) -> io::Result<()> {
     let h = client_headers(&a.headers, t, owner);
     resp.send(a.status, &h, &a.body)
 }
 
 /// Sends an account or container HEAD/GET answer; a 204 says
 /// `Content-Length: 0` as Swift's does.
-pub fn relay_listing(resp: &mut Response<'_>, a: &Answer, t: &Target, owner: bool) -> io::Result<()> {
+pub fn relay_listing(resp: &mut Response<'_>, a: &Answer, t: &Resource, owner: bool) -> io::Result<()> {
     let mut h = client_headers(&a.headers, t, owner);
     if a.status == 204 {
         h.set("Content-Length", "0");
@@ -183,29 +194,29 @@ pub fn relay_listing(resp: &mut Response<'_>, a: &Answer, t: &Target, owner: boo
 /// The container's info, from the cache ([`crate::infocache`]) or by a
 /// HEAD of its replicas in order until one answers (Swift's
 /// `container_info`).
-pub fn container_info(ctx: &Context, t: &Target) -> Arc<Info> {
+pub fn container_info(ctx: &App, t: &Resource) -> Arc<Info> {
     let Some(container) = &t.container else { return Arc::default() };
-    let Ok(part) = ctx.container_ring.partition(&t.account, Some(container), None) else {
+    let Ok(part) = ctx.container_ring().partition(&t.account, Some(container), None) else {
         return Arc::default();
     };
     let path = http::percent::quote(&format!("/{}/{container}", t.account));
-    cached_head(ctx, &ctx.containers, &ctx.container_ring, part, &path, t, container)
+    cached_head(ctx, ctx.container_cache(), ctx.container_ring(), part, &path, t, container)
 }
 
 /// The account's info, as [`container_info`] (Swift's `account_info`).
-pub fn account_info(ctx: &Context, t: &Target) -> Arc<Info> {
-    let Ok(part) = ctx.account_ring.partition(&t.account, None, None) else { return Arc::default() };
+pub fn account_info(ctx: &App, t: &Resource) -> Arc<Info> {
+    let Ok(part) = ctx.account_ring().partition(&t.account, None, None) else { return Arc::default() };
     let path = http::percent::quote(&format!("/{}", t.account));
-    cached_head(ctx, &ctx.accounts, &ctx.account_ring, part, &path, t, "")
+    cached_head(ctx, ctx.account_cache(), ctx.account_ring(), part, &path, t, "")
 }
 
 fn cached_head(
-    ctx: &Context,
+    ctx: &App,
     cache: &InfoCache,
     ring: &ring::Ring,
     part: u32,
     path: &str,
-    t: &Target,
+    t: &Resource,
     container: &str,
 ) -> Arc<Info> {
     if let Some(info) = cache.get(&t.account, container) {
@@ -220,7 +231,7 @@ fn cached_head(
 /// HEADs the nodes in order until one answers (Swift's `GETorHEAD_base`,
 /// [`backend::read_first`]): a 404 only by a quorum of primaries (a
 /// handoff's knows nothing), 503 if no node answered.
-fn head(ctx: &Context, ring: &ring::Ring, part: u32, path: &str, t: &Target) -> Info {
+fn head(ctx: &App, ring: &ring::Ring, part: u32, path: &str, t: &Resource) -> Info {
     let mut h = Headers::new();
     h.set("X-Trans-Id", t.trans_id.clone());
     match backend::read_first(ctx, ring, part, "HEAD", path, &h) {
@@ -229,15 +240,21 @@ fn head(ctx: &Context, ring: &ring::Ring, part: u32, path: &str, t: &Target) -> 
     }
 }
 
-/// Authorizes `method` on the target; container ACLs are fetched only
+/// The account's ACL, from its info ([`account_info`]: the cache or one
+/// replica's HEAD); `None` when it has none or no replica answers (which denies, as Swift's `account_acls`).
+pub fn account_acl(ctx: &App, t: &Resource) -> Option<AccountAcl> {
+    acl::account_acl(account_info(ctx, t).headers.get(acl::ACCOUNT_ACL_SYSMETA))
+}
+
+/// Authorizes the request on `t`; container ACLs are fetched only
 /// when ownership does not already allow it. `write` picks the write ACL.
-pub fn authorize(ctx: &Context, req: &Request<'_>, t: &Target, write: bool) -> Result<Access> {
+pub fn authorize(ctx: &App, req: &Request<'_>, t: &Resource, write: bool) -> Result<Access> {
     authorize_as(ctx, req, t, req.method(), write)
 }
 
 /// `authorize` for `method` rather than the request's own (a copy reads
 /// its source as a GET and writes its destination as a PUT).
-pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, write: bool) -> Result<Access> {
+pub fn authorize_as(ctx: &App, req: &Request<'_>, t: &Resource, method: &str, write: bool) -> Result<Access> {
     // A temp URL is its own authorization (Swift's `swift.authorize_override`).
     if let Some(grant) = t.identity.as_ref().and_then(|i| i.temp_url.as_ref()) {
         return grant.authorize(t);
@@ -252,7 +269,7 @@ pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, 
         account_acl: None,
         referrer: req.header("Referer"),
     };
-    let mut verdict = ctx.auth.authorize(&ar);
+    let mut verdict = ctx.auth().authorize(&ar);
     let acl_applies = t.container.is_some() && (t.object.is_some() || matches!(method, "GET" | "HEAD"));
     let container_acl = match verdict {
         Err(_) if acl_applies => {
@@ -264,14 +281,14 @@ pub fn authorize_as(ctx: &Context, req: &Request<'_>, t: &Target, method: &str, 
     };
     if container_acl.is_some() {
         ar.acl = container_acl.as_deref();
-        verdict = ctx.auth.authorize(&ar);
+        verdict = ctx.auth().authorize(&ar);
     }
     // Account ACLs name users and groups: they cannot help an anonymous
     // caller, so only a known one costs the account HEAD.
-    if verdict.is_err() && t.identity.is_some() && ctx.auth.account_prefix(&t.account).is_some() {
-        if let Some(account_acl) = crate::controllers::account::acl(ctx, t) {
+    if verdict.is_err() && t.identity.is_some() && ctx.auth().account_prefix(&t.account).is_some() {
+        if let Some(account_acl) = account_acl(ctx, t) {
             ar.account_acl = Some(&account_acl);
-            return ctx.auth.authorize(&ar);
+            return ctx.auth().authorize(&ar);
         }
     }
     verdict
@@ -320,7 +337,7 @@ mod tests {
 
     #[test]
     fn x_remove_names_the_header_to_empty_on_accounts_and_containers_only() {
-        let t = |c: Option<&str>, o: Option<&str>| Target {
+        let t = |c: Option<&str>, o: Option<&str>| Resource {
             account: "AUTH_a".into(),
             container: c.map(Into::into),
             object: o.map(Into::into),

@@ -4,9 +4,10 @@
 //! tell each replica which account replica to update
 //! (`X-Account-Host/-Partition/-Device`).
 
+use crate::app::App;
 use crate::controllers::account;
-use crate::controllers::backend::{self, best_answer, Context};
-use crate::controllers::base::{authorize, backend_headers, is_owner_header, relay, relay_listing, Target};
+use crate::controllers::backend::{self, best_answer};
+use crate::controllers::base::{authorize, backend_headers, is_owner_header, relay, relay_listing, Resource};
 use crate::endpoint::query_param;
 use crate::error::{Error, Result};
 use crate::middleware::acl;
@@ -17,8 +18,8 @@ use http::{Headers, Request, Response};
 use std::any::Any;
 use std::rc::Rc;
 
-pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
-    ctx.conf.constraints.check_names(&t.account, t.container.as_deref(), None)?;
+pub fn handle(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
+    ctx.conf().constraints.check_names(&t.account, t.container.as_deref(), None)?;
     match req.method() {
         "GET" | "HEAD" => get(ctx, req, resp, t),
         "PUT" | "POST" | "DELETE" => write(ctx, req, resp, t),
@@ -26,22 +27,22 @@ pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: 
     }
 }
 
-fn part(ctx: &Context, t: &Target) -> Result<u32> {
-    ctx.container_ring
+fn part(ctx: &App, t: &Resource) -> Result<u32> {
+    ctx.container_ring()
         .partition(&t.account, t.container.as_deref(), None)
         .map_err(|e| Error::bad_request(e.to_string()))
 }
 
-fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+fn get(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
     let owner = authorize(ctx, req, t, false)? == Access::Owner;
-    let limit = ctx.conf.constraints.container_listing_limit;
-    ctx.conf.constraints.check_limit(query_param(&t.query, "limit").as_deref(), limit)?;
+    let limit = ctx.conf().constraints.container_listing_limit;
+    ctx.conf().constraints.check_limit(query_param(&t.query, "limit").as_deref(), limit)?;
     let part = part(ctx, t)?;
     let mut path = quote(&t.path());
     if !t.query.is_empty() {
         path = format!("{path}?{}", t.query);
     }
-    let mut a = backend::read_first(ctx, &ctx.container_ring, part, req.method(), &path, &backend_headers(req, t))?;
+    let mut a = backend::read_first(ctx, ctx.container_ring(), part, req.method(), &path, &backend_headers(req, t))?;
     if a.status < 300 {
         a.headers.set("X-Storage-Policy", POLICY_NAME);
     }
@@ -63,16 +64,16 @@ fn check_policy(h: &Headers) -> Result<()> {
 }
 
 /// ACL headers cleaned (400 for a bad one); metadata within limits.
-fn check_headers(ctx: &Context, h: &mut Headers) -> Result<()> {
+fn check_headers(ctx: &App, h: &mut Headers) -> Result<()> {
     for name in ["X-Container-Read", "X-Container-Write"] {
         if let Some(v) = h.get(name).map(String::from) {
             h.set(name, acl::clean(name, &v)?);
         }
     }
-    ctx.conf.constraints.check_metadata(h, "container")
+    ctx.conf().constraints.check_metadata(h, "container")
 }
 
-fn write(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+fn write(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
     let owner = authorize(ctx, req, t, true)? == Access::Owner;
     let mut h = backend_headers(req, t);
     // Only an account ACL's read-write grants a non-owner container
@@ -93,9 +94,11 @@ fn write(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targ
     }
     h.set("X-Timestamp", Timestamp::now().internal());
     let part = part(ctx, t)?;
-    let replicas = ctx.container_ring.part_nodes(part).len();
-    let (apart, anodes) =
-        ctx.account_ring.nodes(&t.account, None, None).map_err(|e| Error::Unavailable(format!("account ring: {e}")))?;
+    let replicas = ctx.container_ring().part_nodes(part).len();
+    let (apart, anodes) = ctx
+        .account_ring()
+        .nodes(&t.account, None, None)
+        .map_err(|e| Error::Unavailable(format!("account ring: {e}")))?;
     let per_replica = |i: usize| -> Vec<(String, String)> {
         if method == "POST" || anodes.is_empty() {
             return Vec::new();
@@ -108,10 +111,10 @@ fn write(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Targ
         ]
     };
     // No container info is kept from now until the last replica answered.
-    let hold = t.container.as_ref().map(|c| Rc::new(ctx.containers.write_started(&t.account, c)) as Rc<dyn Any>);
+    let hold = t.container.as_ref().map(|c| Rc::new(ctx.container_cache().write_started(&t.account, c)) as Rc<dyn Any>);
     let mark = backend::Payload { hold, ..Default::default() };
     let answers =
-        backend::make_requests_with(ctx, &ctx.container_ring, part, method, &quote(&t.path()), &h, &per_replica, mark);
+        backend::make_requests_with(ctx, ctx.container_ring(), part, method, &quote(&t.path()), &h, &per_replica, mark);
     let a = best_answer(answers, replicas, "container write")?;
     relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
 }

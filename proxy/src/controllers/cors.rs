@@ -20,8 +20,8 @@
 //! * Not done: Swift's `cors_allow_origin`/`cors_expose_headers` config,
 //!   non-strict mode, CORS headers on error answers.
 
-use crate::controllers::backend::Context;
-use crate::controllers::base::{container_info, trans_headers, Target};
+use crate::app::App;
+use crate::controllers::base::{container_info, trans_headers, Resource};
 use crate::error::{Error, Result};
 use http::{Headers, Request, Response};
 use std::collections::BTreeSet;
@@ -107,7 +107,7 @@ impl Grant {
 
 /// For a container or object request with `Origin`: the grant if the
 /// container allows that origin (a container HEAD), else `None`.
-pub fn grant(ctx: &Context, req: &Request<'_>, t: &Target) -> Option<Grant> {
+pub fn grant(ctx: &App, req: &Request<'_>, t: &Resource) -> Option<Grant> {
     let origin = req.header("Origin").filter(|o| !o.is_empty())?;
     t.container.as_ref()?;
     let rules = Rules::from_headers(&container_info(ctx, t).headers);
@@ -128,7 +128,7 @@ pub fn grant(ctx: &Context, req: &Request<'_>, t: &Target) -> Option<Grant> {
 
 /// `OPTIONS` of an account, container or object (Swift's
 /// `Controller.OPTIONS`); `allowed` is the methods of that kind.
-pub fn options(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, t: &Target, allowed: &[&str]) -> Result<()> {
+pub fn options(ctx: &App, req: &Request<'_>, resp: &mut Response<'_>, t: &Resource, allowed: &[&str]) -> Result<()> {
     let mut h = Headers::new();
     trans_headers(&mut h, &t.trans_id);
     h.set("Allow", allowed.join(", "));

@@ -25,8 +25,9 @@
 //! client never gets bytes of another version. A multipart/byteranges
 //! answer is not resumed.
 
-use crate::controllers::backend::{self, node_addr, Context, Failure, Suspects};
-use crate::controllers::base::Target;
+use crate::app::App;
+use crate::controllers::backend::{self, node_addr, Failure, Suspects};
+use crate::controllers::base::Resource;
 use crate::error::{Error, Result};
 use http::percent::quote;
 use http::{ClientConn, ClientResponse, Headers};
@@ -37,7 +38,7 @@ use std::sync::Arc;
 
 /// One object read: the request sent to each node and the nodes left.
 pub struct Getter {
-    ctx: Context,
+    ctx: App,
     part: u32,
     /// The backend path, %-encoded.
     path: String,
@@ -60,7 +61,7 @@ fn timestamp_of(h: &Headers) -> Option<f64> {
 /// primary at once and moves the ones holding the newest object (by
 /// `X-Timestamp`) to the front; nodes without the object keep their order
 /// after them.
-fn newest_first(ctx: &Context, part: u32, path: &str, h: &Headers, nodes: &mut [(Arc<Device>, bool)]) {
+fn newest_first(ctx: &App, part: u32, path: &str, h: &Headers, nodes: &mut [(Arc<Device>, bool)]) {
     let mut h = h.clone();
     for k in ["Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"] {
         h.remove(k);
@@ -92,13 +93,13 @@ fn newest_first(ctx: &Context, part: u32, path: &str, h: &Headers, nodes: &mut [
 }
 
 impl Getter {
-    fn new(ctx: &Context, t: &Target, method: &str, h: &Headers, newest: bool) -> Result<Getter> {
+    fn new(ctx: &App, t: &Resource, method: &str, h: &Headers, newest: bool) -> Result<Getter> {
         let part = ctx
-            .object_ring
+            .object_ring()
             .partition(&t.account, t.container.as_deref(), t.object.as_deref())
             .map_err(|e| Error::bad_request(e.to_string()))?;
         let path = quote(&t.path());
-        let mut nodes: Vec<(Arc<Device>, bool)> = ctx.nodes(&ctx.object_ring, part).collect();
+        let mut nodes: Vec<(Arc<Device>, bool)> = ctx.nodes(ctx.object_ring(), part).collect();
         if newest {
             newest_first(ctx, part, &path, h, &mut nodes);
         }
@@ -121,13 +122,13 @@ impl Getter {
     /// more on a new connection if a pooled one was stale; a node that
     /// fails counts an error and the next one is tried.
     fn next_conn(&mut self) -> Option<(Arc<Device>, bool, ClientConn)> {
-        let timeout = self.ctx.conf.recoverable_node_timeout;
+        let timeout = self.ctx.conf().recoverable_node_timeout;
         while let Some((node, handoff)) = self.nodes.next() {
             self.headers.set("Host", format!("{}:{}", node.ip, node.port));
             let target = format!("/{}/{}{}", quote(&node.device), self.part, self.path);
             let (method, headers) = (&self.method, &self.headers);
             let opened = node_addr(&node).and_then(|addr| {
-                ClientConn::pooled(addr, self.ctx.conf.conn_timeout, |mut conn| {
+                ClientConn::pooled(addr, self.ctx.conf().conn_timeout, |mut conn| {
                     match conn.send_head(method, &target, headers).and_then(|()| conn.await_answer(timeout)) {
                         Ok(()) => Ok(conn),
                         Err(e) => Err(Box::new((conn, e))),
@@ -169,7 +170,7 @@ impl Getter {
 
     /// No node gave a source: 404 by quorum, else 503.
     fn failure(&self) -> Error {
-        let replicas = self.ctx.object_ring.part_nodes(self.part).len();
+        let replicas = self.ctx.object_ring().part_nodes(self.part).len();
         match backend::best_status(&self.statuses, replicas) {
             Some(404) => Error::NotFound,
             _ => Error::Unavailable(format!("object {}: {:?}", self.method, self.statuses)),
@@ -196,8 +197,8 @@ const MAX_SKIPPED_BODY: u64 = 64 * 1024;
 /// (the nodes left, for [`relay_body`]). No such answer: 404 by quorum,
 /// else 503.
 pub fn fetch<T>(
-    ctx: &Context,
-    t: &Target,
+    ctx: &App,
+    t: &Resource,
     method: &str,
     h: &Headers,
     newest: bool,
@@ -208,7 +209,7 @@ pub fn fetch<T>(
 
 /// [`fetch`] with the [`Getter`] already made.
 fn first_source<T>(mut g: Getter, f: impl FnOnce(&Device, ClientResponse<'_>, Getter) -> Result<T>) -> Result<T> {
-    let timeout = g.ctx.conf.recoverable_node_timeout;
+    let timeout = g.ctx.conf().recoverable_node_timeout;
     while let Some((node, handoff, mut conn)) = g.next_conn() {
         let mut r = match conn.read_response(&g.method, timeout) {
             Ok(r) => r,
@@ -343,11 +344,11 @@ impl Drop for Head {
 
 /// [`fetch`] of a GET whose body is read through a [`Piped`]; errors
 /// before the first answer (404, 503) are returned as they are.
-pub fn pull(ctx: &Context, t: &Target, h: &Headers, newest: bool) -> Result<Pulled> {
+pub fn pull(ctx: &App, t: &Resource, h: &Headers, newest: bool) -> Result<Pulled> {
     let g = Getter::new(ctx, t, "GET", h, newest)?;
     let heads: Queue<Result<(u16, Headers)>> = Queue::new(1);
     let mut head = Head(heads.clone(), false);
-    let chunk = ctx.conf.object_chunk_size;
+    let chunk = ctx.conf().object_chunk_size;
     let body = piped(move |pipe| {
         let got = first_source(g, |node, r, mut g| {
             head.tell(Ok((r.status(), r.head.headers.clone())));
@@ -521,7 +522,7 @@ pub fn relay_body(
         let Some((node, handoff, mut conn)) = g.next_conn() else {
             return Err(Error::Unavailable(format!("object GET body broke at byte {}, no node left: {why}", pos.next)));
         };
-        let mut r = match conn.read_response("GET", g.ctx.conf.recoverable_node_timeout) {
+        let mut r = match conn.read_response("GET", g.ctx.conf().recoverable_node_timeout) {
             Ok(r) => r,
             Err(e) => {
                 g.failed(&node, format!("object GET resume: {e}"));
@@ -609,13 +610,13 @@ mod tests {
         assert_eq!(gets_to(&f, 2)[0].header("Range"), Some("bytes=80000-199999"));
         assert!(gets_to(&f, 3).is_empty(), "the handoff was not needed");
         let nodes: Vec<_> =
-            f.ctx.object_ring.part_nodes(f.ctx.object_ring.partition("AUTH_test", Some("c"), Some("o")).unwrap());
+            f.ctx.object_ring().part_nodes(f.ctx.object_ring().partition("AUTH_test", Some("c"), Some("o")).unwrap());
         assert_eq!(nodes.iter().map(|d| f.ctx.error_count(d)).collect::<Vec<_>>(), [1, 1, 0]);
     }
 
     /// Errors counted against each device of the object ring.
     fn error_counts(f: &Fakes) -> Vec<u32> {
-        f.ctx.object_ring.devices().iter().flatten().map(|d| f.ctx.error_count(d)).collect()
+        f.ctx.object_ring().devices().iter().flatten().map(|d| f.ctx.error_count(d)).collect()
     }
 
     #[test]
@@ -664,9 +665,9 @@ mod tests {
         let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
         assert_eq!((got.status, got.body.as_slice()), (200, b"hello".as_slice()));
         let nodes: Vec<_> =
-            f.ctx.object_ring.part_nodes(f.ctx.object_ring.partition("AUTH_test", Some("c"), Some("o")).unwrap());
+            f.ctx.object_ring().part_nodes(f.ctx.object_ring().partition("AUTH_test", Some("c"), Some("o")).unwrap());
         let counts: Vec<u32> = nodes.iter().map(|d| f.ctx.error_count(d)).collect();
-        let limit = f.ctx.conf.error_suppression_limit + 1;
+        let limit = f.ctx.conf().error_suppression_limit + 1;
         assert_eq!(counts, [1, limit, 0], "the 500 counted once, the 507 limited at once");
     }
 
@@ -731,7 +732,7 @@ mod tests {
         });
         let ctx = f.ctx.clone();
         let (status, body, missing) = hub::run(move || {
-            let t = |o: &str| Target {
+            let t = |o: &str| Resource {
                 account: "AUTH_test".into(),
                 container: Some("c".into()),
                 object: Some(o.into()),

@@ -3,29 +3,42 @@
 //! * GET/HEAD try the nodes in order (primaries, then handoffs) and
 //!   stream the first good answer; a 404 from a handoff that never held
 //!   the object counts as "unavailable", so missing primaries give 503;
-//!   a body that breaks mid-way resumes on the next node
-//!   ([`crate::controllers::getter`]).
+//!   a body that breaks mid-way resumes on the next node ([`getter`]).
 //! * PUT connects to every primary at once with `Expect: 100-continue`
 //!   (a failed primary is replaced by the next handoff), then streams the
 //!   body to all of them through one green thread and a bounded queue per
-//!   backend ([`crate::controllers::putter`]), and succeeds on a quorum.
+//!   backend ([`putter`]), and succeeds on a quorum.
 //! * DELETE and POST go to every primary at once (`make_requests`).
 //! * `X-Newest` on GET/HEAD HEADs every primary first and reads from the
-//!   one with the newest `X-Timestamp` ([`crate::controllers::getter`]).
-//! * Server-side copy (`X-Copy-From`, `COPY`) is in [`crate::middleware::copy`].
-//! * A GET/HEAD that finds a DLO manifest (`X-Object-Manifest`) answers
-//!   its segments ([`crate::middleware::dlo`]) unless `?multipart-manifest=get`.
-//! * Symlinks (`X-Symlink-Target` on PUT; GET/HEAD follow them, a POST
-//!   to one is 307) are in [`crate::middleware::symlink`].
+//!   one with the newest `X-Timestamp` ([`getter`]).
+//!
+//! The object middleware and this controller:
+//!
+//! * Server-side copy (`X-Copy-From`, `COPY`) is the copy middleware's
+//!   ([`crate::middleware::copy`]): the pipeline sends a copy there, not
+//!   here, and it writes the destination with [`store`].
+//! * DLO ([`crate::middleware::dlo`]) and symlinks
+//!   ([`crate::middleware::symlink`]) are called from here, at the points
+//!   where Swift's middleware see the request or the app's answer: a
+//!   GET/HEAD asks the object server to answer a manifest or a link whole,
+//!   hands a manifest to [`dlo::respond`] (unless
+//!   `?multipart-manifest=get`) and follows links with a
+//!   [`symlink::Follow`] (unless `?symlink=get`); a PUT checks
+//!   `X-Object-Manifest` and makes a link's sysmeta; a POST to a link is
+//!   307. Swift's middleware wrap the app and rewrite its answer; here an
+//!   object's answer streams from its node to the client as it comes, so
+//!   the controller asks them before it starts the answer. They use the
+//!   controllers' shared parts ([`crate::controllers::base`],
+//!   [`getter`]), never this module, so no import cycle.
 
-use crate::controllers::backend::{self, best_answer, Context};
+use crate::app::App;
+use crate::controllers::backend::{self, best_answer};
 use crate::controllers::base::{
-    authorize, backend_headers, client_headers, container_info, relay, trans_headers, Target,
+    authorize, backend_headers, client_headers, container_info, relay, trans_headers, Resource,
 };
 use crate::controllers::getter;
 use crate::controllers::putter;
 use crate::error::{Error, Result};
-use crate::middleware::copy;
 use crate::middleware::dlo;
 use crate::middleware::symlink;
 use crate::middleware::tempauth::Access;
@@ -34,27 +47,34 @@ use http::percent::quote;
 use http::{Headers, Request, Response};
 use std::io::Read;
 
-pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
-    let object = t.object.as_deref().unwrap_or_default();
-    let container = t.container.as_deref().unwrap_or_default();
-    ctx.conf.constraints.check_names(&t.account, Some(container), Some(object))?;
+/// An object request. A copy (`COPY`, or `PUT` with `X-Copy-From`) never
+/// gets here: the pipeline hands it to the copy middleware, which calls
+/// [`store`] (COPY is still named in the 405's `Allow`, as Swift's).
+pub fn handle(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
+    check_names(ctx, t)?;
     match req.method() {
         "GET" | "HEAD" => get(ctx, req, resp, t),
-        "PUT" if req.header("X-Copy-From").is_some_and(|v| !v.is_empty()) => copy::put_from(ctx, req, resp, t),
         "PUT" => put(ctx, req, resp, t),
-        "COPY" => copy::copy(ctx, req, resp, t),
         "DELETE" => delete(ctx, req, resp, t),
         "POST" => post(ctx, req, resp, t),
         _ => Err(Error::MethodNotAllowed("GET, HEAD, PUT, POST, DELETE, COPY")),
     }
 }
 
+/// The account, container and object names within the constraints (400
+/// otherwise): the first check of every object request, copies included.
+pub fn check_names(ctx: &App, t: &Resource) -> Result<()> {
+    let object = t.object.as_deref().unwrap_or_default();
+    let container = t.container.as_deref().unwrap_or_default();
+    ctx.conf().constraints.check_names(&t.account, Some(container), Some(object))
+}
+
 /// Per-replica container placement (Swift's `_get_update_target` /
 /// `_backend_requests`): replica `i` tells container replica `i`.
-fn container_updates(ctx: &Context, t: &Target, replicas: usize) -> Result<Vec<Vec<(String, String)>>> {
+fn container_updates(ctx: &App, t: &Resource, replicas: usize) -> Result<Vec<Vec<(String, String)>>> {
     let container = t.container.as_deref();
     let (cpart, cnodes) = ctx
-        .container_ring
+        .container_ring()
         .nodes(&t.account, container, None)
         .map_err(|e| Error::Unavailable(format!("container ring: {e}")))?;
     if cnodes.is_empty() {
@@ -72,8 +92,8 @@ fn container_updates(ctx: &Context, t: &Target, replicas: usize) -> Result<Vec<V
         .collect())
 }
 
-fn object_part(ctx: &Context, t: &Target) -> Result<u32> {
-    ctx.object_ring
+fn object_part(ctx: &App, t: &Resource) -> Result<u32> {
+    ctx.object_ring()
         .partition(&t.account, t.container.as_deref(), t.object.as_deref())
         .map_err(|e| Error::bad_request(e.to_string()))
 }
@@ -97,12 +117,12 @@ enum Found {
 
 /// GET/HEAD, following symlinks ([`crate::middleware::symlink`]) unless
 /// `?symlink=get`.
-fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+fn get(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
     if symlink::wants_link(&t.query) {
         return get_one(ctx, req, resp, t, None).map(|_| ());
     }
-    let mut follow = symlink::Follow::new(ctx.conf.symloop_max);
-    let mut next: Option<Target> = None;
+    let mut follow = symlink::Follow::new(ctx.conf().symloop_max);
+    let mut next: Option<Resource> = None;
     loop {
         let at = next.as_ref().unwrap_or(t);
         match get_one(ctx, req, resp, at, Some(&follow)) {
@@ -116,10 +136,10 @@ fn get(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
 /// GET/HEAD of `t` itself; `Some` with a link's headers when `follow`
 /// says to follow links (the answer then is the target's).
 fn get_one(
-    ctx: &Context,
+    ctx: &App,
     req: &mut Request<'_>,
     resp: &mut Response<'_>,
-    t: &Target,
+    t: &Resource,
     follow: Option<&symlink::Follow>,
 ) -> Result<Option<Headers>> {
     let owner = authorize(ctx, req, t, false)? == Access::Owner;
@@ -135,7 +155,7 @@ fn get_one(
     if !ignore_range.is_empty() {
         h.set("X-Backend-Ignore-Range-If-Metadata-Present", ignore_range.join(","));
     }
-    let chunk = ctx.conf.client_chunk_size;
+    let chunk = ctx.conf().client_chunk_size;
     let newest = wants_newest(&h);
     let found = getter::fetch(ctx, t, &method, &h, newest, |node, mut r, mut g| {
         if follow.is_some() && symlink::is_link(&r.head.headers) {
@@ -148,7 +168,7 @@ fn get_one(
             return Ok(Found::Manifest(r.head.headers.clone()));
         }
         if dlo && r.status() == 416 {
-            let body = r.read_all(backend::MAX_SMALL_BODY).unwrap_or_default();
+            let body = r.read_all(backend::MAX_ANSWER_BODY).unwrap_or_default();
             return Ok(Found::Unsatisfiable(r.head.headers.clone(), body));
         }
         let mut out = client_headers(&r.head.headers, t, owner);
@@ -254,7 +274,7 @@ fn delete_at(h: &mut Headers, now: &Timestamp) -> Result<()> {
     Ok(())
 }
 
-fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+fn put(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
     authorize(ctx, req, t, true)?;
     let link = req.header("X-Symlink-Target").is_some();
     if link {
@@ -262,7 +282,7 @@ fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target
     }
     check_if_none_match(req.header("If-None-Match"))?;
     dlo::check_put_header(req.headers())?;
-    let c = &ctx.conf.constraints;
+    let c = &ctx.conf().constraints;
     c.check_object_size(req.headers())?;
     c.check_metadata(req.headers(), "object")?;
     let mut h = backend_headers(req, t);
@@ -297,8 +317,8 @@ fn check_if_none_match(v: Option<&str>) -> Result<()> {
 /// bytes if known) read from `body` and framed by the putter. Returns
 /// the status by quorum and the client's headers (ETag, Last-Modified).
 pub fn store(
-    ctx: &Context,
-    t: &Target,
+    ctx: &App,
+    t: &Resource,
     mut h: Headers,
     len: Option<u64>,
     body: &mut dyn Read,
@@ -317,7 +337,7 @@ pub fn store(
     // The putter frames the body (putter.rs).
     h.remove("Content-Length");
     let part = object_part(ctx, t)?;
-    let replicas = ctx.object_ring.part_nodes(part).len();
+    let replicas = ctx.object_ring().part_nodes(part).len();
     let updates = container_updates(ctx, t, replicas)?;
     let answers = putter::put(ctx, part, &quote(&t.path()), &h, &updates, len, body, read_err)?;
     let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
@@ -341,22 +361,22 @@ pub fn store(
 /// A bodiless write of `t` (DELETE, POST) to every replica of `part`,
 /// replica `i` with `updates[i]` (its container-update headers).
 fn write_replicas(
-    ctx: &Context,
+    ctx: &App,
     part: u32,
     method: &str,
-    t: &Target,
+    t: &Resource,
     h: &Headers,
     updates: &[Vec<(String, String)>],
 ) -> Vec<backend::Answer> {
     let per_replica = |i: usize| updates[i].clone();
-    backend::make_requests(ctx, &ctx.object_ring, part, method, &quote(&t.path()), h, &per_replica)
+    backend::make_requests(ctx, ctx.object_ring(), part, method, &quote(&t.path()), h, &per_replica)
 }
 
-fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+fn delete(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
     let owner = authorize(ctx, req, t, true)? == Access::Owner;
     check_if_delete_at(req.header("X-If-Delete-At"))?;
     let part = object_part(ctx, t)?;
-    let replicas = ctx.object_ring.part_nodes(part).len();
+    let replicas = ctx.object_ring().part_nodes(part).len();
     let updates = container_updates(ctx, t, replicas)?;
     let mut h = backend_headers(req, t);
     h.set("X-Timestamp", Timestamp::now().internal());
@@ -369,12 +389,12 @@ fn delete(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Tar
     relay(resp, &a, t, owner).map_err(|_| Error::ClientDisconnect)
 }
 
-fn post(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Target) -> Result<()> {
+fn post(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
     let owner = authorize(ctx, req, t, true)? == Access::Owner;
     symlink::check_post(req.headers())?;
-    ctx.conf.constraints.check_metadata(req.headers(), "object")?;
+    ctx.conf().constraints.check_metadata(req.headers(), "object")?;
     let part = object_part(ctx, t)?;
-    let replicas = ctx.object_ring.part_nodes(part).len();
+    let replicas = ctx.object_ring().part_nodes(part).len();
     let ts = Timestamp::now();
     let mut h = backend_headers(req, t);
     delete_at(&mut h, &ts)?;

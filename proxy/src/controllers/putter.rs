@@ -1,8 +1,8 @@
 //! The object PUT fan-out (Swift's `Putter`s).
 //!
-//! A body of at most [`SMALL_BODY`] (64 KiB) whose length the client
-//! declared is read whole first ([`put_small`]): every replica gets the
-//! head, the checksums and the body in one write, without the
+//! A body of at most [`MAX_BUFFERED_BODY`] (64 KiB) whose length the
+//! client declared is read whole first (`put_buffered`): every replica
+//! gets the head, the checksums and the body in one write, without the
 //! `100 Continue` round trip, and a node that fails or answers 5xx/507
 //! is replaced by the next one (handoffs), which gets the same bytes.
 //!
@@ -21,16 +21,17 @@
 //!    the others back); the rest go on.
 //! 3. Each writer ends the body and reads its backend's answer; once a
 //!    quorum agrees, the others get `post_quorum_timeout` more
-//!    ([`crate::controllers::backend::gather`]).
+//!    ([`backend::gather`]).
 //!
 //! Checksums (docs/integrity.md): the proxy hashes the body once as it
 //! reads it, MD5 (the ETag) and CRC32C; the object servers check the
 //! CRC32C of what they received and take the ETag without hashing MD5
-//! themselves. A whole small body has them in its head
+//! themselves. A buffered body has them in its head
 //! (`X-Backend-Checksums: header`); a streamed body is chunked and ends
 //! with a trailer carrying both (`X-Backend-Checksums: trailer`).
 
-use crate::controllers::backend::{node_addr, Answer, Context, Failure, Payload, SharedNodes, Suspects};
+use crate::app::App;
+use crate::controllers::backend::{self, node_addr, Answer, Failure, Payload, SharedNodes, Suspects};
 use crate::error::{Error, Result};
 use http::client::Failed;
 use http::{ClientConn, Headers};
@@ -44,11 +45,14 @@ use std::sync::Arc;
 /// Chunks waiting per backend.
 pub const QUEUE_DEPTH: usize = 4;
 
-/// The largest body sent whole ([`put_small`]), whatever
-/// `client_chunk_size`: an object server drains at most this much of a
-/// body it refuses before reading it (`max_drain`, 64 KiB), so a refusal
-/// (409, 412) always reaches the proxy as an answer, never as a reset.
-pub const SMALL_BODY: u64 = 64 << 10;
+/// The largest PUT body read whole and sent in one write
+/// (`put_buffered`), whatever `client_chunk_size`: an object server
+/// drains at most this much of a body it refuses before reading it
+/// (`max_drain`, 64 KiB), so a refusal (409, 412) always reaches the
+/// proxy as an answer, never as a reset. Not to be confused with
+/// [`backend::MAX_ANSWER_BODY`] (64 MiB), the most read of a backend's
+/// listing or error answer.
+pub const MAX_BUFFERED_BODY: u64 = 64 << 10;
 
 enum Start {
     /// `100 Continue`: send the body.
@@ -59,27 +63,27 @@ enum Start {
     Failed,
 }
 
-fn connect(ctx: &Context, node: &Device, part: u32, path: &str, h: &Headers) -> std::io::Result<Start> {
+fn connect(ctx: &App, node: &Device, part: u32, path: &str, h: &Headers) -> std::io::Result<Start> {
     let mut h = h.clone();
     h.set("Host", format!("{}:{}", node.ip, node.port));
     let target = format!("/{}/{part}{path}", http::percent::quote(&node.device));
-    ClientConn::pooled(node_addr(node)?, ctx.conf.conn_timeout, |conn| handshake(ctx, conn, node, &target, &h))
+    ClientConn::pooled(node_addr(node)?, ctx.conf().conn_timeout, |conn| handshake(ctx, conn, node, &target, &h))
 }
 
 /// Sends the head and waits for `100 Continue` or a final answer; on
 /// failure the connection comes back with the error.
 fn handshake(
-    ctx: &Context,
+    ctx: &App,
     mut conn: ClientConn,
     node: &Device,
     target: &str,
     h: &Headers,
 ) -> std::result::Result<Start, Failed> {
-    conn.stream().set_write_timeout(Some(ctx.conf.node_timeout));
+    conn.stream().set_write_timeout(Some(ctx.conf().node_timeout));
     if let Err(e) = conn.send_head("PUT", target, h) {
         return Err(Box::new((conn, e)));
     }
-    match conn.wait_continue(ctx.conf.node_timeout) {
+    match conn.wait_continue(ctx.conf().node_timeout) {
         Ok(None) => Ok(Start::Ready(conn, Arc::new(node.clone()))),
         Ok(Some(head)) => Ok(Start::Final(Answer { status: head.status, headers: head.headers, body: Vec::new() })),
         Err(e) => Err(Box::new((conn, e))),
@@ -87,7 +91,7 @@ fn handshake(
 }
 
 /// Connects one replica's putter, trying nodes until one is ready.
-fn start(ctx: &Context, suspects: &Suspects, nodes: &SharedNodes, part: u32, path: &str, h: &Headers) -> Start {
+fn start(ctx: &App, suspects: &Suspects, nodes: &SharedNodes, part: u32, path: &str, h: &Headers) -> Start {
     loop {
         let next = nodes.borrow_mut().next();
         let Some((node, handoff)) = next else { return Start::Failed };
@@ -108,13 +112,7 @@ enum Chunk {
 }
 
 /// A writer: sends the chunks of its queue, then reads the answer.
-fn write(
-    ctx: &Context,
-    suspects: &Suspects,
-    mut conn: ClientConn,
-    node: &Device,
-    q: &hub::Queue<Chunk>,
-) -> Option<Answer> {
+fn write(ctx: &App, suspects: &Suspects, mut conn: ClientConn, node: &Device, q: &hub::Queue<Chunk>) -> Option<Answer> {
     let mut alive = true;
     let trailers = loop {
         match q.get() {
@@ -134,7 +132,7 @@ fn write(
     }
     let answer = (|| {
         conn.finish_body_with(&trailers)?;
-        let mut r = conn.read_response("PUT", ctx.conf.node_timeout)?;
+        let mut r = conn.read_response("PUT", ctx.conf().node_timeout)?;
         let body = r.read_all(64 * 1024)?;
         Ok::<_, std::io::Error>(Answer { status: r.status(), headers: std::mem::take(&mut r.head.headers), body })
     })();
@@ -159,7 +157,7 @@ fn write(
 /// streamed body's replicas could start.
 #[allow(clippy::too_many_arguments)]
 pub fn put(
-    ctx: &Context,
+    ctx: &App,
     part: u32,
     path: &str,
     headers: &Headers,
@@ -168,9 +166,9 @@ pub fn put(
     body: &mut dyn Read,
     read_err: fn(std::io::Error) -> Error,
 ) -> Result<Vec<Answer>> {
-    if let Some(n) = len.filter(|&n| n <= SMALL_BODY.min(ctx.conf.client_chunk_size as u64)) {
+    if let Some(n) = len.filter(|&n| n <= MAX_BUFFERED_BODY.min(ctx.conf().client_chunk_size as u64)) {
         let whole = read_exactly(body, n as usize).map_err(read_err)?;
-        return Ok(put_small(ctx, part, path, headers, updates, whole));
+        return Ok(put_buffered(ctx, part, path, headers, updates, whole));
     }
     // Streamed: chunked, with the checksums in the trailer.
     let mut headers = headers.clone();
@@ -182,7 +180,7 @@ pub fn put(
     }
     let headers = &headers;
     let replicas = updates.len();
-    let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(&ctx.object_ring, part)));
+    let nodes: SharedNodes = Rc::new(RefCell::new(ctx.nodes(ctx.object_ring(), part)));
     let suspects = Suspects::default();
     let starters: Vec<_> = updates
         .iter()
@@ -214,7 +212,7 @@ pub fn put(
             _ => {}
         }
     }
-    let quorum = crate::controllers::backend::quorum_size(replicas);
+    let quorum = backend::quorum_size(replicas);
     if writers.len() < quorum {
         for (_, w) in &writers {
             w.kill();
@@ -225,8 +223,8 @@ pub fn put(
         return Err(Error::Unavailable(format!("{} of {replicas} object servers ready", writers.len())));
     }
     let mut sums = Sums::new();
-    let mut buf = vec![0u8; ctx.conf.client_chunk_size];
-    let (mut sent, max) = (0u64, ctx.conf.constraints.max_file_size);
+    let mut buf = vec![0u8; ctx.conf().client_chunk_size];
+    let (mut sent, max) = (0u64, ctx.conf().constraints.max_file_size);
     loop {
         let read = read_full(body, &mut buf).map_err(read_err).and_then(|n| {
             // A chunked body is counted as it arrives (a declared one was
@@ -259,13 +257,13 @@ pub fn put(
             break;
         }
     }
-    Ok(crate::controllers::backend::gather(ctx, &results, writers.len(), replicas, finals))
+    Ok(backend::gather(ctx, &results, writers.len(), replicas, finals))
 }
 
-/// A whole small body to every replica, head and body in one write, the
-/// checksums in the head.
-fn put_small(
-    ctx: &Context,
+/// A whole (buffered) body to every replica, head and body in one write,
+/// the checksums in the head.
+fn put_buffered(
+    ctx: &App,
     part: u32,
     path: &str,
     headers: &Headers,
@@ -280,16 +278,7 @@ fn put_small(
         h.set(k, v);
     }
     let payload = Payload { body: Rc::new(body), hold: None };
-    crate::controllers::backend::make_requests_with(
-        ctx,
-        &ctx.object_ring,
-        part,
-        "PUT",
-        path,
-        &h,
-        &|i| updates[i].clone(),
-        payload,
-    )
+    backend::make_requests_with(ctx, ctx.object_ring(), part, "PUT", path, &h, &|i| updates[i].clone(), payload)
 }
 
 /// Exactly `n` bytes of `body`, reading one more: a source that is

@@ -1,5 +1,12 @@
 //! Server-side copy (Swift's `copy` middleware, core in Swift's proxy).
 //!
+//! In the pipeline in front of the object controller: a request that
+//! [`is_copy`] comes to [`handle`], which reads the source through
+//! [`getter`] (following symlinks, a DLO's segments through
+//! [`dlo::open`]) and writes the destination with [`obj::store`], the
+//! object PUT's own replicated write. So copy uses the object controller,
+//! which knows nothing of copies.
+//!
 //! * `PUT` with `X-Copy-From: [/]container/object` (and optionally
 //!   `X-Copy-From-Account`) reads the source and streams it into a normal
 //!   replicated PUT of the request's object.
@@ -17,47 +24,22 @@
 //! `X-Copied-From`, `X-Copied-From-Account` and
 //! `X-Copied-From-Last-Modified`. A bad header is 412, a body 400, a
 //! missing source 404. The source is read like a GET in a green thread
-//! ([`crate::controllers::getter::pull`]), so a source node failing mid-body is
+//! ([`getter::pull`]), so a source node failing mid-body is
 //! replaced as for a GET. A DLO manifest source copies its concatenation
-//! ([`crate::middleware::dlo::open`]; 413 past one listing page, as Swift), or with
+//! ([`dlo::open`]; 413 past one listing page, as Swift), or with
 //! `?multipart-manifest=get` the manifest itself, `X-Object-Manifest`
 //! included. A symlink source copies its target, or with `?symlink=get`
-//! the link itself (made again as a link PUT: [`crate::middleware::symlink::copy_link`]).
+//! the link itself (made again as a link PUT: [`symlink::copy_link`]).
 
+use crate::app::App;
 use crate::config::parse_bool;
-use crate::controllers::base::{authorize_as, backend_headers, Target};
+use crate::constraints::{parse_account, parse_path};
+use crate::controllers::base::{authorize_as, backend_headers, Resource};
 use crate::controllers::{getter, obj};
-use crate::endpoint::unquote;
 use crate::error::{Error, Result};
 use crate::middleware::{dlo, symlink};
 use http::percent::quote;
 use http::{Headers, Request, Response};
-
-/// Swift's `_check_path_header`: `[/]container/object`, %-decoded (the
-/// object may hold more slashes); anything else is 412.
-pub fn parse_path(value: &str, header: &str) -> Result<(String, String)> {
-    let path = unquote(value)?;
-    let path = path.strip_prefix('/').unwrap_or(&path);
-    match path.split_once('/') {
-        Some((c, o)) if !c.is_empty() && !o.is_empty() => Ok((c.to_string(), o.to_string())),
-        _ => Err(Error::PreconditionFailed(format!(
-            "{header} header must be of the form <container name>/<object name>"
-        ))),
-    }
-}
-
-/// Swift's `check_account_format` for `X-Copy-From-Account` and
-/// `Destination-Account`.
-pub fn parse_account(value: &str) -> Result<String> {
-    let account = unquote(value)?;
-    if account.is_empty() {
-        return Err(Error::PreconditionFailed("Account name is required".into()));
-    }
-    if account.contains('/') {
-        return Err(Error::PreconditionFailed("Account name cannot contain slashes".into()));
-    }
-    Ok(account)
-}
 
 /// Headers of the copy request that are about the copy, not the object.
 const COPY_HEADERS: [&str; 8] = [
@@ -92,17 +74,10 @@ pub fn sink_headers(request: &Headers, source: &Headers, fresh: bool) -> Headers
     h
 }
 
-fn target_for(
-    ctx: &crate::controllers::backend::Context,
-    req: &Request<'_>,
-    t: &Target,
-    account: String,
-    c: String,
-    o: String,
-) -> Result<Target> {
-    ctx.conf.constraints.check_names(&account, Some(&c), Some(&o))?;
-    let identity = ctx.auth.identify_request(req.headers(), &account)?;
-    Ok(Target {
+fn target_for(ctx: &App, req: &Request<'_>, t: &Resource, account: String, c: String, o: String) -> Result<Resource> {
+    ctx.conf().constraints.check_names(&account, Some(&c), Some(&o))?;
+    let identity = ctx.auth().identify_request(req.headers(), &account)?;
+    Ok(Resource {
         account,
         container: Some(c),
         object: Some(o),
@@ -113,13 +88,29 @@ fn target_for(
     })
 }
 
+/// Whether a request is a copy: `COPY`, or `PUT` with a non-empty
+/// `X-Copy-From`.
+pub fn is_copy(req: &Request<'_>) -> bool {
+    match req.method() {
+        "COPY" => true,
+        "PUT" => req.header("X-Copy-From").is_some_and(|v| !v.is_empty()),
+        _ => false,
+    }
+}
+
+/// A copy request ([`is_copy`]) for the object `t`: its names are checked
+/// first, as the object controller checks every request's, then
+/// [`put_from`] or [`copy`].
+pub fn handle(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
+    obj::check_names(ctx, t)?;
+    match req.method() {
+        "COPY" => copy(ctx, req, resp, t),
+        _ => put_from(ctx, req, resp, t),
+    }
+}
+
 /// `PUT` with `X-Copy-From`: `t` is the destination.
-pub fn put_from(
-    ctx: &crate::controllers::backend::Context,
-    req: &mut Request<'_>,
-    resp: &mut Response<'_>,
-    t: &Target,
-) -> Result<()> {
+pub fn put_from(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
     let (c, o) = parse_path(req.header("X-Copy-From").unwrap_or_default(), "X-Copy-From")?;
     let account = match req.header("X-Copy-From-Account") {
         Some(a) => parse_account(a)?,
@@ -130,12 +121,7 @@ pub fn put_from(
 }
 
 /// `COPY` with `Destination`: `t` is the source.
-pub fn copy(
-    ctx: &crate::controllers::backend::Context,
-    req: &mut Request<'_>,
-    resp: &mut Response<'_>,
-    t: &Target,
-) -> Result<()> {
+pub fn copy(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) -> Result<()> {
     let dest = req.header("Destination").filter(|v| !v.is_empty());
     let dest = dest.ok_or_else(|| Error::PreconditionFailed("You must specify a Destination header".into()))?;
     let (c, o) = parse_path(dest, "Destination")?;
@@ -155,9 +141,9 @@ fn source_read(e: std::io::Error) -> Error {
 /// always asks for the newest), following symlinks to their target
 /// unless the copy is of the link itself (`link_get`).
 fn read_source(
-    ctx: &crate::controllers::backend::Context,
+    ctx: &App,
     req: &Request<'_>,
-    src: &Target,
+    src: &Resource,
     sh: &mut Headers,
     link_get: bool,
 ) -> Result<getter::Pulled> {
@@ -165,8 +151,8 @@ fn read_source(
         return getter::pull(ctx, src, sh, true);
     }
     sh.set("X-Backend-Ignore-Range-If-Metadata-Present", symlink::TARGET);
-    let mut follow = symlink::Follow::new(ctx.conf.symloop_max);
-    let mut next: Option<Target> = None;
+    let mut follow = symlink::Follow::new(ctx.conf().symloop_max);
+    let mut next: Option<Resource> = None;
     loop {
         let at = next.as_ref().unwrap_or(src);
         if next.is_some() {
@@ -181,13 +167,7 @@ fn read_source(
     }
 }
 
-fn run(
-    ctx: &crate::controllers::backend::Context,
-    req: &mut Request<'_>,
-    resp: &mut Response<'_>,
-    src: &Target,
-    dst: &Target,
-) -> Result<()> {
+fn run(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, src: &Resource, dst: &Resource) -> Result<()> {
     if req.body.remaining().is_some_and(|n| n > 0) {
         return Err(Error::bad_request("Copy requests require a zero byte body"));
     }
@@ -203,7 +183,7 @@ fn run(
             sh.set(k, v);
         }
     }
-    let max = ctx.conf.constraints.max_file_size;
+    let max = ctx.conf().constraints.max_file_size;
     // `?multipart-manifest=get` copies a DLO manifest itself (with its
     // `X-Object-Manifest`); otherwise a manifest's concatenation is copied.
     let manifest_get = dlo::wants_manifest(&src.query) || dlo::wants_manifest(&dst.query);
@@ -225,7 +205,7 @@ fn run(
                 return Err(Error::TooLarge("Source object too large".into()));
             }
             let h = sink_headers(&request, sh, fresh);
-            ctx.conf.constraints.check_metadata(&h, "object")?;
+            ctx.conf().constraints.check_metadata(&h, "object")?;
             obj::store(ctx, dst, h, Some(len), &mut body, source_read)?
         }
         manifest => {
@@ -244,7 +224,7 @@ fn run(
             if link_get && symlink::is_link(sh) {
                 symlink::copy_link(ctx, req, dst, sh, &mut h)?;
             }
-            ctx.conf.constraints.check_metadata(&h, "object")?;
+            ctx.conf().constraints.check_metadata(&h, "object")?;
             let mut body = source.body;
             obj::store(ctx, dst, h, len, &mut body, source_read)?
         }
@@ -264,21 +244,6 @@ mod tests {
 
     fn headers(pairs: &[(&str, &str)]) -> Headers {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    #[test]
-    fn paths_are_container_slash_object() {
-        assert_eq!(parse_path("/c/o", "X-Copy-From").unwrap(), ("c".into(), "o".into()));
-        assert_eq!(parse_path("c/a/b%20c", "X-Copy-From").unwrap(), ("c".into(), "a/b c".into()));
-        for bad in ["", "/", "c", "/c", "/c/", "//o"] {
-            let e = parse_path(bad, "Destination").unwrap_err();
-            assert_eq!(e.status(), 412, "{bad}");
-            assert!(e.to_string().contains("Destination header must be of the form"), "{e}");
-        }
-        assert_eq!(parse_path("/c/%FF", "X-Copy-From").unwrap_err().status(), 412);
-        assert_eq!(parse_account("AUTH_x").unwrap(), "AUTH_x");
-        assert_eq!(parse_account("a/b").unwrap_err().status(), 412);
-        assert_eq!(parse_account("").unwrap_err().status(), 412);
     }
 
     #[test]

@@ -24,9 +24,15 @@
 //!   yet); a later one cuts the response.
 //! * Not done: Swift's segment rate limit (`rate_limit_after_segment`,
 //!   `rate_limit_segments_per_sec`) and `max_get_time`.
+//!
+//! The object controller calls [`respond`] when a GET/HEAD finds a
+//! manifest and [`check_put_header`] on a PUT (`controllers::obj` says
+//! why it calls, rather than being wrapped); the copy middleware calls
+//! [`open`]. Segments and listings are read through the controllers.
 
-use crate::controllers::backend::{self, Context};
-use crate::controllers::base::{authorize_as, client_headers, Target};
+use crate::app::App;
+use crate::controllers::backend;
+use crate::controllers::base::{authorize_as, client_headers, Resource};
 use crate::controllers::getter;
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
@@ -73,9 +79,9 @@ pub fn check_put_header(h: &Headers) -> Result<()> {
 
 /// One page of the segment listing of `ct` (a container target) under
 /// `prefix`, after `marker`.
-fn listing(ctx: &Context, ct: &Target, prefix: &str, marker: &str) -> Result<Vec<Segment>> {
+fn listing(ctx: &App, ct: &Resource, prefix: &str, marker: &str) -> Result<Vec<Segment>> {
     let part = ctx
-        .container_ring
+        .container_ring()
         .partition(&ct.account, ct.container.as_deref(), None)
         .map_err(|e| Error::bad_request(e.to_string()))?;
     let mut path = format!("{}?format=json&prefix={}", quote(&ct.path()), quote(prefix));
@@ -84,7 +90,7 @@ fn listing(ctx: &Context, ct: &Target, prefix: &str, marker: &str) -> Result<Vec
     }
     let mut h = Headers::new();
     h.set("X-Trans-Id", ct.trans_id.clone());
-    let a = backend::read_first(ctx, &ctx.container_ring, part, "GET", &path, &h)?;
+    let a = backend::read_first(ctx, ctx.container_ring(), part, "GET", &path, &h)?;
     match a.status {
         204 => Ok(Vec::new()),
         200..=299 => parse_listing(&a.body),
@@ -202,11 +208,11 @@ fn wanted(range: Option<&str>, page: &[Segment], complete: bool) -> Want {
 }
 
 /// Reads the first listing page of a manifest, as the user.
-fn list(ctx: &Context, req: &Request<'_>, t: &Target, manifest: &Headers) -> Result<Listed> {
+fn list(ctx: &App, req: &Request<'_>, t: &Resource, manifest: &Headers) -> Result<Listed> {
     let value = manifest.get("X-Object-Manifest").unwrap_or_default();
     let (container, prefix) = parse_manifest(value)
         .ok_or_else(|| Error::Unavailable(format!("bad X-Object-Manifest {value:?} on {}", t.path())))?;
-    let ct = Target {
+    let ct = Resource {
         account: t.account.clone(),
         container: Some(container),
         object: None,
@@ -219,7 +225,7 @@ fn list(ctx: &Context, req: &Request<'_>, t: &Target, manifest: &Headers) -> Res
     // (the segment container's read ACL, `.rlistings` for referrers)
     // covers reading its objects too.
     authorize_as(ctx, req, &ct, "GET", false)?;
-    let limit = ctx.conf.constraints.container_listing_limit;
+    let limit = ctx.conf().constraints.container_listing_limit;
     let page = listing(ctx, &ct, &prefix, "")?;
     Ok(Listed { ct, prefix, page, limit })
 }
@@ -227,10 +233,10 @@ fn list(ctx: &Context, req: &Request<'_>, t: &Target, manifest: &Headers) -> Res
 /// GET/HEAD of a manifest: `manifest` is the headers of the manifest
 /// object's backend answer.
 pub fn respond(
-    ctx: &Context,
+    ctx: &App,
     req: &Request<'_>,
     resp: &mut Response<'_>,
-    t: &Target,
+    t: &Resource,
     manifest: &Headers,
     owner: bool,
 ) -> Result<()> {
@@ -288,7 +294,7 @@ pub fn respond(
 
 /// A manifest's segment container, prefix and first listing page.
 struct Listed {
-    ct: Target,
+    ct: Resource,
     prefix: String,
     page: Vec<Segment>,
     limit: usize,
@@ -326,7 +332,7 @@ impl Sink for ClientSink<'_, '_> {
 
 /// Sends bytes `first..=last` (`None`: to the end) of the concatenation,
 /// page after page.
-fn send_segments(ctx: &Context, l: &Listed, first: u64, last: Option<u64>, sink: &mut dyn Sink) -> Result<()> {
+fn send_segments(ctx: &App, l: &Listed, first: u64, last: Option<u64>, sink: &mut dyn Sink) -> Result<()> {
     let mut stream = Stream { ctx, ct: &l.ct, sink, first, last, offset: 0, begun: false };
     let mut next;
     let mut page = &l.page;
@@ -346,9 +352,9 @@ fn send_segments(ctx: &Context, l: &Listed, first: u64, last: Option<u64>, sink:
 
 /// Sending the segments of one GET.
 struct Stream<'a> {
-    ctx: &'a Context,
+    ctx: &'a App,
     /// The segment container.
-    ct: &'a Target,
+    ct: &'a Resource,
     sink: &'a mut dyn Sink,
     /// The first and last byte of the concatenation to send.
     first: u64,
@@ -372,7 +378,7 @@ impl Stream<'_> {
         }
         let from = self.first.saturating_sub(start);
         let to = self.last.map_or(seg.bytes - 1, |l| (l - start).min(seg.bytes - 1));
-        let st = Target {
+        let st = Resource {
             account: self.ct.account.clone(),
             container: self.ct.container.clone(),
             object: Some(seg.name.clone()),
@@ -387,7 +393,7 @@ impl Stream<'_> {
         if from > 0 || to < seg.bytes - 1 {
             h.set("Range", format!("bytes={from}-{to}"));
         }
-        let chunk = self.ctx.conf.client_chunk_size;
+        let chunk = self.ctx.conf().client_chunk_size;
         let sent = getter::fetch(self.ctx, &st, "GET", &h, false, |node, r, mut g| {
             let etag = r.header("ETag").unwrap_or_default().trim().trim_matches('"');
             if !matches!(r.status(), 200 | 206) || etag != seg.hash.trim_matches('"') {
@@ -424,7 +430,7 @@ impl Sink for getter::Pipe {
 /// A manifest as a copy's source (Swift's copy of a DLO): its headers
 /// for the destination, its length, and its concatenation. Swift refuses
 /// (413) a DLO whose length is unknown (more than one listing page).
-pub fn open(ctx: &Context, req: &Request<'_>, t: &Target, manifest: &Headers) -> Result<(u64, getter::Piped)> {
+pub fn open(ctx: &App, req: &Request<'_>, t: &Resource, manifest: &Headers) -> Result<(u64, getter::Piped)> {
     let listed = list(ctx, req, t, manifest)?;
     if listed.page.len() >= listed.limit {
         return Err(Error::TooLarge("Source object too large".into()));
@@ -601,7 +607,7 @@ mod tests {
         assert!(segment_gets(&f).is_empty());
         store.lock().unwrap().container_headers.insert("/AUTH_test/segs".into(), acl);
         // As a POST of the ACL through this proxy would.
-        drop(f.ctx.containers.write_started("AUTH_test", "segs"));
+        drop(f.ctx.container_cache().write_started("AUTH_test", "segs"));
         let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/man", &[("X-Auth-Token", &token)]);
         assert_eq!((got.status, got.body.as_slice()), (200, CONCAT));
     }

@@ -30,13 +30,20 @@
 //!   target as `Location`; a POST with `X-Symlink-Target` is 400.
 //! * COPY (and PUT with `X-Copy-From`) copies the target, or with
 //!   `?symlink=get` the link, validated as a new link PUT.
+//!
+//! The object controller calls in (a GET/HEAD follows links with a
+//! [`Follow`], a link PUT is made by [`prepare_put`], a POST to a link
+//! is [`redirect_post`]; `controllers::obj` says why it calls, rather
+//! than being wrapped), and so does the copy middleware; targets are
+//! read through `controllers::getter`.
 
-use crate::controllers::backend::{Answer, Context};
-use crate::controllers::base::{authorize_as, trans_headers, Target};
+use crate::app::App;
+use crate::constraints::{parse_account, parse_path};
+use crate::controllers::backend::Answer;
+use crate::controllers::base::{authorize_as, trans_headers, Resource};
 use crate::controllers::getter;
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
-use crate::middleware::copy::{parse_account, parse_path};
 use http::percent::quote;
 use http::{Headers, Request, Response};
 use std::io::Read;
@@ -86,7 +93,7 @@ fn link_etag(h: &Headers) -> Option<&str> {
 }
 
 /// `/v1/<account>/<container>/<object>`, %-encoded: where a link points.
-fn location(t: &Target) -> String {
+fn location(t: &Resource) -> String {
     quote(&format!("/v1{}", t.path()))
 }
 
@@ -108,7 +115,7 @@ impl Follow {
     /// The target of the link found at `at` (`link`, its backend
     /// headers), for the same caller: 409 if a static link before it
     /// named another ETag, or past `symloop_max` links.
-    pub fn next(&mut self, at: &Target, link: &Headers) -> Result<Target> {
+    pub fn next(&mut self, at: &Resource, link: &Headers) -> Result<Resource> {
         let found = link_etag(link).unwrap_or_default();
         if self.want_etag.as_deref().is_some_and(|want| want != found) {
             return Err(self.locate(Error::LinkConflict("X-Symlink-Target-Etag headers do not match".into())));
@@ -125,7 +132,7 @@ impl Follow {
             Some(a) => unquote(a)?,
             None => at.account.clone(),
         };
-        let next = Target {
+        let next = Resource {
             account,
             container: Some(container),
             object: Some(object),
@@ -194,7 +201,7 @@ pub fn check_put_body(req: &mut Request<'_>) -> Result<()> {
 /// A link PUT to `t`: turns the `X-Symlink-*` headers of `h` (the
 /// backend headers) into the link's sysmeta and its container row's
 /// ETag; for a static link, HEADs the target as the caller first.
-pub fn prepare_put(ctx: &Context, req: &Request<'_>, t: &Target, h: &mut Headers) -> Result<()> {
+pub fn prepare_put(ctx: &App, req: &Request<'_>, t: &Resource, h: &mut Headers) -> Result<()> {
     let value = h.remove("X-Symlink-Target").unwrap_or_default();
     let form = "X-Symlink-Target header must be of the form <container name>/<object name>";
     if unquote(&value)?.starts_with('/') {
@@ -202,7 +209,7 @@ pub fn prepare_put(ctx: &Context, req: &Request<'_>, t: &Target, h: &mut Headers
     }
     let (container, object) = parse_path(&value, "X-Symlink-Target")?;
     let account = h.remove("X-Symlink-Target-Account").map(|a| parse_account(&a)).transpose()?;
-    let target = Target {
+    let target = Resource {
         account: account.clone().unwrap_or_else(|| t.account.clone()),
         container: Some(container),
         object: Some(object),
@@ -249,8 +256,8 @@ pub fn prepare_put(ctx: &Context, req: &Request<'_>, t: &Target, h: &mut Headers
 
 /// The target of a static link being made: HEADed as the caller,
 /// following static links only; its headers if it has `etag`.
-fn head_static(ctx: &Context, req: &Request<'_>, target: Target, etag: &str) -> Result<Headers> {
-    let mut follow = Follow::new(ctx.conf.symloop_max);
+fn head_static(ctx: &App, req: &Request<'_>, target: Resource, etag: &str) -> Result<Headers> {
+    let mut follow = Follow::new(ctx.conf().symloop_max);
     follow.location = Some(location(&target));
     follow.want_etag = Some(etag.to_string());
     let mut at = target;
@@ -276,7 +283,7 @@ fn head_static(ctx: &Context, req: &Request<'_>, target: Target, etag: &str) -> 
 /// A COPY of a link with `?symlink=get`: the copy is a new link PUT to
 /// `dst` of the source's target, unless the request names its own
 /// (`X-Symlink-Target-Account`, say), validated as such.
-pub fn copy_link(ctx: &Context, req: &Request<'_>, dst: &Target, source: &Headers, h: &mut Headers) -> Result<()> {
+pub fn copy_link(ctx: &App, req: &Request<'_>, dst: &Resource, source: &Headers, h: &mut Headers) -> Result<()> {
     h.remove(OVERRIDE_ETAG);
     for (user, sysmeta) in SHOWN {
         h.remove(sysmeta);
@@ -298,7 +305,7 @@ pub fn check_post(h: &Headers) -> Result<()> {
 
 /// A POST that landed on a link (its answer `a` carries the link's
 /// sysmeta): 307 to the target, as Swift (the metadata went to the link).
-pub fn redirect_post(resp: &mut Response<'_>, a: &Answer, t: &Target) -> Result<()> {
+pub fn redirect_post(resp: &mut Response<'_>, a: &Answer, t: &Resource) -> Result<()> {
     let (container, object) = parse_path(a.headers.get(TARGET).unwrap_or_default(), "X-Symlink-Target")?;
     let account = match a.headers.get(TARGET_ACCOUNT) {
         Some(v) => unquote(v)?,
@@ -326,8 +333,8 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    fn target(account: &str, c: &str, o: &str) -> Target {
-        Target {
+    fn target(account: &str, c: &str, o: &str) -> Resource {
+        Resource {
             account: account.into(),
             container: Some(c.into()),
             object: Some(o.into()),

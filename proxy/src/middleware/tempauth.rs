@@ -18,7 +18,7 @@ use crate::config::{AuthConfig, ResellerPrefix, UserConf};
 use crate::error::{Error, Result};
 use crate::middleware::acl::{self, AccountAcl};
 use hmac::{Hmac, Mac};
-use http::Headers;
+use http::{Headers, Request, Response};
 use sha2::{Digest, Sha256};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -161,6 +161,27 @@ impl TempAuth {
             }
         };
         Ok(TokenReply { token, storage_url, expires_in: life })
+    }
+
+    /// Answers `GET /auth/v1.0` ([`get_token`](Self::get_token)): the
+    /// token and storage URL in Swift's headers and JSON body. `h` holds
+    /// the transaction ids; `default_host` stands in for a missing `Host`.
+    pub fn answer_get_token(
+        &self,
+        req: &Request<'_>,
+        resp: &mut Response<'_>,
+        default_host: &str,
+        mut h: Headers,
+    ) -> Result<()> {
+        let host = req.header("Host").unwrap_or(default_host);
+        let reply = self.get_token(req.headers(), host)?;
+        h.set("X-Auth-Token", reply.token.clone());
+        h.set("X-Storage-Token", reply.token);
+        h.set("X-Auth-Token-Expires", reply.expires_in.to_string());
+        h.set("X-Storage-Url", reply.storage_url.clone());
+        h.set("Content-Type", "application/json; charset=UTF-8");
+        let body = serde_json::json!({"storage": {"default": "local", "local": reply.storage_url}}).to_string();
+        resp.send(200, &h, body.as_bytes()).map_err(|_| Error::ClientDisconnect)
     }
 
     /// The identity a token stands for. `Ok(None)` for no token or one of

@@ -36,9 +36,8 @@
 //! * Not done: Swift lets a prefix URL GET a container root for staticweb
 //!   (which swiftlet has not): such a request is 401 here at once.
 
-use crate::config::Section;
-use crate::controllers::backend::Context;
-use crate::controllers::base::{account_info, container_info, Target};
+use crate::app::App;
+use crate::controllers::base::{account_info, container_info, Resource};
 use crate::endpoint::query_param;
 use crate::error::{Error, Result};
 use crate::middleware::tempauth::{Access, Identity};
@@ -49,6 +48,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use swiftlet_server::ConfigError;
+use swiftlet_server::Section;
 
 pub const SECTION: &str = "filter:tempurl";
 
@@ -234,7 +234,7 @@ pub struct Grant {
 impl Grant {
     /// Swift's `authorize_same_account` / `authorize_same_container`:
     /// denied is 401, whatever the request.
-    pub fn authorize(&self, t: &Target) -> Result<Access> {
+    pub fn authorize(&self, t: &Resource) -> Result<Access> {
         let same_container = t.container.as_deref() == Some(self.container.as_str());
         if t.account == self.account && (self.scope == Scope::Account || same_container) {
             Ok(Access::Acl)
@@ -244,12 +244,12 @@ impl Grant {
     }
 }
 
-fn grant_of(t: &Target) -> Option<&Grant> {
+fn grant_of(t: &Resource) -> Option<&Grant> {
     t.identity.as_ref().and_then(|i| i.temp_url.as_ref())
 }
 
 /// Drops `outgoing_remove_headers` from an answer to a temp URL.
-pub fn filter_answer(t: &Target, h: &mut Headers) {
+pub fn filter_answer(t: &Resource, h: &mut Headers) {
     if let Some(g) = grant_of(t) {
         g.outgoing.apply(h);
     }
@@ -264,7 +264,7 @@ fn disposition(kind: &str, filename: &str) -> String {
 /// A successful GET/HEAD through a temp URL: `Content-Disposition` (the
 /// query's `inline`/`filename`, else the object's own, else an
 /// attachment named after the object) and `Expires`.
-pub fn decorate_success(t: &Target, status: u16, h: &mut Headers) {
+pub fn decorate_success(t: &Resource, status: u16, h: &mut Headers) {
     let Some(g) = grant_of(t) else { return };
     if status / 100 != 2 || !matches!(g.method.as_str(), "GET" | "HEAD") {
         return;
@@ -390,7 +390,7 @@ fn keys_in(h: &Headers, kind: &str) -> Vec<String> {
 
 /// The account's keys and the container's, each with its scope, from
 /// their cached info (Swift's `get_account_info` / `get_container_info`).
-fn keys(ctx: &Context, t: &Target) -> Vec<(String, Scope)> {
+fn keys(ctx: &App, t: &Resource) -> Vec<(String, Scope)> {
     let account = keys_in(&account_info(ctx, t).headers, "Account").into_iter().map(|k| (k, Scope::Account));
     let container = keys_in(&container_info(ctx, t).headers, "Container").into_iter().map(|k| (k, Scope::Container));
     account.chain(container).collect()
@@ -445,13 +445,13 @@ impl Params {
 /// the temp URL's identity when it is valid (the request's headers and
 /// query cleaned as Swift's); 401 when it is not, 400 for a write with a
 /// disallowed header.
-pub fn identify(ctx: &Context, req: &mut Request<'_>, t: &mut Target) -> Result<Option<Identity>> {
+pub fn identify(ctx: &App, req: &mut Request<'_>, t: &mut Resource) -> Result<Option<Identity>> {
     let method = req.method().to_string();
     let params = Params::parse(&t.query);
     if method == "OPTIONS" || (params.sig.is_none() && params.expires.is_none()) {
         return Ok(None);
     }
-    let conf = &ctx.conf.tempurl;
+    let conf = &ctx.conf().tempurl;
     let invalid = || Error::TempUrlInvalid { realm: t.account.clone() };
     let expires = params.expires.as_deref().and_then(|e| parse_expires(e, now_secs())).ok_or_else(invalid)?;
     let (digest, sig) = params.sig.as_deref().filter(|s| !s.is_empty()).and_then(parse_sig).ok_or_else(invalid)?;

@@ -302,7 +302,7 @@ fn a_container_key_reaches_only_its_container_even_through_a_dlo() {
         let by_container = call(&f.ctx, method, &url("contkey", "GET", "/v1/AUTH_test/c/manifest"), &[]);
         assert_eq!(by_container.status, 401, "{method}: segments in c2");
     }
-    let t = |c: &str| Target {
+    let t = |c: &str| Resource {
         account: "AUTH_test".into(),
         container: Some(c.into()),
         object: None,
@@ -325,14 +325,14 @@ fn a_container_key_reaches_only_its_container_even_through_a_dlo() {
     assert_eq!(grant(Scope::Container).authorize(&t("c")).ok(), Some(Access::Acl), "never the owner");
     assert_eq!(grant(Scope::Container).authorize(&t("c2")).unwrap_err().status(), 401);
     assert_eq!(grant(Scope::Account).authorize(&t("c2")).ok(), Some(Access::Acl));
-    let other = Target { account: "AUTH_other".into(), ..t("c") };
+    let other = Resource { account: "AUTH_other".into(), ..t("c") };
     assert_eq!(grant(Scope::Account).authorize(&other).unwrap_err().status(), 401);
 }
 
 #[test]
 fn info_lists_tempurl() {
     let f = cluster("tu-info");
-    let info = crate::server::info(&f.ctx);
-    assert_eq!(info["tempurl"], f.ctx.conf.tempurl.info());
+    let info = crate::controllers::info::info(&f.ctx);
+    assert_eq!(info["tempurl"], f.ctx.conf().tempurl.info());
     assert_eq!(info["tempurl"]["methods"][0], "GET");
 }
