@@ -11,6 +11,7 @@
 //! | [`percent`] | %-encoding and decoding of paths |
 //! | [`hex`] | lower-case hex |
 //! | [`etag`] | ETag normalisation |
+//! | [`xml`] | XML text escaping |
 //!
 //! And [`POLICY_NAME`], the one storage policy.
 #![forbid(unsafe_code)]
@@ -23,6 +24,7 @@ pub mod ini;
 pub mod log;
 pub mod percent;
 pub mod timestamp;
+pub mod xml;
 
 pub use config::{ConfigError, LogLevel, Section};
 pub use ini::Ini;

@@ -101,18 +101,7 @@ fn parse_accept(s: &str) -> Vec<(String, String, f32)> {
 }
 
 /// Escapes text for XML character data and attribute values.
-pub fn xml_escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-}
+pub use common::xml::escape as xml_escape;
 
 fn json_str(s: &str, out: &mut String) {
     // serde_json escapes exactly what JSON requires.

@@ -13,7 +13,6 @@ pub mod client;
 pub mod date;
 pub mod head;
 pub mod headers;
-pub use common::percent;
 pub mod pool;
 mod response;
 pub mod server;

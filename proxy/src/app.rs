@@ -45,7 +45,7 @@ impl App {
         let swift_conf = conf.swift_dir.join("swift.conf");
         let hasher =
             PathHasher::from_swift_dir(&conf.swift_dir).map_err(|e| Error::startup(swift_conf.display(), e))?;
-        let ini = ring::conf::Ini::load(&swift_conf).map_err(|e| Error::startup(swift_conf.display(), e))?;
+        let ini = common::Ini::load(&swift_conf).map_err(|e| Error::startup(swift_conf.display(), e))?;
         let mut secret = ini.get("swift-hash", "swift_hash_path_prefix").unwrap_or_default().to_vec();
         secret.push(b'\n');
         secret.extend_from_slice(ini.get("swift-hash", "swift_hash_path_suffix").unwrap_or_default());

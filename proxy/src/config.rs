@@ -6,18 +6,18 @@
 //! and `[swift-constraints]`. Unknown keys are ignored; a malformed value
 //! is an error naming its section and key. `etc/proxy-server.conf-sample`
 //! lists every key read here at its default. The typed getters are
-//! `swiftlet_server::Section`'s.
+//! `common::Section`'s.
 
 use crate::constraints::Constraints;
 use crate::error::{Error, Result};
 use crate::middleware::tempurl::{self, TempUrlConf};
-use ring::conf::Ini;
+pub use common::config::{parse_bool, LogLevel};
+use common::ConfigError;
+use common::Ini;
+pub use common::Section;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-pub use swiftlet_server::config::{parse_bool, LogLevel};
-use swiftlet_server::ConfigError;
-pub use swiftlet_server::Section;
 
 pub const APP_SECTION: &str = "app:proxy-server";
 pub const AUTH_SECTION: &str = "filter:tempauth";
@@ -142,7 +142,7 @@ impl RequestNodeCount {
     }
 }
 
-/// The keys of `section` in file order. `ring::conf::Ini` answers lookups
+/// The keys of `section` in file order. `common::Ini` answers lookups
 /// only, and TempAuth's users are keys we cannot name in advance, so this
 /// walks the text with the same line rules (comments, `=` or `:`,
 /// lower-cased keys) and leaves the values to `Ini`.

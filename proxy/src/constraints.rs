@@ -4,10 +4,10 @@
 
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
+use common::Ini;
+use common::Section;
 use http::Headers;
-use ring::conf::Ini;
 use serde_json::{json, Value};
-use swiftlet_server::Section;
 
 pub const SECTION: &str = "swift-constraints";
 

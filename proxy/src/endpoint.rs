@@ -110,7 +110,7 @@ pub fn query_param(query: &str, key: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::percent::quote;
+    use common::percent::quote;
 
     fn ep(t: &str) -> Result<Endpoint> {
         parse(t).map(|(e, _)| e)

@@ -1,8 +1,8 @@
 //! The proxy's one error type and its one mapping to an HTTP status.
 
+use common::ConfigError;
 use std::fmt;
 use std::io;
-use swiftlet_server::ConfigError;
 
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -75,7 +75,7 @@ impl Error {
         match self {
             // %-encoded as Swift: an account name cannot break the header.
             Error::Unauthorized { realm } | Error::TempUrlInvalid { realm } => {
-                vec![("Www-Authenticate", format!("Swift realm=\"{}\"", http::percent::quote(realm)))]
+                vec![("Www-Authenticate", format!("Swift realm=\"{}\"", common::percent::quote(realm)))]
             }
             Error::MethodNotAllowed(allow) => vec![("Allow", allow.to_string())],
             Error::Located { error, location } => {

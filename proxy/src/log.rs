@@ -2,8 +2,8 @@
 //! (`proxy-server: LEVEL: message`). The access log, one line per
 //! request on stdout, is [`crate::middleware::proxy_logging`].
 
-use swiftlet_server::config::LogLevel;
-use swiftlet_server::Logger;
+use common::LogLevel;
+use common::Logger;
 
 /// The proxy's stderr logger (`proxy-server: LEVEL: message`).
 pub static LOG: Logger = Logger::new("proxy-server");

@@ -45,7 +45,7 @@ pub fn new_trans_id() -> String {
     });
     let mut md5 = Md5::new();
     md5.update(format!("{}:{:?}:{seq}:{}", swiftlet_server::pid(), std::thread::current().id(), now.as_nanos()));
-    let hex = ring::hash::hex(&md5.finalize());
+    let hex = common::hex::hex(&md5.finalize());
     format!("tx{}-{:010x}", &hex[..21], now.as_secs())
 }
 

@@ -89,7 +89,7 @@ pub struct FakeObject {
 
 impl FakeObject {
     pub fn new(body: &[u8], timestamp: &str) -> FakeObject {
-        let etag = ring::hash::hex(&<md5::Md5 as md5::Digest>::digest(body));
+        let etag = common::hex::hex(&<md5::Md5 as md5::Digest>::digest(body));
         FakeObject { body: body.to_vec(), etag, timestamp: timestamp.into(), headers: Vec::new() }
     }
 

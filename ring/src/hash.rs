@@ -84,7 +84,7 @@ pub fn partition(digest: &[u8; 16], part_power: u8) -> u32 {
     }
 }
 
-pub use common::hex::hex;
+use common::hex::hex;
 
 #[cfg(test)]
 mod tests {

@@ -30,9 +30,3 @@ pub use handoff::Handoffs;
 pub use hash::{partition, PathHasher};
 pub use ringdata::RingData;
 pub use runtime::Ring;
-
-/// The INI reader, now `common::ini` (kept here until the proxy imports it
-/// from there).
-pub mod conf {
-    pub use common::ini::Ini;
-}

@@ -7,9 +7,6 @@
 
 pub mod worker;
 
-pub use common::{config, date, log};
-pub use common::{ConfigError, LogLevel, Logger, Section};
-
 /// This process's id, asked of the kernel once (glibc no longer caches
 /// it, and it goes into every access line and backend `User-Agent`).
 pub fn pid() -> u32 {

@@ -11,8 +11,8 @@ use crate::endpoint::query_param;
 use crate::error::{Error, Result};
 use crate::middleware::acl::{self, ACCOUNT_ACL_SYSMETA};
 use crate::middleware::tempauth::Access;
-use db::Timestamp;
-use http::percent::quote;
+use common::percent::quote;
+use common::Timestamp;
 use http::{Headers, Request, Response};
 use std::any::Any;
 use std::rc::Rc;
@@ -90,8 +90,10 @@ fn empty_listing(t: &Resource, head: bool) -> Answer {
         "json" => (200, "application/json; charset=utf-8", "[]".to_string()),
         "xml" => {
             // The name escaped as any listing's (it may hold `"`, `<`, `&`).
-            let xml = db::format::account_listing(db::Format::Xml, &t.account, &[]).unwrap_or_default();
-            (200, "application/xml; charset=utf-8", String::from_utf8(xml).unwrap_or_default())
+            let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<account name=\"");
+            common::xml::escape(&t.account, &mut xml);
+            xml.push_str("\"></account>");
+            (200, "application/xml; charset=utf-8", xml)
         }
         _ => (204, "text/plain; charset=utf-8", String::new()),
     };

@@ -3,8 +3,8 @@
 
 use crate::app::App;
 use crate::error::{Error, Result};
+use common::percent::quote;
 use http::client::Failed;
-use http::percent::quote;
 use http::{ClientConn, Headers};
 use ring::{Device, Ring};
 use std::cell::RefCell;

@@ -199,14 +199,14 @@ pub fn container_info(ctx: &App, t: &Resource) -> Arc<Info> {
     let Ok(part) = ctx.container_ring().partition(&t.account, Some(container), None) else {
         return Arc::default();
     };
-    let path = http::percent::quote(&format!("/{}/{container}", t.account));
+    let path = common::percent::quote(&format!("/{}/{container}", t.account));
     cached_head(ctx, ctx.container_cache(), ctx.container_ring(), part, &path, t, container)
 }
 
 /// The account's info, as [`container_info`] (Swift's `account_info`).
 pub fn account_info(ctx: &App, t: &Resource) -> Arc<Info> {
     let Ok(part) = ctx.account_ring().partition(&t.account, None, None) else { return Arc::default() };
-    let path = http::percent::quote(&format!("/{}", t.account));
+    let path = common::percent::quote(&format!("/{}", t.account));
     cached_head(ctx, ctx.account_cache(), ctx.account_ring(), part, &path, t, "")
 }
 

@@ -12,8 +12,8 @@ use crate::endpoint::query_param;
 use crate::error::{Error, Result};
 use crate::middleware::acl;
 use crate::middleware::tempauth::Access;
-use db::Timestamp;
-use http::percent::quote;
+use common::percent::quote;
+use common::Timestamp;
 use http::{Headers, Request, Response};
 use std::any::Any;
 use std::rc::Rc;
@@ -50,7 +50,7 @@ fn get(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, t: &Resource) 
 }
 
 /// The one storage policy swiftlet has (see `/info`).
-pub const POLICY_NAME: &str = db::format::POLICY_NAME;
+pub const POLICY_NAME: &str = common::POLICY_NAME;
 
 /// A PUT naming a storage policy must name ours (Swift: 400
 /// "Invalid X-Storage-Policy").

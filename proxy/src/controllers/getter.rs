@@ -29,7 +29,7 @@ use crate::app::App;
 use crate::controllers::backend::{self, node_addr, Failure, Suspects};
 use crate::controllers::base::Resource;
 use crate::error::{Error, Result};
-use http::percent::quote;
+use common::percent::quote;
 use http::{ClientConn, ClientResponse, Headers};
 use hub::Queue;
 use ring::Device;

@@ -42,8 +42,8 @@ use crate::error::{Error, Result};
 use crate::middleware::dlo;
 use crate::middleware::symlink;
 use crate::middleware::tempauth::Access;
-use db::Timestamp;
-use http::percent::quote;
+use common::percent::quote;
+use common::Timestamp;
 use http::{Headers, Request, Response};
 use std::io::Read;
 

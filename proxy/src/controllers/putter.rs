@@ -66,7 +66,7 @@ enum Start {
 fn connect(ctx: &App, node: &Device, part: u32, path: &str, h: &Headers) -> std::io::Result<Start> {
     let mut h = h.clone();
     h.set("Host", format!("{}:{}", node.ip, node.port));
-    let target = format!("/{}/{part}{path}", http::percent::quote(&node.device));
+    let target = format!("/{}/{part}{path}", common::percent::quote(&node.device));
     ClientConn::pooled(node_addr(node)?, ctx.conf().conn_timeout, |conn| handshake(ctx, conn, node, &target, &h))
 }
 
@@ -333,7 +333,7 @@ impl Sums {
     /// `X-Backend-Etag` and `X-Backend-Crc32c`.
     fn fields(self) -> Headers {
         let mut h = Headers::new();
-        h.set("X-Backend-Etag", ring::hash::hex(&self.md5.finalize()));
+        h.set("X-Backend-Etag", common::hex::hex(&self.md5.finalize()));
         h.set("X-Backend-Crc32c", format!("{:08x}", self.crc));
         h
     }
@@ -389,7 +389,7 @@ mod tests {
         // The three primaries, then the handoff that replaced the full one.
         assert_eq!(puts.len(), 4, "{:?}", puts.iter().map(|r| r.port).collect::<Vec<_>>());
         assert!(puts.iter().any(|r| r.port == order[3]));
-        let md5 = ring::hash::hex(&<md5::Md5 as md5::Digest>::digest(&body));
+        let md5 = common::hex::hex(&<md5::Md5 as md5::Digest>::digest(&body));
         for r in &puts {
             assert!(r.body == body);
             assert_eq!(r.header("Content-Length"), Some("14"));
@@ -411,7 +411,7 @@ mod tests {
         assert_eq!(got.status, 201);
         let puts: Vec<FakeReq> = f.seen().into_iter().filter(|r| r.method == "PUT").collect();
         assert_eq!(puts.len(), 3);
-        let md5 = ring::hash::hex(&<md5::Md5 as md5::Digest>::digest(&body));
+        let md5 = common::hex::hex(&<md5::Md5 as md5::Digest>::digest(&body));
         for r in &puts {
             assert!(r.body == body);
             assert_eq!(r.header("Transfer-Encoding"), Some("chunked"));

@@ -38,7 +38,7 @@ use crate::controllers::base::{authorize_as, backend_headers, Resource};
 use crate::controllers::{getter, obj};
 use crate::error::{Error, Result};
 use crate::middleware::{dlo, symlink};
-use http::percent::quote;
+use common::percent::quote;
 use http::{Headers, Request, Response};
 
 /// Headers of the copy request that are about the copy, not the object.

@@ -36,7 +36,7 @@ use crate::controllers::base::{authorize_as, client_headers, Resource};
 use crate::controllers::getter;
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
-use http::percent::quote;
+use common::percent::quote;
 use http::{Headers, Request, Response};
 use md5::{Digest, Md5};
 use std::io::{self, Write};
@@ -121,7 +121,7 @@ pub fn etag(segments: &[Segment]) -> String {
     for s in segments {
         md5.update(s.hash.trim_matches('"').as_bytes());
     }
-    ring::hash::hex(&md5.finalize())
+    common::hex::hex(&md5.finalize())
 }
 
 /// One range of a `Range` header: `(Some(first), last)` or a suffix

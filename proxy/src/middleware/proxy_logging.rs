@@ -12,11 +12,11 @@
 //! `reveal_sensitive_prefix`); empty fields are `-`; spaces and quotes in
 //! values are %-escaped so a line always splits on spaces.
 
+use common::date::Civil;
 use http::AccessRecord;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use swiftlet_server::date::Civil;
 
 /// Shown of a token in the log.
 pub const REVEAL_SENSITIVE_PREFIX: usize = 16;

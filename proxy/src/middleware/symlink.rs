@@ -17,7 +17,7 @@
 //! `<md5 of nothing>; symlink_target=<c/o>[; symlink_target_account=<a>]
 //! [; symlink_target_etag=<e>; symlink_target_bytes=<n>]`, which the
 //! container listing turns into `symlink_path` (and `symlink_etag`,
-//! `symlink_bytes`): `db::format::RowEtag`.
+//! `symlink_bytes`): `db::format::RowEtag` in the container server.
 //!
 //! * GET/HEAD follow links, authorizing each target as the caller, up to
 //!   `symloop_max` in a row (409 past it); the answer is the target's,
@@ -44,7 +44,7 @@ use crate::controllers::base::{authorize_as, trans_headers, Resource};
 use crate::controllers::getter;
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
-use http::percent::quote;
+use common::percent::quote;
 use http::{Headers, Request, Response};
 use std::io::Read;
 

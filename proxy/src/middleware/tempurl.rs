@@ -41,14 +41,14 @@ use crate::controllers::base::{account_info, container_info, Resource};
 use crate::endpoint::query_param;
 use crate::error::{Error, Result};
 use crate::middleware::tempauth::{Access, Identity};
+use common::percent::quote;
+use common::ConfigError;
+use common::Section;
 use hmac::{Hmac, Mac};
-use http::percent::quote;
 use http::{Headers, Request};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
-use swiftlet_server::ConfigError;
-use swiftlet_server::Section;
 
 pub const SECTION: &str = "filter:tempurl";
 

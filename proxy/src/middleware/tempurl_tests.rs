@@ -187,7 +187,7 @@ fn a_signed_get_needs_no_token_and_hides_private_metadata() {
 }
 
 fn iso8601(secs: u64) -> String {
-    let c = swiftlet_server::date::Civil::from_secs(secs);
+    let c = common::date::Civil::from_secs(secs);
     format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", c.year, c.month, c.day, c.hour, c.minute, c.second)
 }
 

@@ -17,8 +17,8 @@ use md5::{Digest, Md5};
 
 use crate::device::{validate_device_name, DevId, Device, Search, NONE_DEV};
 use crate::error::{Error, Result};
-use crate::hash::hex;
 use crate::ringdata::{RingData, MAX_PART_POWER};
+use common::hex::hex;
 use place::Placer;
 use plan::Plan;
 

@@ -144,7 +144,7 @@ fn render(
         (Some(p), _) => (p, None),
         (None, Some(a)) => {
             let digest = ring.hasher().digest(a, container, object);
-            let hash = digest.as_ref().ok().map(|d| crate::hash::hex(d));
+            let hash = digest.as_ref().ok().map(|d| common::hex::hex(d));
             (ring.partition(a, container, object).unwrap_or(0), hash)
         }
         (None, None) => (0, None),
