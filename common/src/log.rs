@@ -54,6 +54,38 @@ impl Logger {
     }
 }
 
+/// Defines a server's logger, `pub static LOG`, with lines starting with
+/// `$name`, and the module functions its code calls: `set_level`,
+/// `error`, `warn`, `info`, `debug`.
+#[macro_export]
+macro_rules! server_logger {
+    ($name:expr) => {
+        /// This server's stderr logger.
+        pub static LOG: $crate::Logger = $crate::Logger::new($name);
+
+        /// Sets the level below which messages are dropped.
+        pub fn set_level(l: $crate::LogLevel) {
+            LOG.set_level(l)
+        }
+
+        pub fn error(msg: &str) {
+            LOG.error(msg)
+        }
+
+        pub fn warn(msg: &str) {
+            LOG.warn(msg)
+        }
+
+        pub fn info(msg: &str) {
+            LOG.info(msg)
+        }
+
+        pub fn debug(msg: &str) {
+            LOG.debug(msg)
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

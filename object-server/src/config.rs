@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 pub use common::config::{parse_bool, LogLevel};
 use common::Ini;
 use common::Section;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -46,22 +45,17 @@ pub struct UpdaterConfig {
 /// Everything the object server reads from its config file.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub bind_ip: IpAddr,
-    pub bind_port: u16,
-    /// Swift's `workers`: a number or `auto`.
-    pub workers: hub::workers::WorkerCount,
+    /// The keys every server reads alike (listening, workers, clients,
+    /// timeouts, `swift_dir`, logging).
+    pub server: swiftlet_server::ServerKeys,
     pub devices: PathBuf,
     pub mount_check: bool,
-    pub swift_dir: PathBuf,
     pub disk_chunk_size: usize,
     pub network_chunk_size: usize,
-    pub client_timeout: Duration,
     pub node_timeout: Duration,
     pub conn_timeout: Duration,
     pub container_update_timeout: Duration,
     pub max_upload_time: Duration,
-    pub keep_idle: Duration,
-    pub max_clients: usize,
     /// Threads for blocking disk calls (open, fsync, rename, SQLite), per
     /// process (`eventlet_tpool_num_threads`; Swift's default is
     /// eventlet's 20, which `auto` means here too).
@@ -81,8 +75,6 @@ pub struct Config {
     pub meta_limits: db::metadata::Limits,
     /// Headers besides `X-Object-Meta-*` stored with an object, lower case.
     pub allowed_headers: Vec<String>,
-    pub log_level: LogLevel,
-    pub log_requests: bool,
     pub updater: UpdaterConfig,
 }
 
@@ -108,7 +100,7 @@ impl Config {
             .map_err(|e| Error::Startup { path: path.to_path_buf(), reason: format!("cannot read config: {e}") })?;
         let mut conf = Config::from_ini(&Ini::parse(&text))?;
         // A missing swift.conf fails the start where the hash secrets are read.
-        if let Ok(sw) = std::fs::read(conf.swift_dir.join("swift.conf")) {
+        if let Ok(sw) = std::fs::read(conf.server.swift_dir.join("swift.conf")) {
             let ini = Ini::parse(&sw);
             let constraints = Section { ini: &ini, name: "swift-constraints" };
             conf.max_file_size = constraints.positive("max_file_size", DEFAULT_MAX_FILE_SIZE)?;
@@ -125,26 +117,17 @@ impl Config {
     pub fn from_ini(ini: &Ini) -> Result<Config> {
         let app = Section { ini, name: APP_SECTION };
         let upd = Section { ini, name: UPDATER_SECTION };
-        let workers = app.parse("workers", hub::workers::WorkerCount::Auto, "a number or auto", |v| {
-            hub::workers::WorkerCount::parse(v)
-        })?;
         let allowed = app.string("allowed_headers", DEFAULT_ALLOWED_HEADERS);
         Ok(Config {
-            bind_ip: app.parse("bind_ip", IpAddr::from([0, 0, 0, 0]), "an IP address", |v| v.parse().ok())?,
-            bind_port: app.parse("bind_port", 6200, "a port number", |v| v.parse().ok())?,
-            workers,
+            server: swiftlet_server::ServerKeys::read(&app, 6200)?,
             devices: PathBuf::from(app.string("devices", "/srv/node")),
             mount_check: app.bool("mount_check", true)?,
-            swift_dir: PathBuf::from(app.string("swift_dir", "/etc/swift")),
             disk_chunk_size: app.positive("disk_chunk_size", 65536)?,
             network_chunk_size: app.positive("network_chunk_size", 65536)?,
-            client_timeout: app.seconds("client_timeout", 60.0)?,
             node_timeout: app.seconds("node_timeout", 3.0)?,
             conn_timeout: app.seconds("conn_timeout", 0.5)?,
             container_update_timeout: app.seconds("container_update_timeout", 1.0)?,
             max_upload_time: app.seconds("max_upload_time", 86400.0)?,
-            keep_idle: app.seconds("keep_idle", 600.0)?,
-            max_clients: app.positive("max_clients", http::server::DEFAULT_MAX_CLIENTS)?,
             tpool_threads: app.parse("eventlet_tpool_num_threads", 20, "a number or auto", |v| match v {
                 "auto" => Some(20),
                 n => n.parse().ok().filter(|&n| n > 0),
@@ -165,8 +148,6 @@ impl Config {
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
                 .collect(),
-            log_level: app.log_level("log_level", LogLevel::Info)?,
-            log_requests: app.bool("log_requests", true)?,
             updater: UpdaterConfig {
                 enabled: upd.bool("enabled", true)?,
                 interval: upd.seconds("interval", 300.0)?,
@@ -192,7 +173,7 @@ mod tests {
     #[test]
     fn defaults_are_swifts() {
         let c = conf("").unwrap();
-        assert_eq!(c.bind_port, 6200);
+        assert_eq!(c.server.bind_port, 6200);
         assert!(c.mount_check);
         assert_eq!(c.devices, PathBuf::from("/srv/node"));
         assert_eq!(c.fallocate_reserve, Reserve::Percent(1.0));
@@ -214,7 +195,7 @@ mod tests {
     fn app_section_overrides_default() {
         let c =
             conf("[DEFAULT]\nbind_port = 6000\nmount_check = false\n[app:object-server]\nbind_port = 6010\n").unwrap();
-        assert_eq!(c.bind_port, 6010);
+        assert_eq!(c.server.bind_port, 6010);
         assert!(!c.mount_check);
     }
 

@@ -10,36 +10,12 @@
 //! ```
 
 use common::date::Civil;
-use common::LogLevel;
-use common::Logger;
 use http::AccessRecord;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The object server's stderr logger (`object-server: LEVEL: message`).
-pub static LOG: Logger = Logger::new("object-server");
-
-/// Sets the level below which messages are dropped.
-pub fn set_level(l: LogLevel) {
-    LOG.set_level(l)
-}
-
-pub fn error(msg: &str) {
-    LOG.error(msg)
-}
-
-pub fn warn(msg: &str) {
-    LOG.warn(msg)
-}
-
-pub fn info(msg: &str) {
-    LOG.info(msg)
-}
-
-pub fn debug(msg: &str) {
-    LOG.debug(msg)
-}
+common::server_logger!("object-server");
 
 /// Appends a header's value for the log, or `-`; quotes and line breaks
 /// become `_`.

@@ -20,12 +20,12 @@ use swiftlet_server::worker;
 /// Runs the object server until SIGTERM/SIGINT; `Err` for a startup
 /// failure (bad config, swift.conf missing, port in use).
 pub fn run(conf: Config) -> Result<()> {
-    log::set_level(conf.log_level);
-    let swift_conf = conf.swift_dir.join("swift.conf");
-    let hasher = PathHasher::from_swift_dir(&conf.swift_dir)
+    log::set_level(conf.server.log_level);
+    let swift_conf = conf.server.swift_dir.join("swift.conf");
+    let hasher = PathHasher::from_swift_dir(&conf.server.swift_dir)
         .map_err(|e| Error::Startup { path: swift_conf, reason: e.to_string() })?;
-    let addr = SocketAddr::new(conf.bind_ip, conf.bind_port);
-    let workers = conf.workers.resolve();
+    let addr = conf.server.addr();
+    let workers = conf.server.workers.resolve();
     hub::tpool::set_threads(conf.tpool_threads);
     let ctx = Context::new(conf, hasher);
     let swept = diskfile::writer::sweep_tmp(ctx.devices());
@@ -53,11 +53,11 @@ fn worker(ctx: &Context, i: usize, addr: SocketAddr, workers: usize, listening: 
         hub::spawn(move || container::updater::run_updater(c));
     }
     let conf = ctx.conf();
-    let cfg = worker::server_config(conf.max_clients, conf.client_timeout, conf.keep_idle);
+    let cfg = conf.server.http_config();
     let c = ctx.clone();
     let server = Server::new(cfg, move |req, resp| handle(&c, req, resp));
     let access: fn(&AccessRecord<'_>) = log::access;
-    worker::serve(&log::LOG, i, listener, server, conf.log_requests.then_some(access));
+    worker::serve(&log::LOG, i, listener, server, conf.server.log_requests.then_some(access));
 }
 
 /// Routes one request and answers its error, if any.

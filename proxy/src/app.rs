@@ -42,15 +42,15 @@ impl App {
     /// hashing and TempAuth's token secret) and the three rings in
     /// `swift_dir`.
     pub fn open(conf: Config) -> Result<App> {
-        let swift_conf = conf.swift_dir.join("swift.conf");
+        let swift_conf = conf.server.swift_dir.join("swift.conf");
         let hasher =
-            PathHasher::from_swift_dir(&conf.swift_dir).map_err(|e| Error::startup(swift_conf.display(), e))?;
+            PathHasher::from_swift_dir(&conf.server.swift_dir).map_err(|e| Error::startup(swift_conf.display(), e))?;
         let ini = common::Ini::load(&swift_conf).map_err(|e| Error::startup(swift_conf.display(), e))?;
         let mut secret = ini.get("swift-hash", "swift_hash_path_prefix").unwrap_or_default().to_vec();
         secret.push(b'\n');
         secret.extend_from_slice(ini.get("swift-hash", "swift_hash_path_suffix").unwrap_or_default());
         let open = |name: &str| {
-            let path = conf.swift_dir.join(format!("{name}.ring"));
+            let path = conf.server.swift_dir.join(format!("{name}.ring"));
             Ring::open(&path, hasher.clone()).map_err(|e| Error::startup(path.display(), e))
         };
         let (account_ring, container_ring, object_ring) = (open("account")?, open("container")?, open("object")?);

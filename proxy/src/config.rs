@@ -15,8 +15,7 @@ pub use common::config::{parse_bool, LogLevel};
 use common::ConfigError;
 use common::Ini;
 pub use common::Section;
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 pub const APP_SECTION: &str = "app:proxy-server";
@@ -81,21 +80,17 @@ fn reseller_prefixes(auth: &Section<'_>) -> Vec<ResellerPrefix> {
 /// Everything the proxy reads from its config files.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub bind_ip: IpAddr,
-    pub bind_port: u16,
-    pub workers: hub::workers::WorkerCount,
-    pub max_clients: usize,
-    pub swift_dir: PathBuf,
+    /// The keys every server reads alike (listening, workers, clients,
+    /// timeouts, `swift_dir`, logging).
+    pub server: swiftlet_server::ServerKeys,
     pub node_timeout: Duration,
     pub recoverable_node_timeout: Duration,
     pub conn_timeout: Duration,
-    pub client_timeout: Duration,
     pub post_quorum_timeout: Duration,
     /// How long container info is cached (0: not at all).
     pub recheck_container_existence: Duration,
     /// How long account info is cached (0: not at all).
     pub recheck_account_existence: Duration,
-    pub keep_idle: Duration,
     pub error_suppression_limit: u32,
     pub error_suppression_interval: Duration,
     pub allow_account_management: bool,
@@ -105,8 +100,6 @@ pub struct Config {
     /// Nodes tried per request: `request_node_count` = `<n> * replicas`
     /// or a number.
     pub request_node_factor: RequestNodeCount,
-    pub log_level: LogLevel,
-    pub log_requests: bool,
     pub auth: AuthConfig,
     /// `[filter:tempurl]`.
     pub tempurl: TempUrlConf,
@@ -196,7 +189,7 @@ impl Config {
         let text = std::fs::read(path)
             .map_err(|e| Error::Startup { what: path.display().to_string(), reason: format!("cannot read: {e}") })?;
         let mut conf = Config::from_text(&text)?;
-        let swift_conf = conf.swift_dir.join("swift.conf");
+        let swift_conf = conf.server.swift_dir.join("swift.conf");
         let sw = std::fs::read(&swift_conf).map_err(|e| Error::Startup {
             what: swift_conf.display().to_string(),
             reason: format!("cannot read: {e}"),
@@ -222,21 +215,13 @@ impl Config {
         }
         let node_timeout = app.seconds("node_timeout", 10.0)?;
         Ok(Config {
-            bind_ip: app.parse("bind_ip", IpAddr::from([0, 0, 0, 0]), "an IP address", |v| v.parse().ok())?,
-            bind_port: app.parse("bind_port", 8080, "a port number", |v| v.parse().ok())?,
-            workers: app.parse("workers", hub::workers::WorkerCount::Auto, "a number or auto", |v| {
-                hub::workers::WorkerCount::parse(v)
-            })?,
-            max_clients: app.positive("max_clients", http::server::DEFAULT_MAX_CLIENTS)?,
-            swift_dir: PathBuf::from(app.string("swift_dir", "/etc/swift")),
+            server: swiftlet_server::ServerKeys::read(&app, 8080)?,
             node_timeout,
             recoverable_node_timeout: app.seconds("recoverable_node_timeout", node_timeout.as_secs_f64())?,
             conn_timeout: app.seconds("conn_timeout", 0.5)?,
-            client_timeout: app.seconds("client_timeout", 60.0)?,
             post_quorum_timeout: app.seconds("post_quorum_timeout", 0.5)?,
             recheck_container_existence: app.seconds("recheck_container_existence", 60.0)?,
             recheck_account_existence: app.seconds("recheck_account_existence", 60.0)?,
-            keep_idle: app.seconds("keep_idle", 600.0)?,
             error_suppression_limit: app.positive("error_suppression_limit", 10)?,
             error_suppression_interval: app.seconds("error_suppression_interval", 60.0)?,
             allow_account_management: app.bool("allow_account_management", false)?,
@@ -249,8 +234,6 @@ impl Config {
                 "a number or '<n> * replicas'",
                 RequestNodeCount::parse,
             )?,
-            log_level: app.log_level("log_level", LogLevel::Info)?,
-            log_requests: app.bool("log_requests", true)?,
             auth: AuthConfig {
                 reseller_prefixes: reseller_prefixes(&auth),
                 token_life: auth.seconds("token_life", 86400.0)?,
@@ -278,7 +261,7 @@ mod tests {
     #[test]
     fn defaults_are_swifts() {
         let c = conf("").unwrap();
-        assert_eq!(c.bind_port, 8080);
+        assert_eq!(c.server.bind_port, 8080);
         assert_eq!(c.node_timeout, Duration::from_secs(10));
         assert_eq!(c.conn_timeout, Duration::from_millis(500));
         assert_eq!(c.recoverable_node_timeout, c.node_timeout);

@@ -78,7 +78,7 @@ fn route(ctx: &App, req: &mut Request<'_>, resp: &mut Response<'_>, trans_id: &s
         Endpoint::Info => info::handle(ctx, req, resp, h),
         Endpoint::Auth if req.method() == "GET" => {
             let conf = ctx.conf();
-            ctx.auth().answer_get_token(req, resp, &format!("{}:{}", conf.bind_ip, conf.bind_port), h)
+            ctx.auth().answer_get_token(req, resp, &format!("{}:{}", conf.server.bind_ip, conf.server.bind_port), h)
         }
         Endpoint::Auth => Err(Error::bad_request("Auth requests must be GET")),
         Endpoint::Account { account } => {

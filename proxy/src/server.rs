@@ -16,9 +16,9 @@ use swiftlet_server::worker;
 
 /// Runs the proxy until SIGTERM/SIGINT; `Err` for a startup failure.
 pub fn run(conf: Config) -> Result<()> {
-    log::set_level(conf.log_level);
-    let addr = SocketAddr::new(conf.bind_ip, conf.bind_port);
-    let workers = conf.workers.resolve();
+    log::set_level(conf.server.log_level);
+    let addr = conf.server.addr();
+    let workers = conf.server.workers.resolve();
     let ctx = App::open(conf)?;
     worker::check_port(addr).map_err(|e| Error::startup(format!("{addr} (bind_ip/bind_port)"), e))?;
     worker::run(&log::LOG, workers, move |i, listening| worker(&ctx, i, addr, workers, listening))
@@ -31,9 +31,9 @@ fn worker(ctx: &App, i: usize, addr: SocketAddr, workers: usize, listening: &Ato
         return;
     };
     let conf = ctx.conf();
-    let cfg = worker::server_config(conf.max_clients, conf.client_timeout, conf.keep_idle);
+    let cfg = conf.server.http_config();
     let c = ctx.clone();
     let server = Server::new(cfg, move |req, resp| pipeline::handle(&c, req, resp));
     let access: fn(&AccessRecord<'_>) = proxy_logging::access;
-    worker::serve(&log::LOG, i, listener, server, conf.log_requests.then_some(access));
+    worker::serve(&log::LOG, i, listener, server, conf.server.log_requests.then_some(access));
 }

@@ -5,11 +5,10 @@
 //! built from Swift's keys, and the serving loop with its access log.
 
 use common::Logger;
-use http::{AccessRecord, Server, ServerConfig};
+use http::{AccessRecord, Server};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 /// Binds `addr` once and lets it go, so that a port in use fails the
 /// start-up before any worker thread starts.
@@ -96,17 +95,5 @@ pub fn serve(
     }
     if let Err(e) = server.serve(listener) {
         log.error(&format!("worker {i}: {e}"));
-    }
-}
-
-/// The http server's settings from `max_clients`, `client_timeout` (also
-/// the header timeout) and `keep_idle`.
-pub fn server_config(max_clients: usize, client_timeout: Duration, keep_idle: Duration) -> ServerConfig {
-    ServerConfig {
-        max_clients,
-        client_timeout,
-        header_timeout: client_timeout,
-        keepalive_timeout: keep_idle,
-        ..ServerConfig::default()
     }
 }
