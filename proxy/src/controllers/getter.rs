@@ -51,10 +51,10 @@ pub struct Getter {
     suspects: Suspects,
 }
 
-/// A backend `X-Timestamp` as a number to order by (`None` if absent or bad).
-fn timestamp_of(h: &Headers) -> Option<f64> {
+/// A backend answer's `X-Timestamp` (`None` if absent or bad).
+fn timestamp_of(h: &Headers) -> Option<common::Timestamp> {
     let v = h.get("X-Timestamp").or_else(|| h.get("X-Backend-Timestamp"))?;
-    v.split('_').next()?.trim().parse().ok()
+    common::Timestamp::parse(v).ok()
 }
 
 /// For `X-Newest` (Swift's `newest` in `GETorHEAD_base`): HEADs every
@@ -82,12 +82,10 @@ fn newest_first(ctx: &App, part: u32, path: &str, h: &Headers, nodes: &mut [(Arc
             })
         })
         .collect();
-    let stamps: Vec<Option<f64>> = heads.into_iter().map(|j| j.join().ok().flatten()).collect();
+    let stamps: Vec<Option<common::Timestamp>> = heads.into_iter().map(|j| j.join().ok().flatten()).collect();
     let mut order: Vec<usize> = (0..nodes.len()).collect();
-    order.sort_by(|&a, &b| {
-        let key = |i: usize| stamps[i].unwrap_or(f64::NEG_INFINITY);
-        key(b).total_cmp(&key(a))
-    });
+    // Newest first; nodes without a timestamp (None sorts lowest) last.
+    order.sort_by(|&a, &b| stamps[b].cmp(&stamps[a]));
     let sorted: Vec<_> = order.iter().map(|&i| nodes[i].clone()).collect();
     nodes.clone_from_slice(&sorted);
 }
