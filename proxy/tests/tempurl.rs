@@ -8,16 +8,12 @@ use common::Cluster;
 use hmac::{Hmac, Mac};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `path?temp_url_sig=<HMAC-SHA1 hex>&temp_url_expires=<in an hour>`.
 fn temp_url(key: &str, method: &str, path: &str) -> String {
     let expires = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 3600;
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()).unwrap();
     mac.update(format!("{method}\n{expires}\n{path}").as_bytes());
-    format!("{path}?temp_url_sig={}&temp_url_expires={expires}", hex(&mac.finalize().into_bytes()))
+    format!("{path}?temp_url_sig={}&temp_url_expires={expires}", ::common::hex::hex(&mac.finalize().into_bytes()))
 }
 
 #[test]

@@ -371,10 +371,6 @@ fn content_range(v: &str) -> Option<(u64, u64)> {
     Some((s.trim().parse().ok()?, e.trim().parse().ok()?))
 }
 
-fn normalize_etag(v: &str) -> &str {
-    v.trim().trim_matches('"')
-}
-
 /// Where the body being relayed stands in the object.
 #[derive(Debug, PartialEq, Eq)]
 struct Position {
@@ -390,7 +386,7 @@ impl Position {
     /// From the first answer; `None` if it cannot be resumed (not a 200
     /// or single-range 206, no ETag, or an empty body).
     fn of(h: &Headers, status: u16) -> Option<Position> {
-        let etag = normalize_etag(h.get("ETag")?).to_string();
+        let etag = common::etag::normalize_etag(h.get("ETag")?).to_string();
         let timestamp = h.get("X-Timestamp").map(String::from);
         let (next, end) = match status {
             200 => {
@@ -415,7 +411,7 @@ impl Position {
         if r.status() != 206 {
             return Err(format!("answered {}", r.status()));
         }
-        let etag = r.header("ETag").map(normalize_etag).unwrap_or_default();
+        let etag = r.header("ETag").map(common::etag::normalize_etag).unwrap_or_default();
         if etag != self.etag {
             return Err(format!("ETag {etag:?}, not {:?}", self.etag));
         }

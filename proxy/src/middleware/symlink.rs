@@ -83,13 +83,9 @@ pub fn show(backend: &Headers, client: &mut Headers) {
     }
 }
 
-fn normalize_etag(v: &str) -> &str {
-    v.trim().trim_matches('"')
-}
-
 /// The link's answer ETag: its static target's, else its own.
 fn link_etag(h: &Headers) -> Option<&str> {
-    h.get(TARGET_ETAG).or_else(|| h.get("ETag")).map(normalize_etag)
+    h.get(TARGET_ETAG).or_else(|| h.get("ETag")).map(common::etag::normalize_etag)
 }
 
 /// `/v1/<account>/<container>/<object>`, %-encoded: where a link points.
@@ -144,14 +140,14 @@ impl Follow {
             cors: at.cors.clone(),
         };
         self.location = Some(location(&next));
-        self.want_etag = link.get(TARGET_ETAG).map(|e| normalize_etag(e).to_string());
+        self.want_etag = link.get(TARGET_ETAG).map(|e| common::etag::normalize_etag(e).to_string());
         Ok(next)
     }
 
     /// Checks the object at the end of the chain against the ETag the
     /// last static link names (409).
     pub fn check(&self, found: &Headers) -> Result<()> {
-        let etag = found.get("ETag").map(normalize_etag).unwrap_or_default();
+        let etag = found.get("ETag").map(common::etag::normalize_etag).unwrap_or_default();
         match &self.want_etag {
             Some(want) if !etag.is_empty() && want != etag => Err(self.locate(Error::LinkConflict(format!(
                 "Object Etag {} does not match X-Symlink-Target-Etag header {}",
@@ -221,7 +217,10 @@ pub fn prepare_put(ctx: &App, req: &Request<'_>, t: &Resource, h: &mut Headers) 
     if target.path() == t.path() {
         return Err(Error::bad_request("Symlink cannot target itself"));
     }
-    let etag = h.remove("X-Symlink-Target-Etag").map(|e| normalize_etag(&e).to_string()).filter(|e| !e.is_empty());
+    let etag = h
+        .remove("X-Symlink-Target-Etag")
+        .map(|e| common::etag::normalize_etag(&e).to_string())
+        .filter(|e| !e.is_empty());
     h.remove("X-Symlink-Target-Bytes");
     if etag.as_deref().is_some_and(|e| e.contains([';', '"', '\\'])) {
         return Err(Error::bad_request("Bad X-Symlink-Target-Etag format"));

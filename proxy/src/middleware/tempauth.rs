@@ -68,10 +68,6 @@ fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
@@ -135,7 +131,12 @@ impl TempAuth {
     pub fn issue(&self, u: &UserConf, expires: u64) -> String {
         let who = format!("{}:{}", u.account, u.user);
         let tag = self.tag(expires, &who, &u.key).finalize().into_bytes();
-        format!("{}{expires:016x}{}{}", self.token_prefix(), hex(&tag[..TAG_LEN]), hex(who.as_bytes()))
+        format!(
+            "{}{expires:016x}{}{}",
+            self.token_prefix(),
+            common::hex::hex(&tag[..TAG_LEN]),
+            common::hex::hex(who.as_bytes())
+        )
     }
 
     /// `GET /auth/v1.0`: checks the user and key headers and answers a

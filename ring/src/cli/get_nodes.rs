@@ -49,19 +49,7 @@ pub fn run(args: GetNodesArgs) -> i32 {
     }
 }
 
-/// Python's `urllib.parse.quote(s)`: UTF-8, everything but letters, digits,
-/// `_.-~` and `/` percent-encoded.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"_.-~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+use common::percent::quote;
 
 /// Builds the whole output (so nothing is printed on error).
 pub fn execute(args: &GetNodesArgs) -> Result<String> {
