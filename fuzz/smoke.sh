@@ -45,15 +45,18 @@ fi
 
 echo "fuzz smoke: building $(echo $targets | wc -w) targets for $host"
 start=$SECONDS
-# Its own target dir (fuzz/target): the workspace's build is untouched.
+# Its own target dir inside the workspace's (target/fuzz, ignored like
+# the rest of target/): the workspace's build is untouched, and no build
+# output lands in the source tree.
 # Not --locked: fuzz/Cargo.lock must follow the path crates' dependencies
 # as they change; cargo adds what is missing and keeps the versions locked.
-nice -n 10 cargo build --release --target "$host" --target-dir target \
+fuzz_target=../target/fuzz
+nice -n 10 cargo build --release --target "$host" --target-dir "$fuzz_target" \
   $(printf -- '--bin %s ' $targets)
 echo "fuzz smoke: built in $((SECONDS - start)) s"
 
-bin=target/$host/release
-work=target/smoke
+bin=$fuzz_target/$host/release
+work=$fuzz_target/smoke
 rm -rf "$work"
 
 # Seeds: a few valid inputs per target, so that each run starts past the

@@ -7,7 +7,8 @@ use crate::listing::{Entry, Named};
 
 /// The storage policy every container is in (swiftlet has one), named in
 /// account listings as Swift's `storage_policy`.
-pub use common::POLICY_NAME;
+use common::xml::escape as xml_escape;
+use common::POLICY_NAME;
 
 /// A listing's output format, with the media type Swift answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,9 +100,6 @@ fn parse_accept(s: &str) -> Vec<(String, String, f32)> {
     }
     out
 }
-
-/// Escapes text for XML character data and attribute values.
-pub use common::xml::escape as xml_escape;
 
 fn json_str(s: &str, out: &mut String) {
     // serde_json escapes exactly what JSON requires.

@@ -109,11 +109,6 @@ impl Limits {
     }
 }
 
-/// [`Limits::check`] with Swift's default limits.
-pub fn check_aggregate(meta: &Metadata, updates: &Metadata) -> std::result::Result<(), String> {
-    Limits::default().check(meta, updates)
-}
-
 /// Drops removal tombstones (empty values) older than `age`.
 pub fn reclaim(meta: &mut Metadata, age: Timestamp) -> bool {
     let before = meta.len();
@@ -168,29 +163,29 @@ mod tests {
     fn aggregate_metadata_over_the_limit_is_refused_after_merging() {
         let big = "x".repeat(MAX_META_OVERALL_SIZE - 11);
         let meta = m(&[("X-Container-Meta-A", &big, "10")]);
-        assert_eq!(check_aggregate(&meta, &m(&[("X-Container-Meta-Bb", "12345678", "20")])), Ok(()));
+        assert_eq!(Limits::default().check(&meta, &m(&[("X-Container-Meta-Bb", "12345678", "20")])), Ok(()));
         assert_eq!(
-            check_aggregate(&meta, &m(&[("X-Container-Meta-Bb", "123456789", "20")])),
+            Limits::default().check(&meta, &m(&[("X-Container-Meta-Bb", "123456789", "20")])),
             Err(format!("Total metadata too large; max {MAX_META_OVERALL_SIZE}"))
         );
         // Replacing or removing a key frees its share.
         assert_eq!(
-            check_aggregate(&meta, &m(&[("X-Container-Meta-A", "", "20"), ("X-Account-Meta-C", "y", "20")])),
+            Limits::default().check(&meta, &m(&[("X-Container-Meta-A", "", "20"), ("X-Account-Meta-C", "y", "20")])),
             Ok(())
         );
         let many: Metadata =
             (0..=MAX_META_COUNT).map(|i| (format!("X-Account-Meta-{i}"), ("v".into(), ts("1")))).collect();
-        assert!(check_aggregate(&Metadata::new(), &many).unwrap_err().starts_with("Too many metadata items"));
+        assert!(Limits::default().check(&Metadata::new(), &many).unwrap_err().starts_with("Too many metadata items"));
         // System metadata and ACLs count towards the stored total.
         let sys: Vec<(String, String, String)> =
             (0..151).map(|i| (format!("X-Container-Sysmeta-K{i}"), "v".to_string(), "20".to_string())).collect();
         let sys: Vec<(&str, &str, &str)> = sys.iter().map(|(k, v, t)| (k.as_str(), v.as_str(), t.as_str())).collect();
-        assert!(check_aggregate(&Metadata::new(), &m(&sys)).unwrap_err().contains("of every kind"));
-        assert_eq!(check_aggregate(&Metadata::new(), &m(&sys[..150])), Ok(()));
+        assert!(Limits::default().check(&Metadata::new(), &m(&sys)).unwrap_err().contains("of every kind"));
+        assert_eq!(Limits::default().check(&Metadata::new(), &m(&sys[..150])), Ok(()));
         let big = "x".repeat(8000);
         let huge: Vec<(String, String)> = (0..5).map(|i| (format!("X-Container-Sysmeta-B{i}"), big.clone())).collect();
         let huge: Vec<(&str, &str, &str)> = huge.iter().map(|(k, v)| (k.as_str(), v.as_str(), "20")).collect();
-        assert!(check_aggregate(&Metadata::new(), &m(&huge)).unwrap_err().contains("bytes of every kind"));
+        assert!(Limits::default().check(&Metadata::new(), &m(&huge)).unwrap_err().contains("bytes of every kind"));
         // Configured limits apply, and what is already over may shrink.
         let tight = Limits { count: 2, overall_size: 4096 };
         let two = m(&[("X-Container-Meta-A", "1", "10"), ("X-Container-Meta-B", "1", "10")]);

@@ -19,7 +19,8 @@ mod fields;
 use db::{Format, Timestamp};
 use http::date::{http_date, parse_http_date};
 use libfuzzer_sys::fuzz_target;
-use object_server::conditional::{matches, normalize_etag, Conditions, Outcome};
+use common::etag::normalize_etag;
+use object_server::conditional::{matches, Conditions, Outcome};
 
 /// 9999-12-31T23:59:59, the last second an HTTP date here can name.
 const LAST_DATE: u64 = 253_402_300_799;

@@ -13,7 +13,7 @@ pub enum Outcome {
     PreconditionFailed,
 }
 
-pub use common::etag::normalize_etag;
+use common::etag::normalize_etag;
 
 /// True if a `If-(None-)Match` list names `etag` or `*`.
 pub fn matches(list: &str, etag: &str) -> bool {

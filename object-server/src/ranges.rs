@@ -48,9 +48,9 @@ pub fn parse(header: &str) -> Option<Vec<Spec>> {
     let mut specs = Vec::new();
     // Digits compared as the numbers they are, past u64::MAX too.
     let below = |b: &[u8], a: &[u8]| {
-        let trim = |x: &[u8]| x[x.iter().position(|d| *d != b'0').unwrap_or(x.len())..].to_vec();
-        let (a, b) = (trim(a), trim(b));
-        (b.len(), &b) < (a.len(), &a)
+        let trim = |x: &[u8]| -> usize { x.iter().position(|d| *d != b'0').unwrap_or(x.len()) };
+        let (a, b) = (&a[trim(a)..], &b[trim(b)..]);
+        (b.len(), b) < (a.len(), a)
     };
     for r in list.split(|b| *b == b',') {
         let dash = r.iter().position(|b| *b == b'-')?;

@@ -17,13 +17,14 @@
 //! checks, as in Swift), streamed to the file, and committed.
 
 use super::{check_delete_at, open_current_blocking, require_timestamp, send_empty, user_metadata, Current};
-use crate::conditional::{matches, normalize_etag};
+use crate::conditional::matches;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::object::container_update::{self, Op, PutInfo};
 use crate::object::diskfile::{crc_hex, Location, Metadata, Writer, CRC32C_KEY};
 use crate::path::ObjectPath;
 use crate::timestamp::Timestamp;
+use common::etag::normalize_etag;
 use http::{Headers, Request, Response};
 use md5::{Digest, Md5};
 use std::io::Read;

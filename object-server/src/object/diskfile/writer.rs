@@ -83,17 +83,20 @@ static PROMISED: Mutex<BTreeMap<PathBuf, u64>> = Mutex::new(BTreeMap::new());
 /// given back when the writer goes.
 struct Promise(PathBuf);
 
-impl Promise {
-    fn promised(device: &Path) -> u64 {
-        PROMISED.lock().unwrap_or_else(|e| e.into_inner()).get(device).copied().unwrap_or(0)
-    }
+fn promised() -> std::sync::MutexGuard<'static, BTreeMap<PathBuf, u64>> {
+    PROMISED.lock().unwrap_or_else(|e| e.into_inner())
+}
 
+impl Promise {
     /// Checks the reserve for everything promised on the device and one
-    /// more window, then holds that window. Blocking.
+    /// more window, then holds that window: one step under the lock, so
+    /// two uploads starting together cannot both pass on the same free
+    /// space. Blocking.
     fn take(ctx: &Context, file: &File, device: &Path) -> Result<Promise> {
-        check_reserve(ctx, file, Promise::promised(device) + RESERVE_CHECK_EVERY)?;
-        *PROMISED.lock().unwrap_or_else(|e| e.into_inner()).entry(device.to_path_buf()).or_insert(0) +=
-            RESERVE_CHECK_EVERY;
+        let mut all = promised();
+        let mine = all.entry(device.to_path_buf()).or_insert(0);
+        check_reserve(ctx, file, *mine + RESERVE_CHECK_EVERY)?;
+        *mine += RESERVE_CHECK_EVERY;
         Ok(Promise(device.to_path_buf()))
     }
 
@@ -101,17 +104,18 @@ impl Promise {
     /// now): checks the reserve for everything promised there, that
     /// window renewed. Blocking.
     fn renew(ctx: &Context, file: &File, device: &Path) -> Result<()> {
-        check_reserve(ctx, file, Promise::promised(device))
+        let promised = promised().get(device).copied().unwrap_or(0);
+        check_reserve(ctx, file, promised)
     }
 }
 
 impl Drop for Promise {
     fn drop(&mut self) {
-        let mut promised = PROMISED.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = promised.get_mut(&self.0) {
+        let mut all = promised();
+        if let Some(n) = all.get_mut(&self.0) {
             *n = n.saturating_sub(RESERVE_CHECK_EVERY);
             if *n == 0 {
-                promised.remove(&self.0);
+                all.remove(&self.0);
             }
         }
     }
@@ -375,11 +379,8 @@ fn open_tmp(ctx: &Context, loc: &Location, reserve: Option<u64>) -> Result<(File
 /// than the reserve stays free once `size` bytes are taken, then allocate
 /// them (keeping the file's size: the body is written from offset 0).
 fn allocate(ctx: &Context, file: &File, size: u64) -> Result<()> {
-    if ctx.conf().disable_fallocate {
-        return Ok(());
-    }
     check_reserve(ctx, file, size)?;
-    if size == 0 {
+    if size == 0 || ctx.conf().disable_fallocate {
         return Ok(());
     }
     match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, 0, size) {
