@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`timestamp`] | Swift's `X-Timestamp` forms ([`Timestamp`]) |
 //! | [`ini`] | the INI files Swift reads (`swift.conf`, the server configs) |
+//! | [`constraints`] | Swift's constraints: defaults and `[swift-constraints]` |
 //! | [`config`] | typed reads of one section with `[DEFAULT]` behind it, the common server keys' getters, `log_level` |
 //! | [`log`] | messages on stderr filtered by `log_level` |
 //! | [`date`] | UTC calendar dates (HTTP dates, log lines, listings) |
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod constraints;
 pub mod date;
 pub mod etag;
 pub mod hex;

@@ -27,10 +27,6 @@ pub fn merge(meta: &mut Metadata, updates: &Metadata) -> bool {
     changed
 }
 
-/// Swift's `MAX_META_COUNT` and `MAX_META_OVERALL_SIZE` (swift.conf defaults).
-pub const MAX_META_COUNT: usize = 90;
-pub const MAX_META_OVERALL_SIZE: usize = 4096;
-
 /// Most metadata items of any kind (user, system, ACLs, ...) a database
 /// keeps, and their most bytes (names and values): every item is a header
 /// of a HEAD answer, which must stay well inside what the proxy parses
@@ -49,9 +45,15 @@ pub struct Limits {
     pub overall_size: usize,
 }
 
+impl From<&common::constraints::Constraints> for Limits {
+    fn from(c: &common::constraints::Constraints) -> Limits {
+        Limits { count: c.max_meta_count, overall_size: c.max_meta_overall_size }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { count: MAX_META_COUNT, overall_size: MAX_META_OVERALL_SIZE }
+        Limits::from(&common::constraints::Constraints::default())
     }
 }
 
@@ -161,12 +163,12 @@ mod tests {
 
     #[test]
     fn aggregate_metadata_over_the_limit_is_refused_after_merging() {
-        let big = "x".repeat(MAX_META_OVERALL_SIZE - 11);
+        let big = "x".repeat(Limits::default().overall_size - 11);
         let meta = m(&[("X-Container-Meta-A", &big, "10")]);
         assert_eq!(Limits::default().check(&meta, &m(&[("X-Container-Meta-Bb", "12345678", "20")])), Ok(()));
         assert_eq!(
             Limits::default().check(&meta, &m(&[("X-Container-Meta-Bb", "123456789", "20")])),
-            Err(format!("Total metadata too large; max {MAX_META_OVERALL_SIZE}"))
+            Err(format!("Total metadata too large; max {}", Limits::default().overall_size))
         );
         // Replacing or removing a key frees its share.
         assert_eq!(
@@ -174,7 +176,7 @@ mod tests {
             Ok(())
         );
         let many: Metadata =
-            (0..=MAX_META_COUNT).map(|i| (format!("X-Account-Meta-{i}"), ("v".into(), ts("1")))).collect();
+            (0..=Limits::default().count).map(|i| (format!("X-Account-Meta-{i}"), ("v".into(), ts("1")))).collect();
         assert!(Limits::default().check(&Metadata::new(), &many).unwrap_err().starts_with("Too many metadata items"));
         // System metadata and ACLs count towards the stored total.
         let sys: Vec<(String, String, String)> =

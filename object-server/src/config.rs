@@ -10,6 +10,7 @@
 
 use crate::error::{Error, Result};
 pub use common::config::{parse_bool, LogLevel};
+use common::constraints::Constraints;
 use common::Ini;
 use common::Section;
 use std::path::{Path, PathBuf};
@@ -66,13 +67,11 @@ pub struct Config {
     pub fallocate_reserve: Reserve,
     /// Tombstones older than this are removed (`reclaim_age`).
     pub reclaim_age: Duration,
-    /// swift.conf's `[swift-constraints]` `max_file_size` (filled in by
-    /// [`Config::load`]): the largest object body taken, declared or
-    /// chunked (413 past it, checked as the body arrives).
-    pub max_file_size: u64,
-    /// swift.conf's `max_meta_count` and `max_meta_overall_size` (filled in
-    /// by [`Config::load`]): container and account metadata limits.
-    pub meta_limits: db::metadata::Limits,
+    /// swift.conf's `[swift-constraints]` (filled in by [`Config::load`]):
+    /// `max_file_size`, the largest object body taken, declared or
+    /// chunked (413 past it, checked as the body arrives), and the
+    /// container and account metadata limits.
+    pub constraints: Constraints,
     /// Headers besides `X-Object-Meta-*` stored with an object, lower case.
     pub allowed_headers: Vec<String>,
     pub updater: UpdaterConfig,
@@ -86,9 +85,6 @@ pub fn parse_reserve(v: &str) -> Option<Reserve> {
     }
 }
 
-/// Swift's default `max_file_size` (5 GiB + 2 bytes).
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 5_368_709_122;
-
 /// Swift's default `allowed_headers`.
 pub const DEFAULT_ALLOWED_HEADERS: &str = "Content-Disposition, Content-Encoding, X-Delete-At, X-Object-Manifest, \
      X-Static-Large-Object, Cache-Control, Content-Language, Expires, X-Robots-Tag";
@@ -101,14 +97,7 @@ impl Config {
         let mut conf = Config::from_ini(&Ini::parse(&text))?;
         // A missing swift.conf fails the start where the hash secrets are read.
         if let Ok(sw) = std::fs::read(conf.server.swift_dir.join("swift.conf")) {
-            let ini = Ini::parse(&sw);
-            let constraints = Section { ini: &ini, name: "swift-constraints" };
-            conf.max_file_size = constraints.positive("max_file_size", DEFAULT_MAX_FILE_SIZE)?;
-            let d = db::metadata::Limits::default();
-            conf.meta_limits = db::metadata::Limits {
-                count: constraints.positive("max_meta_count", d.count)?,
-                overall_size: constraints.positive("max_meta_overall_size", d.overall_size)?,
-            };
+            conf.constraints = Constraints::from_ini(&Ini::parse(&sw))?;
         }
         Ok(conf)
     }
@@ -141,8 +130,7 @@ impl Config {
                 parse_reserve,
             )?,
             reclaim_age: app.seconds("reclaim_age", 604800.0)?,
-            max_file_size: DEFAULT_MAX_FILE_SIZE,
-            meta_limits: db::metadata::Limits::default(),
+            constraints: Constraints::default(),
             allowed_headers: allowed
                 .split(',')
                 .map(|h| h.trim().to_ascii_lowercase())

@@ -4,72 +4,24 @@
 
 use crate::endpoint::unquote;
 use crate::error::{Error, Result};
-use common::Ini;
-use common::Section;
 use http::Headers;
 use serde_json::{json, Value};
 
-pub const SECTION: &str = "swift-constraints";
+pub use common::constraints::Constraints;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Constraints {
-    pub max_file_size: u64,
-    pub max_meta_name_length: usize,
-    pub max_meta_value_length: usize,
-    pub max_meta_count: usize,
-    pub max_meta_overall_size: usize,
-    pub max_header_size: usize,
-    pub max_object_name_length: usize,
-    pub container_listing_limit: usize,
-    pub account_listing_limit: usize,
-    pub max_account_name_length: usize,
-    pub max_container_name_length: usize,
-    pub extra_header_count: usize,
+/// What the proxy does with the constraints: `/info` and the checks of a
+/// request against them (Swift's `check_*`), answered with its errors.
+pub trait Checks {
+    fn info(&self) -> Value;
+    fn check_metadata(&self, headers: &Headers, kind: &str) -> Result<()>;
+    fn check_names(&self, account: &str, container: Option<&str>, object: Option<&str>) -> Result<()>;
+    fn check_object_size(&self, headers: &Headers) -> Result<()>;
+    fn check_limit(&self, limit: Option<&str>, max: usize) -> Result<()>;
 }
 
-impl Default for Constraints {
-    fn default() -> Constraints {
-        Constraints {
-            max_file_size: 5368709122,
-            max_meta_name_length: 128,
-            max_meta_value_length: 256,
-            max_meta_count: 90,
-            max_meta_overall_size: 4096,
-            max_header_size: 8192,
-            max_object_name_length: 1024,
-            container_listing_limit: 10000,
-            account_listing_limit: 10000,
-            max_account_name_length: 256,
-            max_container_name_length: 256,
-            extra_header_count: 0,
-        }
-    }
-}
-
-impl Constraints {
-    /// Swift's defaults with swift.conf's `[swift-constraints]` on top.
-    pub fn from_ini(ini: &Ini) -> Result<Constraints> {
-        let s = Section { ini, name: SECTION };
-        let d = Constraints::default();
-        let count = |k: &str, def: usize| s.parse(k, def, "a number", |v| v.parse().ok());
-        Ok(Constraints {
-            max_file_size: s.positive("max_file_size", d.max_file_size)?,
-            max_meta_name_length: s.positive("max_meta_name_length", d.max_meta_name_length)?,
-            max_meta_value_length: s.positive("max_meta_value_length", d.max_meta_value_length)?,
-            max_meta_count: s.positive("max_meta_count", d.max_meta_count)?,
-            max_meta_overall_size: s.positive("max_meta_overall_size", d.max_meta_overall_size)?,
-            max_header_size: s.positive("max_header_size", d.max_header_size)?,
-            max_object_name_length: s.positive("max_object_name_length", d.max_object_name_length)?,
-            container_listing_limit: s.positive("container_listing_limit", d.container_listing_limit)?,
-            account_listing_limit: s.positive("account_listing_limit", d.account_listing_limit)?,
-            max_account_name_length: s.positive("max_account_name_length", d.max_account_name_length)?,
-            max_container_name_length: s.positive("max_container_name_length", d.max_container_name_length)?,
-            extra_header_count: count("extra_header_count", d.extra_header_count)?,
-        })
-    }
-
+impl Checks for Constraints {
     /// The `swift` section of `/info`.
-    pub fn info(&self) -> Value {
+    fn info(&self) -> Value {
         json!({
             "version": env!("CARGO_PKG_VERSION"),
             "max_file_size": self.max_file_size,
@@ -92,7 +44,7 @@ impl Constraints {
 
     /// Swift's `check_metadata` for `kind` (`object`, `container`,
     /// `account`): name and value lengths, count and overall size.
-    pub fn check_metadata(&self, headers: &Headers, kind: &str) -> Result<()> {
+    fn check_metadata(&self, headers: &Headers, kind: &str) -> Result<()> {
         let prefix = format!("x-{kind}-meta-");
         let (mut count, mut size) = (0, 0);
         for (name, value) in headers.iter() {
@@ -126,7 +78,7 @@ impl Constraints {
     }
 
     /// Name lengths of an account, container and object.
-    pub fn check_names(&self, account: &str, container: Option<&str>, object: Option<&str>) -> Result<()> {
+    fn check_names(&self, account: &str, container: Option<&str>, object: Option<&str>) -> Result<()> {
         if account.len() > self.max_account_name_length {
             return Err(Error::bad_request(format!(
                 "Account name length of {} longer than {}",
@@ -153,7 +105,7 @@ impl Constraints {
 
     /// The size rules of an object PUT (Swift's `check_object_creation`):
     /// 413 over `max_file_size`, 411 without any length, 400 for a bad one.
-    pub fn check_object_size(&self, headers: &Headers) -> Result<()> {
+    fn check_object_size(&self, headers: &Headers) -> Result<()> {
         let chunked = headers.get("Transfer-Encoding").is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"));
         match headers.get("Content-Length") {
             Some(v) => {
@@ -171,7 +123,7 @@ impl Constraints {
     /// A listing `limit` over the maximum is 412, as in Swift's
     /// `constrain_req_limit`; one that is not all digits (`5000.0`) is
     /// ignored there (the default limit applies), so it passes here.
-    pub fn check_limit(&self, limit: Option<&str>, max: usize) -> Result<()> {
+    fn check_limit(&self, limit: Option<&str>, max: usize) -> Result<()> {
         let Some(limit) = limit.filter(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit())) else {
             return Ok(());
         };
@@ -218,15 +170,6 @@ mod tests {
 
     fn headers(pairs: &[(&str, String)]) -> Headers {
         pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
-    }
-
-    #[test]
-    fn swift_conf_overrides_defaults() {
-        let c = Constraints::from_ini(&Ini::parse(b"[swift-constraints]\nmax_file_size = 100\n")).unwrap();
-        assert_eq!(c.max_file_size, 100);
-        assert_eq!(c.max_meta_count, 90);
-        let e = Constraints::from_ini(&Ini::parse(b"[swift-constraints]\nmax_meta_count = x\n")).unwrap_err();
-        assert!(e.to_string().contains("max_meta_count"));
     }
 
     #[test]

@@ -43,7 +43,7 @@ fn put(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
     let (c, p) = (ctx.clone(), path.clone());
     let outcome = db_call(move || {
         let (dbp, tmp) = paths(&c, &p)?;
-        let limits = c.conf().meta_limits;
+        let limits = db::metadata::Limits::from(&c.conf().constraints);
         limits.check(&db::Metadata::new(), &meta).map_err(Error::BadRequest)?;
         let created = AccountBroker::initialize(&dbp, &tmp, &p.account, ts).map_err(db_error)?;
         let b = account_brokers().get(&dbp).map_err(db_error)?;
@@ -85,7 +85,7 @@ fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backen
         if info.is_deleted() {
             return Err(Error::NotFound(None));
         }
-        b.update_metadata_checked(&meta, &c.conf().meta_limits).map_err(db_error)?;
+        b.update_metadata_checked(&meta, &db::metadata::Limits::from(&c.conf().constraints)).map_err(db_error)?;
         Ok(())
     })?;
     send(resp, 204, &Headers::new(), b"")

@@ -102,7 +102,7 @@ fn put(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backend
         // PUTs check the merged metadata as POSTs do (in the write that
         // merges it): no series of them can pile it up past what a HEAD
         // answer may carry. A new database takes only what fits.
-        let limits = c.conf().meta_limits;
+        let limits = db::metadata::Limits::from(&c.conf().constraints);
         limits.check(&db::Metadata::new(), &meta).map_err(Error::BadRequest)?;
         let created = ContainerBroker::initialize(&dbp, &tmp, &acct, &cont, ts).map_err(db_error)?;
         let b = brokers().get(&dbp).map_err(db_error)?;
@@ -161,7 +161,7 @@ fn post(ctx: &Context, req: &Request<'_>, resp: &mut Response<'_>, path: &Backen
         if info.is_deleted() {
             return Err(Error::NotFound(None));
         }
-        b.update_metadata_checked(&meta, &c.conf().meta_limits).map_err(db_error)?;
+        b.update_metadata_checked(&meta, &db::metadata::Limits::from(&c.conf().constraints)).map_err(db_error)?;
         if !no_ts_update {
             b.update_put_timestamp(ts).map_err(db_error)?;
         }

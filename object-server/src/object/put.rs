@@ -54,7 +54,7 @@ struct Received {
 pub fn put(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>, path: &ObjectPath) -> Result<()> {
     let ts = require_timestamp(req)?;
     let size = declared_size(req)?;
-    let max = ctx.conf().max_file_size;
+    let max = ctx.conf().constraints.max_file_size;
     if size.is_some_and(|n| n > max) {
         return Err(Error::TooLarge(max));
     }
@@ -219,8 +219,8 @@ fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer, size:
             return Ok(());
         }
         let total = writer.written() + n as u64;
-        if total > conf.max_file_size {
-            return Err(Error::TooLarge(conf.max_file_size));
+        if total > conf.constraints.max_file_size {
+            return Err(Error::TooLarge(conf.constraints.max_file_size));
         }
         if let Some(declared) = size.filter(|&d| total > d) {
             return Err(Error::bad_request(format!("body of more than {declared} bytes declared")));

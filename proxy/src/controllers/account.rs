@@ -5,6 +5,7 @@
 //! the account keeps as sysmeta.
 
 use crate::app::App;
+use crate::constraints::Checks;
 use crate::controllers::backend::{self, best_answer, Answer};
 use crate::controllers::base::{authorize, backend_headers, relay, relay_listing, Resource};
 use crate::endpoint::query_param;

@@ -5,6 +5,7 @@
 //! (`X-Account-Host/-Partition/-Device`).
 
 use crate::app::App;
+use crate::constraints::Checks;
 use crate::controllers::account;
 use crate::controllers::backend::{self, best_answer};
 use crate::controllers::base::{authorize, backend_headers, is_owner_header, relay, relay_listing, Resource};

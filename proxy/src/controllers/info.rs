@@ -4,6 +4,7 @@
 //! one (`tempauth`, `tempurl`, `symlink`).
 
 use crate::app::App;
+use crate::constraints::Checks;
 use crate::error::{Error, Result};
 use http::{Headers, Request, Response};
 

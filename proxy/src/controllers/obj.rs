@@ -32,6 +32,7 @@
 //!   [`getter`]), never this module, so no import cycle.
 
 use crate::app::App;
+use crate::constraints::Checks;
 use crate::controllers::backend::{self, best_answer};
 use crate::controllers::base::{
     authorize, backend_headers, client_headers, container_info, relay, trans_headers, Resource,

@@ -33,6 +33,7 @@
 
 use crate::app::App;
 use crate::config::parse_bool;
+use crate::constraints::Checks;
 use crate::constraints::{parse_account, parse_path};
 use crate::controllers::base::{authorize_as, backend_headers, Resource};
 use crate::controllers::{getter, obj};
