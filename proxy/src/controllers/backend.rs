@@ -119,8 +119,9 @@ pub struct Suspects(Rc<RefCell<Held>>);
 
 #[derive(Default)]
 struct Held {
-    /// The nodes that answered below 500 (keys, see `node_key`).
-    answered: Vec<String>,
+    /// The devices that answered below 500 (ring ids: a request reads one
+    /// ring).
+    answered: Vec<ring::DevId>,
     failures: Vec<(Arc<Device>, String, Failure)>,
 }
 
@@ -150,9 +151,8 @@ impl Suspects {
     /// A node failed this request: counted now if another node already
     /// answered it, else held.
     pub fn failed(&self, ctx: &App, node: &Device, why: String, how: Failure) {
-        let key = node_key(node);
         let mut held = self.0.borrow_mut();
-        if held.answered.iter().any(|k| *k != key) {
+        if held.answered.iter().any(|id| *id != node.id) {
             drop(held);
             count(ctx, node, &why, how);
         } else {
@@ -163,14 +163,15 @@ impl Suspects {
     /// `node` answered this request below 500: what the other nodes did
     /// is theirs, and counts.
     pub fn answered(&self, ctx: &App, node: &Device) {
-        let key = node_key(node);
         let theirs = {
             let mut held = self.0.borrow_mut();
-            if !held.answered.contains(&key) {
-                held.answered.push(key.clone());
+            if !held.answered.contains(&node.id) {
+                held.answered.push(node.id);
             }
-            let (theirs, mine) =
-                std::mem::take(&mut held.failures).into_iter().partition(|(d, _, _)| node_key(d) != key);
+            if held.failures.is_empty() {
+                return;
+            }
+            let (theirs, mine) = std::mem::take(&mut held.failures).into_iter().partition(|(d, _, _)| d.id != node.id);
             held.failures = mine;
             theirs
         };
@@ -182,12 +183,13 @@ impl Suspects {
     /// Sorts a backend status: below 500 (and 501, Swift's answer to what
     /// it does not implement, about the request) is an answer, except a
     /// handoff's 404 (it knows nothing); 5xx is a failure (507 limits).
-    /// True unless a failure.
-    pub fn status(&self, ctx: &App, node: &Device, handoff: bool, status: u16, what: &str) -> bool {
+    /// True unless a failure. `what` names the request, for a failure's
+    /// log line (made only then).
+    pub fn status(&self, ctx: &App, node: &Device, handoff: bool, status: u16, what: impl Fn() -> String) -> bool {
         match status {
-            507 => self.failed(ctx, node, format!("507 Insufficient Storage to {what}"), Failure::Limit),
+            507 => self.failed(ctx, node, format!("507 Insufficient Storage to {}", what()), Failure::Limit),
             501 => self.answered(ctx, node),
-            500.. => self.failed(ctx, node, format!("{status} to {what}"), Failure::Error),
+            500.. => self.failed(ctx, node, format!("{status} to {}", what()), Failure::Error),
             404 if handoff => {}
             _ => self.answered(ctx, node),
         }
@@ -306,7 +308,7 @@ pub fn request_node(
 ) -> Option<Answer> {
     match request(ctx, node, part, method, path, headers, body) {
         Ok(a) => {
-            suspects.status(ctx, node, handoff, a.status, &format!("{method} {path}"));
+            suspects.status(ctx, node, handoff, a.status, || format!("{method} {path}"));
             (a.status != 507).then_some(a)
         }
         Err(e) => {

@@ -150,8 +150,8 @@ impl Getter {
     /// others for [`Getter::failure`] and holds 5xx against the node.
     fn is_source(&mut self, node: &Device, handoff: bool, r: &ClientResponse<'_>) -> bool {
         let status = r.status();
-        let what = format!("object {}", self.method);
-        if !self.suspects.status(&self.ctx, node, handoff, status, &what) {
+        let what = || format!("object {}", self.method);
+        if !self.suspects.status(&self.ctx, node, handoff, status, what) {
             if status != 507 {
                 self.statuses.push(status);
             }

@@ -96,7 +96,7 @@ fn start(ctx: &App, suspects: &Suspects, nodes: &SharedNodes, part: u32, path: &
         let next = nodes.borrow_mut().next();
         let Some((node, handoff)) = next else { return Start::Failed };
         match connect(ctx, &node, part, path, h) {
-            Ok(Start::Final(a)) if !suspects.status(ctx, &node, handoff, a.status, "PUT") => {}
+            Ok(Start::Final(a)) if !suspects.status(ctx, &node, handoff, a.status, || "PUT".into()) => {}
             Ok(s) => return s,
             Err(e) => suspects.failed(ctx, &node, format!("PUT connect: {e}"), Failure::Error),
         }
@@ -139,7 +139,7 @@ fn write(ctx: &App, suspects: &Suspects, mut conn: ClientConn, node: &Device, q:
     conn.release();
     match answer {
         Ok(a) => {
-            suspects.status(ctx, node, false, a.status, "PUT");
+            suspects.status(ctx, node, false, a.status, || "PUT".into());
             Some(a)
         }
         Err(e) => {
