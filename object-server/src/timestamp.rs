@@ -1,8 +1,8 @@
-//! Swift's timestamps (re-exported from `db`, which stores them) and the
+//! Swift's timestamps (`common`'s, which the databases store too) and the
 //! HTTP dates derived from them (`http::date`).
 
 /// Swift's timestamp, shared with the container and account databases.
-pub use db::Timestamp;
+pub use common::Timestamp;
 
 pub use http::date::{http_date, parse_http_date};
 
