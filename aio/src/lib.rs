@@ -62,6 +62,9 @@ pub struct Args {
     /// Stop the cluster (as on SIGTERM) when the process that started swiftlet-aio exits: for test harnesses.
     #[arg(long)]
     pub exit_with_parent: bool,
+    /// Do not run the object replicators and auditors (probe tests run them once, on demand).
+    #[arg(long)]
+    pub no_daemons: bool,
 }
 
 /// The whole program: parses `args` (program name first), runs the
@@ -305,6 +308,8 @@ fn main_loop(args: &Args) -> Result<(), String> {
     }
     build_servers_under_cargo_run()?;
     let object_bin = find_bin("swiftlet-object-server")?;
+    let daemons =
+        if args.no_daemons { Vec::new() } else { vec![("object-replicator", find_bin("swiftlet-object-replicator")?)] };
     let proxy_bin = find_bin("swiftlet-proxy-server")?;
     setup::create(&layout, &s)?;
     let proxy_conf = std::fs::read_to_string(layout.proxy_conf())
@@ -315,6 +320,10 @@ fn main_loop(args: &Args) -> Result<(), String> {
     for i in 1..=s.nodes {
         let probe = Probe::AnyHttp(supervise::addr(s.node_ip(), s.node_port(i))?);
         procs.push(Proc::new(&format!("object-server-{i}"), &object_bin, &layout.object_conf(i), &logs, &run, probe));
+        for (name, bin) in &daemons {
+            let conf = layout.object_conf(i);
+            procs.push(Proc::new(&format!("{name}-{i}"), bin, &conf, &logs, &run, Probe::Running));
+        }
     }
     let connect_ip = match s.bind.as_str() {
         "0.0.0.0" => "127.0.0.1",

@@ -89,9 +89,11 @@ pub fn set_option(text: &str, section: &str, key: &str, value: &str) -> String {
 }
 
 /// The object server config of one node: the sample with its address,
-/// port, devices folder and swift_dir, and `mount_check = false` (the
-/// devices are plain folders).
-pub fn object_server_conf(ip: &str, port: u16, devices: &Path, swift_dir: &Path) -> String {
+/// port, devices folder and swift_dir, `mount_check = false` (the
+/// devices are plain folders), and for its replicator and auditor a
+/// pass every 10 s (a wiped device of a few hundred objects is whole
+/// again within seconds) and a recon cache folder of its own.
+pub fn object_server_conf(ip: &str, port: u16, devices: &Path, swift_dir: &Path, recon: &Path) -> String {
     let mut t = OBJECT_SERVER_SAMPLE.to_string();
     for (k, v) in [
         ("bind_ip", ip.to_string()),
@@ -101,6 +103,10 @@ pub fn object_server_conf(ip: &str, port: u16, devices: &Path, swift_dir: &Path)
         ("swift_dir", swift_dir.display().to_string()),
     ] {
         t = set_option(&t, "DEFAULT", k, &v);
+    }
+    for section in ["object-replicator", "object-auditor"] {
+        t = set_option(&t, section, "interval", "10");
+        t = set_option(&t, section, "recon_cache_path", &recon.display().to_string());
     }
     format!("# Written by swiftlet-aio from etc/object-server.conf-sample.\n{t}")
 }
@@ -218,6 +224,10 @@ impl Layout {
     pub fn devices(&self, i: usize) -> PathBuf {
         self.data.join("nodes").join(i.to_string())
     }
+    /// Node `i`'s recon cache folder (its daemons' statistics).
+    pub fn recon(&self, i: usize) -> PathBuf {
+        self.data.join("recon").join(i.to_string())
+    }
     pub fn device(i: usize) -> String {
         format!("d{i}")
     }
@@ -310,7 +320,7 @@ pub fn create(layout: &Layout, s: &Settings) -> Result<(), String> {
         let dev = layout.devices(i).join(Layout::device(i));
         std::fs::create_dir_all(&dev).map_err(ctx(&dev))?;
         let conf = layout.object_conf(i);
-        let text = object_server_conf(s.node_ip(), s.node_port(i), &layout.devices(i), &etc);
+        let text = object_server_conf(s.node_ip(), s.node_port(i), &layout.devices(i), &etc, &layout.recon(i));
         write_new(&conf, &text).map_err(ctx(&conf))?;
     }
     let conf = layout.proxy_conf();
@@ -338,7 +348,13 @@ mod tests {
 
     #[test]
     fn configs_change_only_paths_ports_and_addresses() {
-        let t = object_server_conf("127.0.0.1", 6201, Path::new("/data/nodes/1"), Path::new("/data/etc"));
+        let t = object_server_conf(
+            "127.0.0.1",
+            6201,
+            Path::new("/data/nodes/1"),
+            Path::new("/data/etc"),
+            Path::new("/data/recon/1"),
+        );
         let changed: Vec<&str> = t.lines().filter(|l| !OBJECT_SERVER_SAMPLE.lines().any(|s| s == *l)).collect();
         assert_eq!(
             changed,
@@ -348,7 +364,11 @@ mod tests {
                 "bind_port = 6201",
                 "devices = /data/nodes/1",
                 "mount_check = false",
-                "swift_dir = /data/etc"
+                "swift_dir = /data/etc",
+                "interval = 10",
+                "recon_cache_path = /data/recon/1",
+                "interval = 10",
+                "recon_cache_path = /data/recon/1"
             ]
         );
         let t = swift_conf("0123abcd", "4567ef89");

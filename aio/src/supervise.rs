@@ -24,6 +24,8 @@ pub enum Probe {
     AnyHttp(SocketAddr),
     /// `GET /healthcheck` answers 200 (the proxy).
     Healthcheck(SocketAddr),
+    /// Running is all (a daemon with no port: a replicator, an auditor).
+    Running,
 }
 
 /// One child process to keep running.
@@ -91,6 +93,7 @@ fn probe(p: &Probe) -> bool {
     let (addr, want_ok) = match p {
         Probe::AnyHttp(a) => (a, false),
         Probe::Healthcheck(a) => (a, true),
+        Probe::Running => return true,
     };
     let Ok(mut s) = TcpStream::connect_timeout(addr, Duration::from_secs(1)) else { return false };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));

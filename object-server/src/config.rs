@@ -18,6 +18,8 @@ use std::time::Duration;
 
 pub const APP_SECTION: &str = "app:object-server";
 pub const UPDATER_SECTION: &str = "object-updater";
+pub const REPLICATOR_SECTION: &str = "object-replicator";
+pub const AUDITOR_SECTION: &str = "object-auditor";
 
 /// Space to keep free when allocating a new object (`fallocate_reserve`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,6 +43,40 @@ pub struct UpdaterConfig {
     pub objects_per_second: f64,
     pub node_timeout: Duration,
     pub conn_timeout: Duration,
+}
+
+/// The object replicator's settings (`[object-replicator]`,
+/// docs/replication.md).
+#[derive(Clone, Debug)]
+pub struct ReplicatorConfig {
+    /// Seconds between the starts of two passes.
+    pub interval: Duration,
+    /// Files in flight to peers at once, per device.
+    pub concurrency: usize,
+    /// Files sent per second at most, for the whole process (0: no limit).
+    pub files_per_second: f64,
+    /// Body bytes sent per second at most, for the whole process (0: no
+    /// limit).
+    pub bytes_per_second: f64,
+    /// Partitions this node only holds as a handoff go first in a pass.
+    pub handoffs_first: bool,
+    pub node_timeout: Duration,
+    pub conn_timeout: Duration,
+    /// Where `object.recon` (the pass statistics) is written.
+    pub recon_cache_path: PathBuf,
+}
+
+/// The object auditor's settings (`[object-auditor]`).
+#[derive(Clone, Debug)]
+pub struct AuditorConfig {
+    /// Seconds between the starts of two passes.
+    pub interval: Duration,
+    /// Objects checked per second at most (0: no limit).
+    pub files_per_second: f64,
+    /// Bytes read per second at most (0: no limit).
+    pub bytes_per_second: f64,
+    /// Where `object.recon` (the pass statistics) is written.
+    pub recon_cache_path: PathBuf,
 }
 
 /// Everything the object server reads from its config file.
@@ -75,6 +111,8 @@ pub struct Config {
     /// Headers besides `X-Object-Meta-*` stored with an object, lower case.
     pub allowed_headers: Vec<String>,
     pub updater: UpdaterConfig,
+    pub replicator: ReplicatorConfig,
+    pub auditor: AuditorConfig,
 }
 
 /// Swift's `config_fallocate_value`: `1%`, `2.5%` or bytes.
@@ -106,6 +144,11 @@ impl Config {
     pub fn from_ini(ini: &Ini) -> Result<Config> {
         let app = Section { ini, name: APP_SECTION };
         let upd = Section { ini, name: UPDATER_SECTION };
+        let rep = Section { ini, name: REPLICATOR_SECTION };
+        let aud = Section { ini, name: AUDITOR_SECTION };
+        let rate = |sect: &Section<'_>, key: &str, default: f64| {
+            sect.parse(key, default, "a number >= 0", |v| v.parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0))
+        };
         let allowed = app.string("allowed_headers", DEFAULT_ALLOWED_HEADERS);
         Ok(Config {
             server: swiftlet_server::ServerKeys::read(&app, 6200)?,
@@ -145,6 +188,22 @@ impl Config {
                 })?,
                 node_timeout: upd.seconds("node_timeout", 10.0)?,
                 conn_timeout: upd.seconds("conn_timeout", 0.5)?,
+            },
+            replicator: ReplicatorConfig {
+                interval: rep.seconds("interval", 30.0)?,
+                concurrency: rep.positive("concurrency", 8)?,
+                files_per_second: rate(&rep, "files_per_second", 500.0)?,
+                bytes_per_second: rate(&rep, "bytes_per_second", 104857600.0)?,
+                handoffs_first: rep.bool("handoffs_first", false)?,
+                node_timeout: rep.seconds("node_timeout", 10.0)?,
+                conn_timeout: rep.seconds("conn_timeout", 0.5)?,
+                recon_cache_path: PathBuf::from(rep.string("recon_cache_path", "/var/cache/swift")),
+            },
+            auditor: AuditorConfig {
+                interval: aud.seconds("interval", 30.0)?,
+                files_per_second: rate(&aud, "files_per_second", 20.0)?,
+                bytes_per_second: rate(&aud, "bytes_per_second", 10000000.0)?,
+                recon_cache_path: PathBuf::from(aud.string("recon_cache_path", "/var/cache/swift")),
             },
         })
     }

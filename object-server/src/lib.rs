@@ -28,6 +28,7 @@ pub mod conditional;
 pub mod config;
 pub mod container;
 pub mod context;
+pub mod daemon;
 pub mod database;
 pub mod error;
 pub mod log;

@@ -77,6 +77,28 @@ pub enum Route {
         partition: u32,
         suffixes: Vec<String>,
     },
+    /// swiftlet's ssync (docs/replication.md), from the object replicator
+    /// of a peer: `SSYNC /{device}/{partition}/{suffix}-{suffix}...` lists
+    /// what those suffixes hold; `SSYNC /{device}/{partition}/{hash}/{file}`
+    /// takes one file (`{timestamp}.data|.meta|.ts`).
+    Ssync {
+        device: String,
+        partition: u32,
+        what: SsyncTarget,
+    },
+}
+
+/// What an `SSYNC` request is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SsyncTarget {
+    /// The hash folders of these suffixes and their files' timestamps.
+    List(Vec<String>),
+    /// One file of one hash folder.
+    File { hash: String, name: String },
+}
+
+fn is_hash(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Decodes `%XX` escapes; a bad escape is an error (400).
@@ -135,6 +157,16 @@ pub fn route(method: &str, target: &str, container_update: bool) -> Result<Route
     if method == "REPLICATE" && (parts.len() == 2 || (parts.len() == 3 && is_suffix_list(parts[2]))) {
         let suffixes = parts.get(2).map(|s| s.split('-').map(str::to_string).collect()).unwrap_or_default();
         return Ok(Route::Replicate { device, partition, suffixes });
+    }
+    if method == "SSYNC" {
+        let what = match &parts[2..] {
+            [list] if is_suffix_list(list) => SsyncTarget::List(list.split('-').map(str::to_string).collect()),
+            [hash, name] if is_hash(hash) && !name.contains('/') => {
+                SsyncTarget::File { hash: hash.to_string(), name: name.to_string() }
+            }
+            _ => return Err(Error::bad_request(format!("Invalid SSYNC path: {path} (swiftlet's ssync, not Swift's)"))),
+        };
+        return Ok(Route::Ssync { device, partition, what });
     }
     if parts.len() < 3 || parts[2..].iter().any(|p| p.is_empty()) {
         return Err(Error::bad_request(format!("Invalid path: {path}")));
@@ -219,6 +251,28 @@ mod tests {
             route("REPLICATE", "/sda/12/abc-0f1", false).unwrap(),
             Route::Replicate { device: "sda".into(), partition: 12, suffixes: vec!["abc".into(), "0f1".into()] }
         );
+        assert_eq!(
+            route("SSYNC", "/sda/12/abc-0f1", false).unwrap(),
+            Route::Ssync {
+                device: "sda".into(),
+                partition: 12,
+                what: SsyncTarget::List(vec!["abc".into(), "0f1".into()])
+            }
+        );
+        assert_eq!(
+            route("SSYNC", "/sda/12/0123456789abcdef0123456789abcdef/1700000000.00000.data", false).unwrap(),
+            Route::Ssync {
+                device: "sda".into(),
+                partition: 12,
+                what: SsyncTarget::File {
+                    hash: "0123456789abcdef0123456789abcdef".into(),
+                    name: "1700000000.00000.data".into()
+                }
+            }
+        );
+        for bad in ["/sda/12", "/sda/12/a/c/o", "/sda/12/0123456789ABCDEF0123456789ABCDEF/x.data", "/sda/12/xyz"] {
+            assert!(route("SSYNC", bad, false).is_err(), "{bad}");
+        }
         assert_eq!(
             route("REPLICATE", "/sda/12", false).unwrap(),
             Route::Replicate { device: "sda".into(), partition: 12, suffixes: vec![] }

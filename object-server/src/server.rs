@@ -70,6 +70,7 @@ pub fn handle(ctx: &Context, req: &mut Request<'_>, resp: &mut Response<'_>) -> 
         Ok(Route::Replicate { device, partition, suffixes }) => {
             object::replicate(ctx, resp, &device, partition, suffixes)
         }
+        Ok(Route::Ssync { device, partition, what }) => object::ssync::handle(ctx, req, resp, &device, partition, what),
         Err(e) => Err(e),
     };
     match result {

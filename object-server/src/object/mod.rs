@@ -7,7 +7,9 @@
 //!   quarantine, suffix hashes);
 //! * [`container_update`], [`async_pending`], [`updater`]: the container
 //!   rows of its writes, sent now or, failing that, later by the object
-//!   updater.
+//!   updater;
+//! * [`replicator`] (its own process) and [`ssync`], what a peer's
+//!   replicator asks of this node: replicas made whole.
 //!
 //! Each handler reads as a short script; the rules they share are below.
 
@@ -16,6 +18,8 @@ pub mod container_update;
 pub mod diskfile;
 mod get;
 mod put;
+pub mod replicator;
+pub mod ssync;
 pub mod updater;
 
 use crate::context::Context;

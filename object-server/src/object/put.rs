@@ -206,7 +206,7 @@ fn check_not_stale(if_none_match: Option<&str>, current: Current, ts: Timestamp)
 /// Streams the request body (of `size` bytes, if known) into the writer,
 /// within `max_upload_time`; 413 as soon as it passes `max_file_size`
 /// (the writer checks `fallocate_reserve` as an undeclared body grows).
-fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer, size: Option<u64>) -> Result<()> {
+pub(super) fn receive_body(ctx: &Context, req: &mut Request<'_>, writer: &mut Writer, size: Option<u64>) -> Result<()> {
     let conf = ctx.conf();
     let deadline = Instant::now() + conf.max_upload_time;
     // A small body gets a small buffer (not a zeroed `network_chunk_size`).

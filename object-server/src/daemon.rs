@@ -1,0 +1,188 @@
+//! What the storage node's background daemons (the object replicator and
+//! auditor, each its own process) share: their command line, rate
+//! limits, the recon cache file, and which ring devices are this node's.
+//!
+//! A daemon runs outside the request workers, in its own process with its
+//! own `tpool`, so a daemon that fails or falls behind never takes client
+//! requests with it; its supervisor (systemd's `Restart=`, or
+//! `swiftlet-aio`) restarts it if it dies.
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use ring::{Device, PathHasher, Ring};
+use serde_json::{Map, Value};
+use std::fs;
+use std::io;
+use std::net::{IpAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A daemon's command line: `--config PATH [--once] [--devices a,b]
+/// [--partitions 1,2]` (Swift's daemons take the same `--once`,
+/// `--devices` and `--partitions`).
+#[derive(clap::Parser, Debug, Clone)]
+pub struct Args {
+    /// Path of object-server.conf (Swift's format and keys).
+    #[arg(long, value_name = "PATH")]
+    pub config: PathBuf,
+    /// One pass, then exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Only these devices (comma-separated names).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub devices: Vec<String>,
+    /// Only these partitions (comma-separated; replicator only).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub partitions: Vec<u32>,
+}
+
+/// Loads the config and builds the context a daemon's work gets.
+pub fn context(args: &Args) -> Result<Context> {
+    let conf = Config::load(&args.config)?;
+    crate::log::set_level(conf.server.log_level);
+    let swift_conf = conf.server.swift_dir.join("swift.conf");
+    let hasher = PathHasher::from_swift_dir(&conf.server.swift_dir)
+        .map_err(|e| Error::Startup { path: swift_conf, reason: e.to_string() })?;
+    Ok(Context::new(conf, hasher))
+}
+
+/// The object ring of `swift_dir` (`object.ring`), reloaded by itself
+/// when the file changes.
+pub fn object_ring(ctx: &Context) -> Result<Ring> {
+    let path = ctx.conf().server.swift_dir.join("object.ring");
+    Ring::open(&path, ctx.hasher().clone()).map_err(|e| Error::Startup { path, reason: e.to_string() })
+}
+
+/// Whether `ip` is one of this host's addresses: a socket can be bound
+/// to it.
+fn is_local_ip(ip: &str) -> bool {
+    match ip.parse::<IpAddr>() {
+        Ok(addr) => addr.is_loopback() || UdpSocket::bind((addr, 0)).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The ring's devices that are this node's: on its replication port, at
+/// one of this host's addresses (or at `bind_ip` itself), and present in
+/// `devices` (Swift's `whataremyips` and port match).
+pub fn local_devices(ctx: &Context, ring: &Ring) -> Vec<Arc<Device>> {
+    let keys = &ctx.conf().server;
+    ring.devices()
+        .into_iter()
+        .flatten()
+        .filter(|d| d.replication_port == keys.bind_port || d.port == keys.bind_port)
+        .filter(|d| d.replication_ip.parse::<IpAddr>().ok() == Some(keys.bind_ip) || is_local_ip(&d.replication_ip))
+        .filter(|d| ctx.device_path(&d.device).is_dir())
+        .collect()
+}
+
+/// The address a peer takes replication traffic on.
+pub fn replication_addr(d: &Device) -> io::Result<std::net::SocketAddr> {
+    format!("{}:{}", ring::device::bracket_ipv6(&d.replication_ip), d.replication_port)
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("bad address {}", d.replication_ip)))
+}
+
+/// A rate limit: at most `per_second` units, spread evenly (a unit may
+/// be a file or a byte). `0` is no limit.
+#[derive(Debug)]
+pub struct Pacer {
+    per_second: f64,
+    /// When the next unit may go (none taken yet: now).
+    next: Option<Instant>,
+}
+
+impl Pacer {
+    pub fn new(per_second: f64) -> Pacer {
+        Pacer { per_second, next: None }
+    }
+
+    /// Takes `n` units; returns how long to wait before using them (the
+    /// budget unused for more than a second is not kept).
+    pub fn take(&mut self, n: u64, now: Instant) -> Duration {
+        if self.per_second <= 0.0 || n == 0 {
+            return Duration::ZERO;
+        }
+        let floor = now.checked_sub(Duration::from_secs(1)).unwrap_or(now);
+        let start = self.next.unwrap_or(now).max(floor);
+        let next = start + Duration::from_nanos((n as f64 * 1e9 / self.per_second) as u64);
+        self.next = Some(next);
+        next.saturating_duration_since(now)
+    }
+}
+
+/// `recon_cache_path/object.recon`, Swift's recon cache file of the object
+/// daemons: a JSON object whose keys each daemon overwrites with its own.
+pub fn recon_file(dir: &Path) -> PathBuf {
+    dir.join("object.recon")
+}
+
+/// Sets `entries` in the recon cache file (read, merge, write to a temp
+/// file and rename, under an exclusive lock, so two daemons never lose
+/// each other's keys). Blocking.
+pub fn update_recon(dir: &Path, entries: Map<String, Value>) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let lock = fs::File::options().create(true).truncate(false).write(true).open(dir.join(".object.recon.lock"))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
+    let path = recon_file(dir);
+    let mut all: Map<String, Value> = match fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Map::new(),
+        Err(e) => return Err(e),
+    };
+    all.extend(entries);
+    let tmp = dir.join(format!(".object.recon.{}.tmp", std::process::id()));
+    fs::write(&tmp, serde_json::to_vec(&Value::Object(all))?)?;
+    fs::rename(&tmp, &path)
+}
+
+/// Seconds since the epoch, as recon writes times.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pacer_spreads_units_evenly_and_keeps_no_old_budget() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(10.0);
+        assert_eq!(p.take(1, t0), Duration::from_millis(100));
+        assert_eq!(p.take(1, t0), Duration::from_millis(200));
+        // Idle for a minute: at most a second of budget is there.
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!(p.take(10, later), Duration::ZERO);
+        assert_eq!(p.take(1, later), Duration::from_millis(100));
+        let mut free = Pacer::new(0.0);
+        assert_eq!(free.take(1 << 40, t0), Duration::ZERO);
+    }
+
+    #[test]
+    fn recon_entries_of_two_daemons_are_merged() {
+        let dir = std::env::temp_dir().join(format!("swiftlet-recon-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let one = |k: &str, v: i64| {
+            let mut m = Map::new();
+            m.insert(k.into(), v.into());
+            m
+        };
+        update_recon(&dir, one("object_replication_last", 1)).unwrap();
+        update_recon(&dir, one("object_auditor_stats_ALL", 2)).unwrap();
+        update_recon(&dir, one("object_replication_last", 3)).unwrap();
+        let all: Value = serde_json::from_slice(&fs::read(recon_file(&dir)).unwrap()).unwrap();
+        assert_eq!(all, serde_json::json!({"object_replication_last": 3, "object_auditor_stats_ALL": 2}));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn loopback_and_bound_addresses_are_local() {
+        assert!(is_local_ip("127.0.0.1"));
+        assert!(is_local_ip("127.0.0.5"));
+        assert!(!is_local_ip("192.0.2.1"));
+        assert!(!is_local_ip("not an ip"));
+    }
+}
