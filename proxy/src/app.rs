@@ -14,7 +14,8 @@
 //! Handlers take it as `ctx: &App`. It is read-only: what changes per
 //! request or per worker lives elsewhere (the info caches lock inside;
 //! error limiting is per worker thread, in `controllers/backend.rs`,
-//! which adds [`App::nodes`] and the `error_*` methods).
+//! which adds [`App::nodes`], [`App::read_nodes`], the `error_*` methods
+//! and [`App::node_timing`]).
 
 use crate::config::Config;
 use crate::error::{Error, Result};

@@ -9,6 +9,7 @@
 //! `common::Section`'s.
 
 use crate::constraints::Constraints;
+use crate::controllers::backend::sorting::{ReadAffinity, SortingMethod};
 use crate::error::{Error, Result};
 use crate::middleware::tempurl::{self, TempUrlConf};
 pub use common::config::{parse_bool, LogLevel};
@@ -100,6 +101,14 @@ pub struct Config {
     /// Nodes tried per request: `request_node_count` = `<n> * replicas`
     /// or a number.
     pub request_node_factor: RequestNodeCount,
+    /// The order a read tries the primaries (Swift's `sorting_method`:
+    /// `shuffle`, `timing` or `affinity`).
+    pub sorting_method: SortingMethod,
+    /// How long a node's response timing counts after its last sample
+    /// (`timing_expiry`, for `sorting_method = timing`).
+    pub timing_expiry: Duration,
+    /// `read_affinity`, for `sorting_method = affinity`.
+    pub read_affinity: ReadAffinity,
     pub auth: AuthConfig,
     /// `[filter:tempurl]`.
     pub tempurl: TempUrlConf,
@@ -234,6 +243,19 @@ impl Config {
                 "a number or '<n> * replicas'",
                 RequestNodeCount::parse,
             )?,
+            sorting_method: app.parse(
+                "sorting_method",
+                SortingMethod::Shuffle,
+                "shuffle, timing or affinity",
+                SortingMethod::parse,
+            )?,
+            timing_expiry: app.seconds("timing_expiry", 300.0)?,
+            read_affinity: app.parse(
+                "read_affinity",
+                ReadAffinity::default(),
+                "comma-separated r<region>=<priority> or r<region>z<zone>=<priority>",
+                ReadAffinity::parse,
+            )?,
             auth: AuthConfig {
                 reseller_prefixes: reseller_prefixes(&auth),
                 token_life: auth.seconds("token_life", 86400.0)?,
@@ -271,6 +293,14 @@ mod tests {
         assert_eq!(c.request_node_factor.resolve(3), 6);
         assert!(!c.allow_account_management && !c.account_autocreate);
         assert_eq!(c.symloop_max, 2);
+        assert_eq!(c.sorting_method, SortingMethod::Shuffle);
+        assert_eq!(c.timing_expiry, Duration::from_secs(300));
+        assert_eq!(c.read_affinity, ReadAffinity::default());
+        let c = conf("[app:proxy-server]\nsorting_method = Timing\ntiming_expiry = 30\n").unwrap();
+        assert_eq!((c.sorting_method, c.timing_expiry), (SortingMethod::Timing, Duration::from_secs(30)));
+        let c = conf("[app:proxy-server]\nsorting_method = affinity\nread_affinity = r1z1=100, r1=200\n").unwrap();
+        assert_eq!(c.sorting_method, SortingMethod::Affinity);
+        assert_eq!(c.read_affinity, ReadAffinity::parse("r1z1=100,r1=200").unwrap());
         assert_eq!(conf("[filter:symlink]\nsymloop_max = 5\n").unwrap().symloop_max, 5);
         assert_eq!(conf("[filter:symlink]\nsymloop_max = 0\n").unwrap().symloop_max, 2, "Swift's: below 1 is 2");
     }
@@ -307,6 +337,9 @@ mod tests {
             ("[filter:tempauth]\nuser_nokey =\n", "user_nokey"),
             ("[filter:tempauth]\ntoken_life = forever\n", "token_life"),
             ("[filter:symlink]\nsymloop_max = two\n", "symloop_max"),
+            ("[app:proxy-server]\nsorting_method = random\n", "sorting_method"),
+            ("[app:proxy-server]\ntiming_expiry = never\n", "timing_expiry"),
+            ("[app:proxy-server]\nsorting_method = affinity\nread_affinity = r1z1\n", "read_affinity"),
         ] {
             let e = conf(text).unwrap_err().to_string();
             assert!(e.contains(key), "{e}");

@@ -133,6 +133,11 @@ impl FakeObject {
 /// A script: the answer of the backend on `port` to a request.
 pub type Script = dyn Fn(&FakeReq) -> Reply + Send + Sync;
 
+/// Config that makes reads try the primaries in a fixed order, by zone
+/// (the fakes' device `i` is in zone `i + 1`), for tests that script nodes
+/// by their place in the read order.
+pub const BY_ZONE: &str = "sorting_method = affinity\nread_affinity = r1z1=1, r1z2=2, r1z3=3, r1z4=4, r1z5=5, r1z6=6";
+
 /// Fake backends and the rings pointing at them.
 pub struct Fakes {
     pub seen: Arc<Mutex<Vec<FakeReq>>>,
@@ -281,10 +286,19 @@ impl Fakes {
         Fakes { seen, ctx, dir }
     }
 
-    /// The ports of an object's nodes in the order the proxy tries them.
+    /// The ports of an object's nodes in the order a write tries them
+    /// (ring order).
     pub fn order(&self, account: &str, container: &str, object: &str) -> Vec<u16> {
         let part = self.ctx.object_ring().partition(account, Some(container), Some(object)).unwrap();
         self.ctx.nodes(self.ctx.object_ring(), part).map(|(d, _)| d.port).collect()
+    }
+
+    /// The ports of an object's nodes in the order a read tries them (the
+    /// same each time only if `sorting_method` makes it so, e.g.
+    /// [`BY_ZONE`]).
+    pub fn read_order(&self, account: &str, container: &str, object: &str) -> Vec<u16> {
+        let part = self.ctx.object_ring().partition(account, Some(container), Some(object)).unwrap();
+        self.ctx.read_nodes(self.ctx.object_ring(), part).map(|(d, _)| d.port).collect()
     }
 
     /// A token of `test:tester` (owner of `AUTH_test`) or `test:tester3`.

@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{request, Cluster};
+use common::{request, Cluster, READ_BY_ZONE};
 use ring::{PathHasher, Ring};
 
 #[test]
 fn copies_objects_and_reads_the_newest_replica() {
-    let c = Cluster::start("copy", "account_autocreate = true");
+    let c = Cluster::start("copy", &format!("account_autocreate = true\n{READ_BY_ZONE}"));
     let (token, acct) = c.login("test:tester", "testing");
     let auth = ("X-Auth-Token", token.as_str());
     for cont in ["c", "c2"] {
@@ -97,13 +97,14 @@ fn copies_objects_and_reads_the_newest_replica() {
     // destination would be 403 (Swift's order).
     assert_eq!(c.req("COPY", &format!("{acct}/c/missing"), &[a3, ("Destination", "/c/t3")], b"").status, 404);
 
-    // X-Newest: make the last primary newer behind the proxy's back.
+    // X-Newest: make the primary read last (READ_BY_ZONE: the one in the
+    // highest zone) newer behind the proxy's back.
     assert_eq!(c.req("PUT", &format!("{acct}/c/n"), &[auth], b"old").status, 201);
     let swift_dir = c.dir.0.join("swift");
     let hasher = PathHasher::from_swift_dir(&swift_dir).unwrap();
     let ring = Ring::open(swift_dir.join("object.ring"), hasher).unwrap();
     let (part, nodes) = ring.nodes("AUTH_test", Some("c"), Some("n")).unwrap();
-    let last = nodes.last().unwrap();
+    let last = nodes.iter().max_by_key(|d| d.zone).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
     let ts = format!("{:.5}", now + 5.0);
     let h = [("X-Timestamp", ts.as_str()), ("Content-Type", "text/plain")];

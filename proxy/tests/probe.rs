@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Cluster;
+use common::{Cluster, READ_BY_ZONE};
 use std::time::{Duration, Instant};
 
 /// Each request under faults: at most one wait for the stopped node
@@ -75,20 +75,24 @@ fn writes_and_reads_survive_one_node_killed_and_one_stopped() {
     }
 }
 
-/// The object server (index in `c.ports`) that holds an object's first
-/// replica: the node the proxy reads first.
+/// The object server (index in `c.ports`) a proxy with [`READ_BY_ZONE`]
+/// reads an object from first: its primary in the lowest zone.
 fn first_primary(c: &Cluster, account: &str, container: &str, object: &str) -> usize {
     let swift_dir = c.dir.0.join("swift");
     let hasher = ring::PathHasher::from_swift_dir(&swift_dir).unwrap();
     let ring = ring::Ring::open(swift_dir.join("object.ring"), hasher).unwrap();
     let (_, nodes) = ring.nodes(account, Some(container), Some(object)).unwrap();
-    c.ports.iter().position(|p| *p == nodes[0].port).unwrap()
+    let first = nodes.iter().min_by_key(|d| d.zone).unwrap();
+    c.ports.iter().position(|p| *p == first.port).unwrap()
 }
 
 #[test]
 fn a_get_whose_node_stops_mid_body_finishes_from_another_node() {
     use std::io::{Read, Write};
-    let c = Cluster::start("probe-midbody", "account_autocreate = true\nrecoverable_node_timeout = 1");
+    let c = Cluster::start(
+        "probe-midbody",
+        &format!("account_autocreate = true\nrecoverable_node_timeout = 1\n{READ_BY_ZONE}"),
+    );
     let (token, acct) = c.login("test:tester", "testing");
     let auth = [("X-Auth-Token", token.as_str())];
     assert_eq!(c.req("PUT", &format!("{acct}/probe"), &auth, b"").status, 201);
@@ -132,7 +136,7 @@ fn a_get_whose_node_stops_mid_body_finishes_from_another_node() {
 /// the node), and the next requests reach the new process.
 #[test]
 fn a_restarted_object_server_is_reached_on_new_connections() {
-    let mut c = Cluster::start("pool-restart", "account_autocreate = true");
+    let mut c = Cluster::start("pool-restart", &format!("account_autocreate = true\n{READ_BY_ZONE}"));
     let (token, acct) = c.login("test:tester", "testing");
     let auth = [("X-Auth-Token", token.as_str())];
     assert_eq!(c.req("PUT", &format!("{acct}/c"), &auth, b"").status, 201);

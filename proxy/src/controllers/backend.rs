@@ -1,5 +1,8 @@
-//! Talking to storage nodes: the rings, node order with handoffs, error
+//! Talking to storage nodes: the rings, node order with handoffs (a
+//! read's primaries sorted by `sorting_method`, [`sorting`]), error
 //! limiting, one backend request, and Swift's quorum rules.
+
+pub mod sorting;
 
 use crate::app::App;
 use crate::error::{Error, Result};
@@ -13,7 +16,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Swift's `quorum_size`: `(n + 1) // 2`, a majority for odd n and half
 /// for even n (2 of 4), so an even-replica cluster split in halves can
@@ -81,6 +84,11 @@ impl App {
     pub fn error_limited(&self, d: &Device) -> bool {
         ERRORS.with(|e| {
             let mut e = e.borrow_mut();
+            if e.is_empty() {
+                // No error held against any node: the usual case, checked
+                // for every node of every request without making its key.
+                return false;
+            }
             let key = node_key(d);
             let Some(&(count, last)) = e.get(&key) else { return false };
             if last.elapsed() > self.conf().error_suppression_interval {
@@ -91,13 +99,68 @@ impl App {
         })
     }
 
-    /// The nodes to try for a partition (Swift's `iter_nodes`): the
-    /// primaries that are not error-limited, then handoffs, at most
+    /// The nodes a write tries for a partition (Swift's `iter_nodes`):
+    /// the primaries that are not error-limited in ring order (replica
+    /// `i` pairs with container replica `i`), then handoffs, at most
     /// `request_node_count` in all. `bool` is true for a handoff.
     pub fn nodes(&self, ring: &Ring, part: u32) -> NodeIter {
         let primaries = ring.part_nodes(part);
         let left = self.conf().request_node_factor.resolve(primaries.len());
-        NodeIter { ctx: self.clone(), primaries: primaries.into_iter(), handoffs: ring.handoffs(part), left }
+        NodeIter {
+            ctx: self.clone(),
+            primaries: primaries.into_iter(),
+            sorted: false,
+            handoffs: ring.handoffs(part),
+            left,
+        }
+    }
+
+    /// The nodes a read (GET or HEAD) tries for a partition: the
+    /// primaries in `sorting_method`'s order (Swift's `sort_nodes`), the
+    /// error-limited ones after the rest (they hold the data: a better
+    /// last try than a handoff), then the handoffs that are not
+    /// error-limited, at most `request_node_count` in all.
+    pub fn read_nodes(&self, ring: &Ring, part: u32) -> NodeIter {
+        self.read_nodes_at(ring, part, Instant::now())
+    }
+
+    /// [`App::read_nodes`] with timings seen at `now` (tests).
+    pub fn read_nodes_at(&self, ring: &Ring, part: u32, now: Instant) -> NodeIter {
+        let mut primaries = ring.part_nodes(part);
+        let conf = self.conf();
+        sorting::sort_primaries(
+            conf.sorting_method,
+            &conf.read_affinity,
+            &mut primaries,
+            |d| self.error_limited(d),
+            now,
+        );
+        let left = conf.request_node_factor.resolve(primaries.len());
+        NodeIter {
+            ctx: self.clone(),
+            primaries: primaries.into_iter(),
+            sorted: true,
+            handoffs: ring.handoffs(part),
+            left,
+        }
+    }
+
+    /// Records that `d` took `took` to begin its answer (Swift's
+    /// `set_node_timing`, only with `sorting_method = timing`). A node
+    /// that gave no answer is recorded as taking the whole timeout it was
+    /// given.
+    pub fn node_timing(&self, d: &Device, took: Duration) {
+        self.node_timing_at(d, took, Instant::now());
+    }
+
+    /// [`App::node_timing`] at `now` (tests).
+    pub fn node_timing_at(&self, d: &Device, took: Duration, now: Instant) {
+        if self.conf().sorting_method != sorting::SortingMethod::Timing {
+            return;
+        }
+        if let Ok(addr) = node_addr(d) {
+            sorting::record(addr, took, now, self.conf().timing_expiry);
+        }
     }
 }
 
@@ -204,9 +267,13 @@ fn count(ctx: &App, node: &Device, why: &str, how: Failure) {
     }
 }
 
+/// The nodes of one request ([`App::nodes`], [`App::read_nodes`]).
 pub struct NodeIter {
     ctx: App,
     primaries: std::vec::IntoIter<Arc<Device>>,
+    /// A read's primaries, already in order, error-limited ones last; a
+    /// write's are checked here and the limited ones skipped.
+    sorted: bool,
     handoffs: ring::Handoffs,
     left: usize,
 }
@@ -219,7 +286,7 @@ impl Iterator for NodeIter {
                 Some(d) => (d, false),
                 None => (self.handoffs.next()?, true),
             };
-            if self.ctx.error_limited(&d) {
+            if (handoff || !self.sorted) && self.ctx.error_limited(&d) {
                 continue;
             }
             self.left -= 1;
@@ -260,14 +327,27 @@ pub fn request(
     h.set("Host", format!("{}:{}", node.ip, node.port));
     h.set("Content-Length", body.len().to_string());
     let target = format!("/{}/{part}{path}", quote(&node.device));
-    ClientConn::pooled(node_addr(node)?, ctx.conf().conn_timeout, |conn| exchange(ctx, conn, method, &target, &h, body))
+    let started = Instant::now();
+    let answered = std::cell::Cell::new(false);
+    let out = node_addr(node).and_then(|addr| {
+        ClientConn::pooled(addr, ctx.conf().conn_timeout, |conn| {
+            exchange(ctx, conn, (node, started, &answered), method, &target, &h, body)
+        })
+    });
+    if !answered.get() {
+        ctx.node_timing(node, ctx.conf().node_timeout);
+    }
+    out
 }
 
 /// One request and its whole answer on `conn`, which goes back to the
 /// pool after a complete exchange; on failure it comes back with the error.
+/// The time to the answer's head is the node's timing (`answered` says
+/// there was one).
 fn exchange(
     ctx: &App,
     mut conn: ClientConn,
+    (node, started, answered): (&Device, Instant, &std::cell::Cell<bool>),
     method: &str,
     target: &str,
     h: &Headers,
@@ -280,6 +360,9 @@ fn exchange(
     }
     let answer = (|| {
         let mut resp = conn.read_response(method, ctx.conf().node_timeout)?;
+        if !answered.replace(true) {
+            ctx.node_timing(node, started.elapsed());
+        }
         let body = resp.read_all(MAX_ANSWER_BODY)?;
         Ok(Answer { status: resp.status(), headers: std::mem::take(&mut resp.head.headers), body })
     })();
@@ -421,13 +504,13 @@ pub fn make_requests_with(
     gather(ctx, &results, replicas, replicas, Vec::new())
 }
 
-/// Reads from the nodes in order until one answers below 500 and not
-/// 404 (Swift's `GETorHEAD_base` for accounts and containers); else the
-/// quorum answer of what was seen (404), or 503.
+/// Reads from the nodes in read order ([`App::read_nodes`]) until one
+/// answers below 500 and not 404 (Swift's `GETorHEAD_base` for accounts
+/// and containers); else the quorum answer of what was seen (404), or 503.
 pub fn read_first(ctx: &App, ring: &Ring, part: u32, method: &str, path: &str, headers: &Headers) -> Result<Answer> {
     let mut seen = Vec::new();
     let suspects = Suspects::default();
-    for (node, handoff) in ctx.nodes(ring, part) {
+    for (node, handoff) in ctx.read_nodes(ring, part) {
         match request_node(ctx, &suspects, (&node, handoff), part, method, path, headers, b"") {
             Some(a) if a.status < 500 && a.status != 404 => return Ok(a),
             Some(a) if a.status == 404 && !handoff => seen.push(a),
@@ -448,6 +531,190 @@ pub fn best_answer(answers: Vec<Answer>, replicas: usize, what: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::{call, call_with, FakeReq, Fakes, Reply};
+    use std::time::Duration;
+
+    fn ok(r: &FakeReq) -> Reply {
+        Reply::status(match r.method.as_str() {
+            "PUT" => 201,
+            "GET" => 200,
+            _ => 204,
+        })
+    }
+
+    /// Fakes answering 2xx to everything, with `conf` in the proxy's.
+    fn fakes(name: &str, conf: &str) -> Fakes {
+        Fakes::start(name, 5, conf, Arc::new(ok))
+    }
+
+    /// The ids of the nodes `iter` gives, and whether each is a handoff.
+    fn ids(iter: NodeIter) -> Vec<(ring::DevId, bool)> {
+        iter.map(|(d, handoff)| (d.id, handoff)).collect()
+    }
+
+    /// The object ring's partition of `AUTH_test/c/o` and its primaries
+    /// in ring order.
+    fn part(f: &Fakes) -> (u32, Vec<ring::DevId>) {
+        let ring = f.ctx.object_ring();
+        let part = ring.partition("AUTH_test", Some("c"), Some("o")).unwrap();
+        (part, ring.part_nodes(part).iter().map(|d| d.id).collect())
+    }
+
+    #[test]
+    fn shuffled_reads_start_on_every_primary_and_try_each_once() {
+        let f = fakes("sort-shuffle", "");
+        let (part, primaries) = part(&f);
+        let ring = f.ctx.object_ring();
+        let handoffs: Vec<(ring::DevId, bool)> = ring.handoffs(part).take(3).map(|d| (d.id, true)).collect();
+        let mut firsts = std::collections::HashMap::new();
+        for _ in 0..300 {
+            let order = ids(f.ctx.read_nodes(ring, part));
+            assert!(order[..3].iter().all(|&(_, handoff)| !handoff));
+            let mut read: Vec<ring::DevId> = order[..3].iter().map(|&(id, _)| id).collect();
+            *firsts.entry(read[0]).or_insert(0) += 1;
+            read.sort();
+            let mut want = primaries.clone();
+            want.sort();
+            assert_eq!(read, want, "a permutation of the primaries");
+            assert_eq!(order[3..], handoffs, "then the handoffs in ring order");
+        }
+        assert_eq!(firsts.len(), 3, "every primary is read first sometimes: {firsts:?}");
+        assert!(firsts.values().all(|&n| n > 30), "{firsts:?}");
+    }
+
+    #[test]
+    fn writes_keep_ring_order() {
+        let f = fakes("sort-writes", "");
+        let (part, primaries) = part(&f);
+        let ring = f.ctx.object_ring();
+        for _ in 0..50 {
+            let order = ids(f.ctx.nodes(ring, part));
+            let got: Vec<ring::DevId> = order[..3].iter().map(|&(id, _)| id).collect();
+            assert_eq!(got, primaries);
+        }
+        // End to end: object replica i (ring order) is told container
+        // replica i, and a container PUT's replica i account replica i.
+        let token = f.token("tester");
+        let got = call_with(&f.ctx, "PUT", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)], b"data");
+        assert_eq!(got.status, 201);
+        let got = call(&f.ctx, "PUT", "/v1/AUTH_test/c2", &[("X-Auth-Token", &token)]);
+        assert_eq!(got.status, 201);
+        let seen = f.seen();
+        let port_of = |ring: &Ring, a: &str, c: Option<&str>, o: Option<&str>| -> Vec<u16> {
+            ring.nodes(a, c, o).unwrap().1.iter().map(|d| d.port).collect()
+        };
+        for (path, ring, told, header) in [
+            (
+                "/AUTH_test/c/o",
+                f.ctx.object_ring(),
+                port_of(f.ctx.container_ring(), "AUTH_test", Some("c"), None),
+                "X-Container-Host",
+            ),
+            (
+                "/AUTH_test/c2",
+                f.ctx.container_ring(),
+                port_of(f.ctx.account_ring(), "AUTH_test", None, None),
+                "X-Account-Host",
+            ),
+        ] {
+            let mut parts = path.trim_start_matches('/').splitn(3, '/');
+            let (a, c, o) = (parts.next().unwrap(), parts.next(), parts.next());
+            for (i, port) in port_of(ring, a, c, o).into_iter().enumerate() {
+                let put = seen.iter().find(|r| r.method == "PUT" && r.path == path && r.port == port).unwrap();
+                assert_eq!(put.header(header), Some(format!("127.0.0.1:{}", told[i]).as_str()), "{path} replica {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn error_limited_primaries_are_read_after_the_others_and_skipped_by_writes() {
+        let f = fakes("sort-limited", "");
+        let (part, primaries) = part(&f);
+        let ring = f.ctx.object_ring();
+        let limited = ring.part_nodes(part)[0].clone();
+        f.ctx.error_limit(&limited, "test");
+        for _ in 0..50 {
+            let order = ids(f.ctx.read_nodes(ring, part));
+            assert_eq!(order[2], (limited.id, false), "{order:?}");
+            assert!(!order[..2].iter().any(|&(id, h)| id == limited.id || h));
+            assert!(order[3..].iter().all(|&(_, h)| h), "then the handoffs");
+            assert_eq!(order.len(), 5, "all 5 nodes: 3 primaries, 2 handoffs");
+        }
+        let write = ids(f.ctx.nodes(ring, part));
+        assert_eq!(write[..2], [(primaries[1], false), (primaries[2], false)]);
+        assert!(write[2..].iter().all(|&(id, h)| h && id != limited.id), "handoffs reached: {write:?}");
+    }
+
+    #[test]
+    fn timing_reads_the_fastest_first_and_forgets_after_timing_expiry() {
+        let f = fakes("sort-timing", "sorting_method = timing\ntiming_expiry = 60");
+        let (part, primaries) = part(&f);
+        let ring = f.ctx.object_ring();
+        let nodes = ring.part_nodes(part);
+        let now = Instant::now();
+        f.ctx.node_timing_at(&nodes[0], Duration::from_millis(3), now);
+        f.ctx.node_timing_at(&nodes[1], Duration::from_millis(90), now);
+        f.ctx.node_timing_at(&nodes[2], Duration::from_millis(40), now);
+        for _ in 0..20 {
+            let order = ids(f.ctx.read_nodes_at(ring, part, now + Duration::from_secs(1)));
+            assert_eq!(order[..3], [(primaries[0], false), (primaries[2], false), (primaries[1], false)]);
+        }
+        // The slow one gets faster: its average moves halfway.
+        f.ctx.node_timing_at(&nodes[1], Duration::from_millis(2), now + Duration::from_secs(2));
+        let order = ids(f.ctx.read_nodes_at(ring, part, now + Duration::from_secs(3)));
+        assert_eq!(order[..3], [(primaries[0], false), (primaries[2], false), (primaries[1], false)], "46 ms");
+        f.ctx.node_timing_at(&nodes[1], Duration::from_millis(2), now + Duration::from_secs(4));
+        let order = ids(f.ctx.read_nodes_at(ring, part, now + Duration::from_secs(5)));
+        assert_eq!(order[..3], [(primaries[0], false), (primaries[1], false), (primaries[2], false)], "24 ms");
+        // 60 s after their last samples the first and third are forgotten:
+        // untimed, they go before the timed one.
+        let later = now + Duration::from_secs(61);
+        for _ in 0..20 {
+            let order = ids(f.ctx.read_nodes_at(ring, part, later));
+            assert_eq!(order[2], (primaries[1], false), "{order:?}");
+        }
+        let gone = now + Duration::from_secs(65);
+        let mut firsts = std::collections::HashSet::new();
+        for _ in 0..100 {
+            firsts.insert(ids(f.ctx.read_nodes_at(ring, part, gone))[0].0);
+        }
+        assert_eq!(firsts.len(), 3, "all forgotten: shuffled again");
+    }
+
+    #[test]
+    fn timing_is_recorded_only_when_sorting_by_it() {
+        let f = fakes("sort-no-timing", "");
+        let d = f.ctx.object_ring().part_nodes(0)[0].clone();
+        f.ctx.node_timing(&d, Duration::from_millis(5));
+        assert_eq!(sorting::timing(node_addr(&d).unwrap(), Instant::now()), None);
+    }
+
+    #[test]
+    fn timing_learns_from_answers_and_stops_reading_a_slow_node() {
+        let slow: Arc<std::sync::Mutex<u16>> = Arc::default();
+        let s = slow.clone();
+        let f = Fakes::start(
+            "sort-timing-e2e",
+            4,
+            "sorting_method = timing",
+            Arc::new(move |r: &FakeReq| {
+                let late = if r.port == *s.lock().unwrap() { Duration::from_millis(60) } else { Duration::ZERO };
+                ok(r).after(late)
+            }),
+        );
+        let primaries = f.order("AUTH_test", "c", "o");
+        *slow.lock().unwrap() = primaries[1];
+        let token = f.token("tester");
+        // Untimed nodes go first: three GETs time the three primaries.
+        for _ in 0..13 {
+            assert_eq!(call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]).status, 200);
+        }
+        let gets = |port: u16| f.seen().iter().filter(|r| r.method == "GET" && r.port == port).count();
+        assert!(gets(primaries[1]) <= 1, "the slow node was read once at most: {}", gets(primaries[1]));
+        assert_eq!(gets(primaries[0]) + gets(primaries[1]) + gets(primaries[2]), 13);
+        let d = f.ctx.object_ring().part_nodes(part(&f).0)[1].clone();
+        assert!(sorting::timing(node_addr(&d).unwrap(), Instant::now()) >= Some(Duration::from_millis(60)));
+    }
 
     #[test]
     fn quorum_is_swifts() {

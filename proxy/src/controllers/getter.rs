@@ -1,7 +1,8 @@
 //! Reading an object from its nodes (Swift's `GetOrHeadHandler`).
 //!
-//! [`fetch`] tries the nodes in order (primaries, then handoffs; newest
-//! first with `X-Newest`) and hands the first answer that is not 404 or
+//! [`fetch`] tries the nodes in read order (the primaries as
+//! `sorting_method` sorts them, then handoffs; newest first with
+//! `X-Newest`) and hands the first answer that is not 404 or
 //! 5xx to its caller, with the [`Getter`] holding the nodes not tried yet.
 //!
 //! [`relay_body`] streams that answer's body and, when the backend fails
@@ -58,7 +59,7 @@ fn timestamp_of(h: &Headers) -> Option<common::Timestamp> {
 }
 
 /// For `X-Newest` (Swift's `newest` in `GETorHEAD_base`): HEADs every
-/// primary at once and moves the ones holding the newest object (by
+/// primary that is not error-limited at once and moves the ones holding the newest object (by
 /// `X-Timestamp`) to the front; nodes without the object keep their order
 /// after them.
 fn newest_first(ctx: &App, part: u32, path: &str, h: &Headers, nodes: &mut [(Arc<Device>, bool)]) {
@@ -73,7 +74,9 @@ fn newest_first(ctx: &App, part: u32, path: &str, h: &Headers, nodes: &mut [(Arc
             let (ctx, node, h, path, handoff) = (ctx.clone(), node.clone(), h.clone(), path.to_string(), *handoff);
             let suspects = suspects.clone();
             hub::spawn(move || {
-                if handoff {
+                // Handoffs never held it; a limited primary is not waited
+                // for (it keeps its place after the newest).
+                if handoff || ctx.error_limited(&node) {
                     return None;
                 }
                 backend::request_node(&ctx, &suspects, (&node, false), part, "HEAD", &path, &h, b"")
@@ -97,7 +100,7 @@ impl Getter {
             .partition(&t.account, t.container.as_deref(), t.object.as_deref())
             .map_err(|e| Error::bad_request(e.to_string()))?;
         let path = quote(&t.path());
-        let mut nodes: Vec<(Arc<Device>, bool)> = ctx.nodes(ctx.object_ring(), part).collect();
+        let mut nodes: Vec<(Arc<Device>, bool)> = ctx.read_nodes(ctx.object_ring(), part).collect();
         if newest {
             newest_first(ctx, part, &path, h, &mut nodes);
         }
@@ -118,10 +121,13 @@ impl Getter {
     /// Connects to the next node, sends the request and waits (up to
     /// `recoverable_node_timeout`) for the first byte of its answer, once
     /// more on a new connection if a pooled one was stale; a node that
-    /// fails counts an error and the next one is tried.
+    /// fails counts an error and the next one is tried. The wait is the
+    /// node's timing (`sorting_method = timing`; all of the timeout for a
+    /// node that failed).
     fn next_conn(&mut self) -> Option<(Arc<Device>, bool, ClientConn)> {
         let timeout = self.ctx.conf().recoverable_node_timeout;
         while let Some((node, handoff)) = self.nodes.next() {
+            let started = std::time::Instant::now();
             self.headers.set("Host", format!("{}:{}", node.ip, node.port));
             let target = format!("/{}/{}{}", quote(&node.device), self.part, self.path);
             let (method, headers) = (&self.method, &self.headers);
@@ -134,8 +140,14 @@ impl Getter {
                 })
             });
             match opened {
-                Ok(conn) => return Some((node, handoff, conn)),
-                Err(e) => self.failed(&node, format!("object {}: {e}", self.method)),
+                Ok(conn) => {
+                    self.ctx.node_timing(&node, started.elapsed());
+                    return Some((node, handoff, conn));
+                }
+                Err(e) => {
+                    self.ctx.node_timing(&node, timeout);
+                    self.failed(&node, format!("object {}: {e}", self.method));
+                }
             }
         }
         None
@@ -551,26 +563,39 @@ pub fn relay_body(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::{call, End, FakeObject, FakeReq, Fakes, Reply};
+    use crate::testkit::{call, End, FakeObject, FakeReq, Fakes, Reply, BY_ZONE};
     use std::sync::Mutex;
     use std::time::Duration;
 
     /// Fakes whose answer depends on the node's place in the object's
-    /// node order (`c/o` of `AUTH_test`): `script(place, request)`.
+    /// read order (`c/o` of `AUTH_test`), fixed with [`BY_ZONE`]:
+    /// `script(place, request)`.
     fn fakes_by_place(name: &str, script: impl Fn(usize, &FakeReq) -> Reply + Send + Sync + 'static) -> Fakes {
         let order: Arc<Mutex<Vec<u16>>> = Arc::default();
         let o = order.clone();
         let f = Fakes::start(
             name,
             4,
-            "",
+            BY_ZONE,
             Arc::new(move |req: &FakeReq| {
                 let place = o.lock().unwrap().iter().position(|&p| p == req.port).unwrap();
                 script(place, req)
             }),
         );
-        *order.lock().unwrap() = f.order("AUTH_test", "c", "o");
+        *order.lock().unwrap() = places(&f).iter().map(|d| d.port).collect();
+        assert_eq!(f.read_order("AUTH_test", "c", "o"), *order.lock().unwrap());
         f
+    }
+
+    /// The object's nodes by place: the primaries by zone, then the
+    /// handoff (the read order while none is error-limited).
+    fn places(f: &Fakes) -> Vec<Arc<Device>> {
+        let ring = f.ctx.object_ring();
+        let part = ring.partition("AUTH_test", Some("c"), Some("o")).unwrap();
+        let mut nodes = ring.part_nodes(part);
+        nodes.sort_by_key(|d| d.zone);
+        nodes.extend(ring.handoffs(part).take(1));
+        nodes
     }
 
     fn pattern(n: usize, seed: u8) -> Vec<u8> {
@@ -578,8 +603,13 @@ mod tests {
     }
 
     fn gets_to(f: &Fakes, place: usize) -> Vec<FakeReq> {
-        let port = f.order("AUTH_test", "c", "o")[place];
+        let port = places(f)[place].port;
         f.seen().into_iter().filter(|r| r.port == port && r.method == "GET").collect()
+    }
+
+    /// Errors counted against the primaries, by place.
+    fn counts_by_place(f: &Fakes) -> Vec<u32> {
+        places(f)[..3].iter().map(|d| f.ctx.error_count(d)).collect()
     }
 
     #[test]
@@ -603,9 +633,7 @@ mod tests {
         assert_eq!(second[0].header("If-Match"), Some(etag.as_str()));
         assert_eq!(gets_to(&f, 2)[0].header("Range"), Some("bytes=80000-199999"));
         assert!(gets_to(&f, 3).is_empty(), "the handoff was not needed");
-        let nodes: Vec<_> =
-            f.ctx.object_ring().part_nodes(f.ctx.object_ring().partition("AUTH_test", Some("c"), Some("o")).unwrap());
-        assert_eq!(nodes.iter().map(|d| f.ctx.error_count(d)).collect::<Vec<_>>(), [1, 1, 0]);
+        assert_eq!(counts_by_place(&f), [1, 1, 0]);
     }
 
     /// Errors counted against each device of the object ring.
@@ -658,11 +686,8 @@ mod tests {
         let token = f.token("tester");
         let got = call(&f.ctx, "GET", "/v1/AUTH_test/c/o", &[("X-Auth-Token", &token)]);
         assert_eq!((got.status, got.body.as_slice()), (200, b"hello".as_slice()));
-        let nodes: Vec<_> =
-            f.ctx.object_ring().part_nodes(f.ctx.object_ring().partition("AUTH_test", Some("c"), Some("o")).unwrap());
-        let counts: Vec<u32> = nodes.iter().map(|d| f.ctx.error_count(d)).collect();
         let limit = f.ctx.conf().error_suppression_limit + 1;
-        assert_eq!(counts, [1, limit, 0], "the 500 counted once, the 507 limited at once");
+        assert_eq!(counts_by_place(&f), [1, limit, 0], "the 500 counted once, the 507 limited at once");
     }
 
     #[test]

@@ -63,11 +63,19 @@ enum Start {
     Failed,
 }
 
+/// Connects to `node` and sends the head; the wait for its first answer
+/// (`100 Continue` or a final one) is the node's timing (all of
+/// `node_timeout` if it failed).
 fn connect(ctx: &App, node: &Device, part: u32, path: &str, h: &Headers) -> std::io::Result<Start> {
     let mut h = h.clone();
     h.set("Host", format!("{}:{}", node.ip, node.port));
     let target = format!("/{}/{part}{path}", common::percent::quote(&node.device));
-    ClientConn::pooled(node_addr(node)?, ctx.conf().conn_timeout, |conn| handshake(ctx, conn, node, &target, &h))
+    let t0 = std::time::Instant::now();
+    let started = node_addr(node).and_then(|addr| {
+        ClientConn::pooled(addr, ctx.conf().conn_timeout, |conn| handshake(ctx, conn, node, &target, &h))
+    });
+    ctx.node_timing(node, if started.is_ok() { t0.elapsed() } else { ctx.conf().node_timeout });
+    started
 }
 
 /// Sends the head and waits for `100 Continue` or a final answer; on

@@ -42,6 +42,11 @@ fn spawn(bin: &Path, conf: &Path, dir: &Path, name: &str) -> Child {
         .unwrap()
 }
 
+/// Proxy config that makes reads try the primaries by zone (object server
+/// `i` is in zone `i + 1`), not in a random order, so a test knows which
+/// node a GET reads first.
+pub const READ_BY_ZONE: &str = "sorting_method = affinity\nread_affinity = r1z1=1, r1z2=2, r1z3=3, r1z4=4";
+
 pub struct Cluster {
     pub dir: TempDir,
     pub proxy_port: u16,
