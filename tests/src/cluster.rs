@@ -210,7 +210,7 @@ fn remove_dead_runs(name: &str) {
 }
 
 /// The cargo target folder holding this test binary (`target/debug`).
-fn bin_dir() -> PathBuf {
+pub(crate) fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let dir = exe.parent().expect("exe folder");
     if dir.file_name().is_some_and(|n| n == "deps") {
@@ -241,7 +241,7 @@ type SpawnJob = (Command, mpsc::Sender<std::io::Result<Child>>);
 /// Spawns `cmd` from a thread that lives as long as the process: the
 /// kernel's parent-death signal (`--exit-with-parent`) follows the thread
 /// that forked, and test threads end after each test.
-fn spawn_from_lasting_thread(cmd: Command) -> std::io::Result<Child> {
+pub(crate) fn spawn_from_lasting_thread(cmd: Command) -> std::io::Result<Child> {
     static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnJob>>> = OnceLock::new();
     let tx = SPAWNER.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<SpawnJob>();

@@ -6,11 +6,13 @@
 //!
 //! The tests themselves live in `tests/tests/`: `api.rs` covers the proxy's
 //! API surface, `curl.rs` every command the README shows and curl's upload
-//! modes.
+//! modes, `probe.rs` the replicator healing a cluster whose nodes the
+//! tests kill, wipe and add ([`probe::ProbeCluster`]).
 #![forbid(unsafe_code)]
 
 pub mod client;
 pub mod cluster;
+pub mod probe;
 
 pub use client::{Resp, Session};
 pub use cluster::Cluster;
