@@ -38,10 +38,16 @@
 //!   (one pass, no client read) quarantines it, the replicator puts a good
 //!   copy back, and no proxy GET ever returns wrong bytes. Proves the
 //!   auditor's quarantine invalidates the suffix hash so replication sees
-//!   the loss.
+//!   the loss. (It skips itself, saying so, while
+//!   `object-server/Cargo.toml` declares no `swiftlet-object-auditor`.)
 //!
 //! Each test starts its own cluster (free ports, its own temp folder,
-//! kept with its logs if the test fails).
+//! kept with its logs if the test fails: `logs/object-server-<i>.log`,
+//! `logs/object-replicator-<i>.log`, ... in `swiftlet-probe-<test>-<pid>`
+//! under the temp folder). Run them with `cargo test -p
+//! swiftlet-functional --test probe` (the harness builds the servers,
+//! daemons and ring tools first); the file takes about 10-20 s in a debug
+//! build on 2 cores.
 
 use functional::probe::{has_bin, Place, ProbeCluster};
 use functional::Session;
@@ -414,15 +420,28 @@ fn a_replicator_killed_mid_transfer_leaves_no_partial_object_and_the_next_pass_c
     assert_eq!(temp_files(&c, target, &place), Vec::<String>::new(), "temp files left after a restart");
 }
 
+/// Whether the object server's package declares the auditor binary (it
+/// came after the replicator): the harness builds every binary declared.
+fn auditor_declared() -> bool {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../object-server/Cargo.toml");
+    std::fs::read_to_string(manifest).is_ok_and(|t| t.contains(&format!("name = \"{AUDITOR}\"")))
+}
+
 #[test]
-#[ignore = "needs swiftlet-object-auditor"]
 fn a_rotten_replica_is_quarantined_by_the_auditor_and_repaired_by_the_replicator() {
+    if !auditor_declared() {
+        eprintln!("skipped: object-server/Cargo.toml has no {AUDITOR} binary yet");
+        return;
+    }
     let (c, s) = setup("rotten");
-    assert!(has_bin(AUDITOR), "{AUDITOR} is not built");
+    assert!(has_bin(AUDITOR), "{AUDITOR} is declared but was not built");
     let data = big_body(100 * 1024);
     put(&c, &s, "rotten", &data, &[]);
     let place = c.place(CONTAINER, "rotten");
     let bad = place.primaries[0];
+    // A pass first: every node has its suffix hashes cached, and in sync;
+    // only an invalidated suffix makes the next pass look again.
+    c.replicate_all();
     let name = c.files(bad, &place).into_iter().find(|f| f.ends_with(".data")).expect("a .data on the primary");
     let file = c.device_dir(bad).join(place.hash_dir()).join(&name);
     // The body comes first in a .data file: flip one of its bytes.
