@@ -4,10 +4,13 @@
 //! Input: byte 0 picks what the rest is:
 //!
 //! * 0: an object file (and a metadata footer): `object::diskfile::format`'s
-//!   `parse_metadata`, `parse_file` and `json_len` never panic on any bytes;
-//!   what they accept has no key or value that could split a response, the
-//!   body, JSON and trailer lengths add up to the file, and the metadata
-//!   written back with `footer` parses to itself;
+//!   `parse_metadata`, `parse_file`, `parse_whole`, `layout`, `json_len`
+//!   and `check_blocks` never panic on any bytes; what they accept has no
+//!   key or value that could split a response, the body, block table, JSON
+//!   and trailer lengths add up to the file (both format versions), and
+//!   the metadata written back with `footer` (version 1) or `footer_v2`
+//!   (version 2, the bytes as a body in 512-byte blocks) parses to itself,
+//!   its blocks check out, and `BlockSums` gives the body's CRC32C;
 //! * 1: a database's stored metadata JSON (lossy UTF-8): `db::metadata`'s
 //!   `from_json` never panics and what it accepts round-trips `to_json`;
 //! * 2: limits and a series of metadata writes (see [`db_writes`]),
@@ -36,7 +39,8 @@ use db::metadata::{
 use db::Timestamp;
 use libfuzzer_sys::fuzz_target;
 use object_server::object::diskfile::format::{
-    self, footer, json_len, parse_file, parse_metadata, MAX_FOOTER, TRAILER_LEN,
+    self, check_blocks, footer, footer_v2, json_len, layout, parse_file, parse_metadata, parse_whole, BlockSums,
+    Version, MAX_FOOTER, TRAILER_LEN, TRAILER_LEN_V2,
 };
 
 fuzz_target!(|input: &[u8]| {
@@ -56,19 +60,50 @@ fn object_file(bytes: &[u8]) {
         check_object_meta(&meta);
         let mut file = b"body".to_vec();
         file.extend_from_slice(&footer(&meta));
-        assert_eq!(parse_file(&file), Ok((meta, 4)));
+        assert_eq!(parse_file(&file), Ok((meta.clone(), 4)));
+        // Version 2, with the input itself as the body.
+        let mut sums = BlockSums::new(512);
+        sums.update(bytes);
+        // One block (no combining) gives the plain CRC32C.
+        let mut one = BlockSums::new(format::MAX_BLOCK_SIZE);
+        one.update(bytes);
+        assert_eq!(sums.crc32c(), one.crc32c());
+        let mut file = bytes.to_vec();
+        file.extend_from_slice(&footer_v2(sums.into_table(), &meta, bytes.len() as u64, 512));
+        let (back, l) = parse_whole(&file).expect("a version-2 file written here");
+        assert_eq!((back, l.version, l.body_len), (meta, Version::V2, bytes.len() as u64));
+        let table = &file[l.table_offset() as usize..l.json_offset() as usize];
+        assert_eq!(check_blocks(bytes, 0, table, 512), Ok(()));
     }
     let len = bytes.len() as u64;
-    if let Ok((meta, body_len)) = parse_file(bytes) {
+    if let Ok((meta, l)) = parse_whole(bytes) {
         check_object_meta(&meta);
-        let json = json_len(&bytes[bytes.len() - TRAILER_LEN as usize..], len).expect("parsed without a trailer");
-        assert_eq!(body_len + json + TRAILER_LEN, len);
-        assert_eq!(parse_metadata(&bytes[body_len as usize..(len - TRAILER_LEN) as usize]), Ok(meta));
+        assert_eq!(parse_file(bytes), Ok((meta.clone(), l.body_len)));
+        assert_eq!(l.body_len + l.table_len() + l.json_len + l.trailer_len(), len);
+        let json = &bytes[l.json_offset() as usize..(len - l.trailer_len()) as usize];
+        assert_eq!(parse_metadata(json), Ok(meta));
+        match l.version {
+            Version::V1 => {
+                let trailer = &bytes[bytes.len() - TRAILER_LEN as usize..];
+                assert_eq!(json_len(trailer, len), Ok(l.json_len));
+            }
+            Version::V2 => {
+                let table = &bytes[l.table_offset() as usize..l.json_offset() as usize];
+                let body = &bytes[..l.body_len as usize];
+                // Never a panic, whatever the entries hold.
+                let _ = check_blocks(body, 0, table, l.block_size);
+            }
+        }
     }
+    let end = &bytes[bytes.len().saturating_sub(TRAILER_LEN_V2 as usize)..];
     let trailer = &bytes[bytes.len().saturating_sub(TRAILER_LEN as usize)..];
     let mut first = [0u8; 8];
     first[..bytes.len().min(8)].copy_from_slice(&bytes[..bytes.len().min(8)]);
     for file_len in [len, 0, TRAILER_LEN - 1, TRAILER_LEN, u64::MAX, u64::from_le_bytes(first)] {
+        if let Ok(l) = layout(end, file_len) {
+            let parts = u128::from(l.body_len + l.table_len()) + u128::from(l.json_len + l.trailer_len());
+            assert_eq!(parts, u128::from(file_len));
+        }
         match json_len(trailer, file_len) {
             Ok(n) => {
                 assert_eq!(trailer.len() as u64, TRAILER_LEN);

@@ -1,7 +1,9 @@
 //! Objects on disk (Swift's `diskfile`): layout, file format, the write
-//! path, the read path with quarantine, and suffix hashes. See
+//! path, the read path with quarantine, suffix hashes, and the auditor's
+//! check of a hash folder. See
 //! docs/object-server.md for the format and the durability argument.
 
+pub mod audit;
 pub mod format;
 pub mod hashes;
 pub mod layout;

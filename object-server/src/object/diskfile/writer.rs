@@ -1,9 +1,11 @@
 //! The write path: a temp file in `tmp/`, `fallocate` of the declared
 //! size (keeping `fallocate_reserve` free), the body written as it arrives
-//! with its CRC32C (and its MD5 unless the proxy computed it; see
+//! with the CRC32C of each [`BLOCK_SIZE`] block (the whole body's CRC32C is
+//! combined from them) and its MD5 unless the proxy computed it (see
 //! docs/integrity.md), a background `fdatasync` every [`FLUSH_EVERY`] bytes
 //! so the disk works while the body still arrives, `fdatasync` every
-//! `mb_per_sync`, then the footer, `fsync`,
+//! `mb_per_sync`, then the footer (the block table, the metadata, the
+//! trailer: format version 2, see [`super::format`]), `fsync`,
 //! `rename` into the hash folder, `fsync` of the folder (and of the parent
 //! of every folder created), cleanup of older files, suffix invalidation.
 //!
@@ -14,7 +16,7 @@
 //! half-written stays; a crash (kill -9, power loss) can leave one in
 //! `tmp/`, never in `objects/`, and the next start sweeps `tmp/`.
 
-use super::format::{footer, Metadata};
+use super::format::{footer_v2, BlockSums, Metadata, BLOCK_SIZE};
 use super::hashes;
 use super::layout::{classify, file_name, Kind, Location};
 use crate::config::Reserve;
@@ -60,7 +62,8 @@ pub struct Writer {
     since_sync: u64,
     since_flush: u64,
     flusher: Arc<Flusher>,
-    crc: u32,
+    /// The block table so far, and the body's CRC32C.
+    sums: BlockSums,
     md5: Option<Md5>,
     /// For a body of unknown length (nothing allocated up front): bytes
     /// written since `fallocate_reserve` was last checked, and the window
@@ -171,7 +174,7 @@ impl Writer {
             since_sync: 0,
             since_flush: 0,
             flusher: Arc::default(),
-            crc: 0,
+            sums: BlockSums::new(BLOCK_SIZE),
             md5: md5.then(Md5::new),
             unreserved,
         })
@@ -207,7 +210,7 @@ impl Writer {
 
     /// Appends body bytes to the page cache with their checksums.
     fn append(&mut self, data: &[u8]) -> Result<()> {
-        self.crc = crc32c::crc32c_append(self.crc, data);
+        self.sums.update(data);
         if let Some(m) = &mut self.md5 {
             m.update(data);
         }
@@ -216,10 +219,16 @@ impl Writer {
 
     /// Writes a whole small body whose CRC32C the caller computed (it
     /// checked the body before this blocking call on `tpool`): to the page
-    /// cache, nothing more; `commit` makes it durable.
+    /// cache, nothing more; `commit` makes it durable. The block table is
+    /// computed here, from the bytes written, and must give the caller's
+    /// CRC32C (else the body changed in memory: 500, nothing stored).
     pub fn write_whole(&mut self, body: &[u8], crc: u32) -> Result<()> {
         debug_assert_eq!(self.written, 0, "a whole body is the only one");
-        self.crc = crc;
+        self.sums.update(body);
+        if self.sums.crc32c() != crc {
+            let why = format!("body CRC32C {} is not the caller's {}", crc_hex(self.sums.crc32c()), crc_hex(crc));
+            return Err(Error::io("writing an object", io::Error::new(io::ErrorKind::InvalidData, why)));
+        }
         self.put_bytes(body)
     }
 
@@ -243,7 +252,7 @@ impl Writer {
 
     /// The body's CRC32C.
     pub fn crc32c(&self) -> u32 {
-        self.crc
+        self.sums.crc32c()
     }
 
     /// Makes the object durable and visible as `{ts}.data`; on failure
@@ -255,10 +264,10 @@ impl Writer {
     /// [`Writer::commit`], blocking: call it on `tpool`.
     pub fn commit_blocking(mut self, ts: Timestamp, meta: Metadata) -> Result<()> {
         let tmp = self.tmp_path.take().expect("a writer commits once");
-        let r = self
-            .flusher
-            .close()
-            .and_then(|()| finish(&self.ctx, &self.loc, &self.file, &tmp, &footer(&meta), ts, Kind::Data));
+        let table = std::mem::replace(&mut self.sums, BlockSums::new(BLOCK_SIZE)).into_table();
+        let footer = footer_v2(table, &meta, self.written, BLOCK_SIZE);
+        let r =
+            self.flusher.close().and_then(|()| finish(&self.ctx, &self.loc, &self.file, &tmp, &footer, ts, Kind::Data));
         if r.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -338,7 +347,7 @@ pub fn write_marker(ctx: &Context, loc: &Location, ts: Timestamp, kind: Kind, me
     let (ctx, loc) = (ctx.clone(), loc.clone());
     hub::tpool::execute(move || {
         let (file, tmp) = open_tmp(&ctx, &loc, None)?;
-        let r = finish(&ctx, &loc, &file, &tmp, &footer(&meta), ts, kind);
+        let r = finish(&ctx, &loc, &file, &tmp, &footer_v2(Vec::new(), &meta, 0, BLOCK_SIZE), ts, kind);
         let _ = fs::remove_file(&tmp);
         r
     })
