@@ -121,18 +121,22 @@ W=$(mktemp -d /var/tmp/swiftlet-nspawn.XXXXXX)
 chmod 755 "$W"
 
 # ---- 1. the units pass systemd-analyze
-UNITS=(swiftlet.target swiftlet-proxy-server.service swiftlet-object-server@.service)
+UNITS=(swiftlet.target swiftlet-proxy-server.service swiftlet-object-server@.service
+    swiftlet-object-replicator@.service swiftlet-object-auditor@.service)
 stage=$W/verify
 mkdir -p "$stage/usr/lib/systemd" "$stage/etc/systemd/system" "$stage/usr/local/bin"
 cp -a /usr/lib/systemd/system "$stage/usr/lib/systemd/"
 for u in "${UNITS[@]}"; do cp "$HERE/$u" "$stage/etc/systemd/system/"; done
-cp "$BIN/swiftlet-proxy-server" "$BIN/swiftlet-object-server" "$stage/usr/local/bin/"
-for u in swiftlet.target swiftlet-proxy-server.service swiftlet-object-server@1.service; do
+cp "$BIN/swiftlet-proxy-server" "$BIN/swiftlet-object-server" "$BIN/swiftlet-object-replicator" \
+    "$BIN/swiftlet-object-auditor" "$stage/usr/local/bin/"
+for u in swiftlet.target swiftlet-proxy-server.service swiftlet-object-server@1.service \
+    swiftlet-object-replicator@1.service swiftlet-object-auditor@1.service; do
     out=$(systemd-analyze verify --man=no --root="$stage" "$u" 2>&1) || fail "systemd-analyze verify $u failed: $out"
     [ -z "$out" ] || fail "systemd-analyze verify $u printed: $out"
     say "verify $u: no output"
 done
-for u in swiftlet-proxy-server.service swiftlet-object-server@.service; do
+for u in swiftlet-proxy-server.service swiftlet-object-server@.service swiftlet-object-replicator@.service \
+    swiftlet-object-auditor@.service; do
     out=$(systemd-analyze security --offline=yes "$HERE/$u" 2>&1) || true
     score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
     [ -n "$score" ] || fail "no exposure score for $u: $out"
@@ -159,7 +163,8 @@ URL=http://127.0.0.1:$PORT
 
 SYS=$W/root/etc/systemd/system
 mkdir -p "$W/bin" "$W/swift/object-server" "$SYS" "$W/sysusers.d" "$W/tmpfiles.d" "$W/client"
-cp "$BIN/swiftlet-proxy-server" "$BIN/swiftlet-object-server" "$W/bin/"
+cp "$BIN/swiftlet-proxy-server" "$BIN/swiftlet-object-server" "$BIN/swiftlet-object-replicator" \
+    "$BIN/swiftlet-object-auditor" "$W/bin/"
 
 # Configs and rings as docs/deploy.md builds them.
 sw=$W/swift
@@ -190,7 +195,10 @@ chmod -R a+rX "$sw"
 for u in "${UNITS[@]}"; do cp "$HERE/$u" "$SYS/"; done
 cp "$HERE/sysusers.d/swiftlet.conf" "$W/sysusers.d/"
 enable=(swiftlet-proxy-server.service)
-for i in $(seq 1 $NODES); do enable+=("swiftlet-object-server@$i.service"); done
+for i in $(seq 1 $NODES); do
+    enable+=("swiftlet-object-server@$i.service" "swiftlet-object-replicator@$i.service"
+        "swiftlet-object-auditor@$i.service")
+done
 systemctl --root="$W/root" --quiet enable "${enable[@]}" 2>"$W/enable.log" \
     || fail "systemctl enable: $(cat "$W/enable.log")"
 # The devices are owned by swift (whose uid sysusers picks at boot).

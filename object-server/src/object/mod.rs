@@ -9,11 +9,14 @@
 //!   rows of its writes, sent now or, failing that, later by the object
 //!   updater;
 //! * [`replicator`] (its own process) and [`ssync`], what a peer's
-//!   replicator asks of this node: replicas made whole.
+//!   replicator asks of this node: replicas made whole;
+//! * [`auditor`] (its own process): every object's checksums checked in
+//!   the background, what fails quarantined.
 //!
 //! Each handler reads as a short script; the rules they share are below.
 
 pub mod async_pending;
+pub mod auditor;
 pub mod container_update;
 pub mod diskfile;
 mod get;

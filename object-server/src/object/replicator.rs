@@ -22,7 +22,7 @@
 //! by timestamp ([`super::ssync`]). Files only the peer has are its own
 //! replicator's to push.
 
-use super::diskfile::format::{self, Metadata, TRAILER_LEN};
+use super::diskfile::format::{self, Metadata};
 use super::diskfile::hashes;
 use super::diskfile::layout::{classify, file_name, Kind, Location, OBJECTS};
 use super::diskfile::reader;
@@ -242,14 +242,37 @@ impl Replicator {
             return stats;
         }
         let mut all_ok = true;
+        // A primary whose device is unmounted (507) is stood in for by a
+        // handoff, as in Swift: the partition keeps its replica count
+        // while the disk is replaced (the handoff gives it back later).
+        let mut stand_ins = self.ring.handoffs(job.partition).filter(|d| d.id != job.device.id);
         for peer in &job.peers {
-            if let Err(why) = self.sync_with(job, &part_dir, &local, peer, &mut stats) {
-                crate::log::warn(&format!(
-                    "replicating partition {} of {} to {}/{}: {why}",
-                    job.partition, job.device.device, peer.replication_ip, peer.device
-                ));
-                stats.failure += 1;
-                all_ok = false;
+            let mut target = peer.clone();
+            let mut tries = 0;
+            loop {
+                match self.sync_with(job, &part_dir, &local, &target, &mut stats) {
+                    Ok(()) => break,
+                    Err(e) => {
+                        crate::log::warn(&format!(
+                            "replicating partition {} of {} to {}/{}: {}",
+                            job.partition,
+                            job.device.device,
+                            target.replication_ip,
+                            target.device,
+                            e.why()
+                        ));
+                        stats.failure += 1;
+                        all_ok = false;
+                        let unmounted = matches!(e, SyncError::Unmounted(_)) || tries > 0;
+                        match (job.handoff, unmounted && tries < 2, stand_ins.next()) {
+                            (false, true, Some(next)) => {
+                                tries += 1;
+                                target = next;
+                            }
+                            _ => break,
+                        }
+                    }
+                }
             }
         }
         if all_ok {
@@ -275,7 +298,7 @@ impl Replicator {
         local: &BTreeMap<String, String>,
         peer: &Arc<Device>,
         stats: &mut Stats,
-    ) -> Result<(), String> {
+    ) -> Result<(), SyncError> {
         let addr = daemon::replication_addr(peer).map_err(|e| e.to_string())?;
         let base = format!("/{}/{}", peer.device, job.partition);
         let remote = self.ask(addr, "REPLICATE", &base)?;
@@ -333,22 +356,22 @@ impl Replicator {
                 }
             });
             if spawned.is_err() {
-                return Err("stopping".into());
+                return Err(SyncError::Other("stopping".into()));
             }
         }
         if pool.wait_all().is_err() {
-            return Err("stopping".into());
+            return Err(SyncError::Other("stopping".into()));
         }
         stats.add(&sent.borrow());
         let failed = failed.take();
         match failed.first() {
-            Some(first) => Err(format!("{} files not taken ({first}, ...)", failed.len())),
+            Some(first) => Err(SyncError::Other(format!("{} files not taken ({first}, ...)", failed.len()))),
             None => Ok(()),
         }
     }
 
     /// A bodiless request to a peer whose answer is a JSON object.
-    fn ask(&self, addr: std::net::SocketAddr, method: &str, target: &str) -> Result<Map<String, Value>, String> {
+    fn ask(&self, addr: std::net::SocketAddr, method: &str, target: &str) -> Result<Map<String, Value>, SyncError> {
         let mut h = Headers::new();
         h.set("Host", addr.to_string());
         h.set("User-Agent", format!("object-replicator {}", swiftlet_server::pid()));
@@ -372,8 +395,9 @@ impl Replicator {
         })
         .map_err(|e| format!("{method} {target}: {e}"))?;
         match body {
-            (200, b) => serde_json::from_slice(&b).map_err(|e| format!("{method} {target}: bad answer: {e}")),
-            (status, _) => Err(format!("{method} {target}: status {status}")),
+            (200, b) => serde_json::from_slice(&b).map_err(|e| format!("{method} {target}: bad answer: {e}").into()),
+            (507, _) => Err(SyncError::Unmounted(format!("{method} {target}: status 507"))),
+            (status, _) => Err(SyncError::Other(format!("{method} {target}: status {status}"))),
         }
     }
 
@@ -383,10 +407,10 @@ impl Replicator {
         let opened = hub::tpool::execute(move || open_for_sending(&path));
         let (file, meta, body_len) = match opened {
             Ok(Ok(v)) => v,
-            Ok(Err(why)) => {
-                self.quarantine(loc, &why);
-                return Ok(Sent::Quarantined);
-            }
+            // Not quarantined here: a file this replicator cannot parse may
+            // be of a newer format (a downgrade); reads and the auditor judge
+            // it. Only a body proven rotten (below) is quarantined.
+            Ok(Err(why)) => return Err(format!("cannot read {name}: {why}")),
             // Gone meanwhile (a newer write cleaned it up): nothing to send.
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Sent::Already),
             Err(e) => return Err(format!("reading {name}: {e}")),
@@ -467,6 +491,27 @@ impl Replicator {
     }
 }
 
+/// Why a sync with a peer failed.
+enum SyncError {
+    /// Its device is unmounted (507): a handoff stands in for it.
+    Unmounted(String),
+    Other(String),
+}
+
+impl SyncError {
+    fn why(&self) -> &str {
+        match self {
+            SyncError::Unmounted(w) | SyncError::Other(w) => w,
+        }
+    }
+}
+
+impl From<String> for SyncError {
+    fn from(why: String) -> SyncError {
+        SyncError::Other(why)
+    }
+}
+
 /// What became of one file sent.
 enum Sent {
     /// Stored by the peer (body bytes).
@@ -519,25 +564,25 @@ fn partitions(objects: &Path) -> Vec<u32> {
 fn open_for_sending(path: &Path) -> io::Result<Result<(File, Metadata, u64), String>> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
-    let tail_len = len.min(TRAILER_LEN);
-    let mut trailer = vec![0u8; tail_len as usize];
-    read_exact_at(&file, &mut trailer, len - tail_len)?;
-    let json_len = match format::json_len(&trailer, len) {
-        Ok(n) => n,
+    let end_len = len.min(format::TRAILER_LEN_V2);
+    let mut end = vec![0u8; end_len as usize];
+    read_exact_at(&file, &mut end, len - end_len)?;
+    let layout = match format::layout(&end, len) {
+        Ok(l) => l,
         Err(why) => return Ok(Err(why)),
     };
-    let mut json = vec![0u8; json_len as usize];
-    read_exact_at(&file, &mut json, len - TRAILER_LEN - json_len)?;
-    let meta = match format::parse_metadata(&json) {
+    let mut json = vec![0u8; layout.json_len as usize];
+    read_exact_at(&file, &mut json, layout.json_offset())?;
+    let meta = match layout.metadata(&json) {
         Ok(m) => m,
         Err(why) => return Ok(Err(why)),
     };
-    let body_len = len - TRAILER_LEN - json_len;
+    let is_data = path.extension().is_some_and(|e| e == "data");
     let declared = meta.get("Content-Length").and_then(|v| v.parse::<u64>().ok());
-    if path.extension().is_some_and(|e| e == "data") && declared != Some(body_len) {
-        return Ok(Err(format!("body of {body_len} bytes, Content-Length {declared:?}")));
+    if is_data && declared != Some(layout.body_len) {
+        return Ok(Err(format!("body of {} bytes, Content-Length {declared:?}", layout.body_len)));
     }
-    Ok(Ok((file, meta, if path.extension().is_some_and(|e| e == "data") { body_len } else { 0 })))
+    Ok(Ok((file, meta, if is_data { layout.body_len } else { 0 })))
 }
 
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
