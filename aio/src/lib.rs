@@ -308,8 +308,14 @@ fn main_loop(args: &Args) -> Result<(), String> {
     }
     build_servers_under_cargo_run()?;
     let object_bin = find_bin("swiftlet-object-server")?;
-    let daemons =
-        if args.no_daemons { Vec::new() } else { vec![("object-replicator", find_bin("swiftlet-object-replicator")?)] };
+    let daemons = if args.no_daemons {
+        Vec::new()
+    } else {
+        vec![
+            ("object-replicator", find_bin("swiftlet-object-replicator")?),
+            ("object-auditor", find_bin("swiftlet-object-auditor")?),
+        ]
+    };
     let proxy_bin = find_bin("swiftlet-proxy-server")?;
     setup::create(&layout, &s)?;
     let proxy_conf = std::fs::read_to_string(layout.proxy_conf())

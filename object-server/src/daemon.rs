@@ -55,27 +55,77 @@ pub fn object_ring(ctx: &Context) -> Result<Ring> {
     Ring::open(&path, ctx.hasher().clone()).map_err(|e| Error::Startup { path, reason: e.to_string() })
 }
 
-/// Whether `ip` is one of this host's addresses: a socket can be bound
-/// to it.
-fn is_local_ip(ip: &str) -> bool {
-    match ip.parse::<IpAddr>() {
-        Ok(addr) => addr.is_loopback() || UdpSocket::bind((addr, 0)).is_ok(),
-        Err(_) => false,
+/// This host's addresses (Swift's `whataremyips`): the IPv4 addresses
+/// the kernel routes as `host LOCAL` and the IPv6 addresses of every
+/// interface, read from this process's network namespace; `None` if
+/// neither file can be read.
+fn local_ips() -> Option<Vec<IpAddr>> {
+    let v4 = fs::read_to_string("/proc/self/net/fib_trie").ok();
+    let v6 = fs::read_to_string("/proc/self/net/if_inet6").ok();
+    if v4.is_none() && v6.is_none() {
+        return None;
+    }
+    let mut ips = Vec::new();
+    let mut last: Option<IpAddr> = None;
+    for line in v4.as_deref().unwrap_or("").lines().map(str::trim) {
+        if let Some(ip) = line.strip_prefix("|-- ") {
+            last = ip.parse().ok();
+        } else if line.starts_with("/32 host LOCAL") {
+            ips.extend(last);
+        }
+    }
+    for line in v6.as_deref().unwrap_or("").lines() {
+        let hex = line.split_whitespace().next().unwrap_or("");
+        if let Ok(n) = u128::from_str_radix(hex, 16) {
+            ips.push(IpAddr::V6(std::net::Ipv6Addr::from(n)));
+        }
+    }
+    ips.sort();
+    ips.dedup();
+    Some(ips)
+}
+
+/// Whether `ip` is one of this host's addresses ([`local_ips`]; where
+/// /proc cannot be read, whether a socket can be bound to it).
+fn is_local_ip(ip: &str, local: Option<&[IpAddr]>) -> bool {
+    match (ip.parse::<IpAddr>(), local) {
+        (Ok(addr), _) if addr.is_loopback() => true,
+        (Ok(addr), Some(local)) => local.contains(&addr),
+        (Ok(addr), None) => UdpSocket::bind((addr, 0)).is_ok(),
+        (Err(_), _) => false,
     }
 }
 
-/// The ring's devices that are this node's: on its replication port, at
-/// one of this host's addresses (or at `bind_ip` itself), and present in
-/// `devices` (Swift's `whataremyips` and port match).
+/// The ring's devices that are this node's: on its replication port (or
+/// port), at one of this host's addresses ([`local_ips`]), and present in
+/// `devices`. Two such devices with the same name would be one folder
+/// taken for two ring devices (one holding partitions the other does
+/// not, which the replicator would then remove): none is returned, and
+/// the error says why.
 pub fn local_devices(ctx: &Context, ring: &Ring) -> Vec<Arc<Device>> {
     let keys = &ctx.conf().server;
-    ring.devices()
+    let local = local_ips();
+    let mine: Vec<Arc<Device>> = ring
+        .devices()
         .into_iter()
         .flatten()
         .filter(|d| d.replication_port == keys.bind_port || d.port == keys.bind_port)
-        .filter(|d| d.replication_ip.parse::<IpAddr>().ok() == Some(keys.bind_ip) || is_local_ip(&d.replication_ip))
+        .filter(|d| {
+            d.replication_ip.parse::<IpAddr>().ok() == Some(keys.bind_ip)
+                || is_local_ip(&d.replication_ip, local.as_deref())
+        })
         .filter(|d| ctx.device_path(&d.device).is_dir())
-        .collect()
+        .collect();
+    let mut names: Vec<&str> = mine.iter().map(|d| d.device.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        crate::log::error(&format!(
+            "the ring has several devices named {} at this node's addresses and port: not replicating",
+            w[0]
+        ));
+        return Vec::new();
+    }
+    mine
 }
 
 /// The address a peer takes replication traffic on.
@@ -179,10 +229,16 @@ mod tests {
     }
 
     #[test]
-    fn loopback_and_bound_addresses_are_local() {
-        assert!(is_local_ip("127.0.0.1"));
-        assert!(is_local_ip("127.0.0.5"));
-        assert!(!is_local_ip("192.0.2.1"));
-        assert!(!is_local_ip("not an ip"));
+    fn this_hosts_addresses_are_local_and_others_are_not() {
+        let local = local_ips().expect("/proc/self/net");
+        assert!(local.iter().any(|ip| ip.is_loopback()), "{local:?}");
+        assert!(is_local_ip("127.0.0.1", Some(&local)));
+        assert!(is_local_ip("127.0.0.5", Some(&local)));
+        assert!(!is_local_ip("198.51.100.77", Some(&local)));
+        assert!(!is_local_ip("not an ip", Some(&local)));
+        // Every address listed is one a socket can be bound to.
+        for ip in &local {
+            assert!(UdpSocket::bind((*ip, 0)).is_ok() || ip.is_ipv6(), "{ip}");
+        }
     }
 }

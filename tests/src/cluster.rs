@@ -141,6 +141,12 @@ impl Cluster {
         self.local.is_some()
     }
 
+    /// A local cluster's swiftlet-aio data folder (configs, rings, each
+    /// node's devices under `nodes/<i>/d<i>`, logs).
+    pub fn data(&self) -> Option<PathBuf> {
+        self.local.as_ref().map(|l| l.data.join("cluster"))
+    }
+
     /// Where a local cluster keeps its logs, for failure messages.
     pub fn logs(&self) -> String {
         match &self.local {

@@ -207,21 +207,6 @@ impl Replicator {
     fn run_job(self: &Rc<Self>, job: &Job) -> Stats {
         let mut stats = Stats { attempted: 1, ..Stats::default() };
         let part_dir = self.ctx.device_path(&job.device.device).join(OBJECTS).join(job.partition.to_string());
-        // A handoff removes only the files every primary confirmed, listed
-        // before the hashes are taken: a file written after the listing
-        // stays, and one written before it is in the hashes compared.
-        let (dir, reclaim) = (part_dir.clone(), self.ctx.conf().reclaim_age.as_secs());
-        let mine = match job.handoff {
-            true => match hub::tpool::execute(move || local_files(&dir, Timestamp::now(), reclaim)) {
-                Ok(f) => Some(f),
-                Err(e) => {
-                    crate::log::error(&format!("listing {}: {e}", part_dir.display()));
-                    stats.failure += 1;
-                    return stats;
-                }
-            },
-            false => None,
-        };
         let (dir, reclaim) = (part_dir.clone(), self.ctx.conf().reclaim_age.as_secs());
         let local = match hub::tpool::execute(move || hashes::get_hashes(&dir, &[], Timestamp::now(), reclaim)) {
             Ok(h) => h,
@@ -242,6 +227,9 @@ impl Replicator {
             return stats;
         }
         let mut all_ok = true;
+        // What every peer confirmed (a handoff removes only these).
+        let mut confirmed: Option<Listed> = None;
+        let mut listed = Listed::new();
         // A primary whose device is unmounted (507) is stood in for by a
         // handoff, as in Swift: the partition keeps its replica count
         // while the disk is replaced (the handoff gives it back later).
@@ -251,7 +239,14 @@ impl Replicator {
             let mut tries = 0;
             loop {
                 match self.sync_with(job, &part_dir, &local, &target, &mut stats) {
-                    Ok(()) => break,
+                    Ok(synced) => {
+                        listed.extend(synced.listed);
+                        confirmed = Some(match confirmed {
+                            None => synced.confirmed,
+                            Some(c) => c.intersection(&synced.confirmed).cloned().collect(),
+                        });
+                        break;
+                    }
                     Err(e) => {
                         crate::log::warn(&format!(
                             "replicating partition {} of {} to {}/{}: {}",
@@ -278,9 +273,9 @@ impl Replicator {
         if all_ok {
             stats.success += 1;
         }
-        if let (Some(files), true) = (mine, all_ok && !job.peers.is_empty()) {
-            let dir = part_dir.clone();
-            let removed = hub::tpool::execute(move || remove_confirmed(&dir, &files));
+        if let (true, true, Some(confirmed)) = (job.handoff, all_ok, confirmed) {
+            let (dir, reclaim) = (part_dir.clone(), self.ctx.conf().reclaim_age.as_secs());
+            let removed = hub::tpool::execute(move || remove_confirmed(&dir, &confirmed, &listed, reclaim));
             stats.handoff_files_removed += removed.files;
             if removed.partition {
                 stats.handoff_partitions_removed += 1;
@@ -290,7 +285,10 @@ impl Replicator {
     }
 
     /// Syncs the partition with one peer: `Ok` once it has every local
-    /// file (or something newer).
+    /// file (or something newer), with the local files it compared and
+    /// those the peer confirmed. A primary compares only the suffixes
+    /// whose hashes differ; a handoff lists every suffix at the peer, so
+    /// that each file it will remove was compared one by one.
     fn sync_with(
         self: &Rc<Self>,
         job: &Job,
@@ -298,35 +296,52 @@ impl Replicator {
         local: &BTreeMap<String, String>,
         peer: &Arc<Device>,
         stats: &mut Stats,
-    ) -> Result<(), SyncError> {
+    ) -> Result<Synced, SyncError> {
         let addr = daemon::replication_addr(peer).map_err(|e| e.to_string())?;
         let base = format!("/{}/{}", peer.device, job.partition);
-        let remote = self.ask(addr, "REPLICATE", &base)?;
-        let remote: BTreeMap<&String, &str> = remote.iter().filter_map(|(s, h)| h.as_str().map(|h| (s, h))).collect();
-        let differ: Vec<String> =
-            local.iter().filter(|(s, h)| remote.get(s) != Some(&h.as_str())).map(|(s, _)| s.clone()).collect();
+        let differ: Vec<String> = if job.handoff {
+            local.keys().cloned().collect()
+        } else {
+            let remote = self.ask(addr, "REPLICATE", &base)?;
+            let remote: BTreeMap<&String, &str> =
+                remote.iter().filter_map(|(s, h)| h.as_str().map(|h| (s, h))).collect();
+            local.iter().filter(|(s, h)| remote.get(s) != Some(&h.as_str())).map(|(s, _)| s.clone()).collect()
+        };
+        let mut synced = Synced::default();
         if differ.is_empty() {
-            return Ok(());
+            return Ok(synced);
         }
         stats.suffixes_synced += differ.len() as u64;
-        let theirs = self.ask(addr, "SSYNC", &format!("{base}/{}", differ.join("-")))?;
-        let theirs: BTreeMap<String, Current> =
-            theirs.iter().filter_map(|(h, v)| Current::from_json(v).map(|c| (h.clone(), c))).collect();
+        // The suffixes go in the request line: a few hundred at a time.
+        let mut theirs: BTreeMap<String, Current> = BTreeMap::new();
+        for batch in differ.chunks(SUFFIXES_PER_LIST) {
+            let answer = self.ask(addr, "SSYNC", &format!("{base}/{}", batch.join("-")))?;
+            theirs.extend(answer.iter().filter_map(|(h, v)| Current::from_json(v).map(|c| (h.clone(), c))));
+        }
         let (dir, reclaim) = (part_dir.to_path_buf(), self.ctx.conf().reclaim_age.as_secs());
         let ours = hub::tpool::execute(move || ssync::list_suffixes(&dir, &differ, Timestamp::now(), reclaim))
             .map_err(|e| format!("listing local suffixes: {e}"))?;
         let mut sends: Vec<(String, Vec<(Timestamp, Kind)>)> = Vec::new();
         for (hash, mine) in ours {
             let to_send = missing(&mine, theirs.get(&hash).copied().unwrap_or_default());
+            for (ts, kind) in mine.files() {
+                let name = file_name(ts, kind);
+                if !to_send.contains(&(ts, kind)) {
+                    synced.confirmed.insert((hash.clone(), name.clone()));
+                }
+                synced.listed.insert((hash.clone(), name));
+            }
             if !to_send.is_empty() {
                 sends.push((hash, to_send));
             }
         }
         let failed: Rc<RefCell<Vec<String>>> = Rc::default();
+        let taken: Rc<RefCell<Listed>> = Rc::default();
         let sent: Rc<RefCell<Stats>> = Rc::default();
         let pool = hub::GreenPool::new(self.conf.concurrency.max(1));
         for (hash, files) in sends {
-            let (r, failed, sent, peer) = (self.clone(), failed.clone(), sent.clone(), peer.clone());
+            let (r, failed, taken, sent, peer) =
+                (self.clone(), failed.clone(), taken.clone(), sent.clone(), peer.clone());
             let loc = Location {
                 device: job.device.device.clone(),
                 device_dir: self.ctx.device_path(&job.device.device),
@@ -344,10 +359,16 @@ impl Replicator {
                                 let mut s = sent.borrow_mut();
                                 s.files_sent += 1;
                                 s.bytes_sent += bytes;
+                                taken.borrow_mut().insert((loc.hash.clone(), name));
                                 continue;
                             }
-                            Ok(Sent::Already) => continue,
+                            Ok(Sent::Already) => {
+                                taken.borrow_mut().insert((loc.hash.clone(), name));
+                                continue;
+                            }
                             Ok(Sent::Quarantined) => sent.borrow_mut().quarantined += 1,
+                            // Nor its .meta, then: the next pass sends it.
+                            Ok(Sent::Busy) => break,
                             Err(why) => crate::log::warn(&format!("sending {}/{name}: {why}", loc.hash)),
                         }
                         ok = false;
@@ -363,10 +384,11 @@ impl Replicator {
             return Err(SyncError::Other("stopping".into()));
         }
         stats.add(&sent.borrow());
+        synced.confirmed.extend(taken.take());
         let failed = failed.take();
         match failed.first() {
             Some(first) => Err(SyncError::Other(format!("{} files not taken ({first}, ...)", failed.len()))),
-            None => Ok(()),
+            None => Ok(synced),
         }
     }
 
@@ -431,11 +453,13 @@ impl Replicator {
             let sent = send_body(&mut conn, &target, &h, &json, &file, body_len, want_crc.as_deref(), timeout);
             match sent {
                 Err(e) => Err(Box::new((conn, e))),
-                Ok(mismatch) => {
+                // Refused before the body (the server closes after it).
+                Ok(Body::Refused(status, busy)) => Ok((status, busy)),
+                Ok(Body::Sent(mismatch)) => {
                     bad = mismatch;
                     let got = conn.read_response("SSYNC", timeout).map(|mut r| {
                         let _ = r.read_all(64 * 1024);
-                        r.status()
+                        (r.status(), r.header(ssync::BUSY_HEADER).is_some())
                     });
                     match got {
                         Ok(s) => {
@@ -453,9 +477,10 @@ impl Replicator {
             return Ok(Sent::Quarantined);
         }
         match status {
-            201 => Ok(Sent::Taken(body_len)),
-            409 => Ok(Sent::Already),
-            s => Err(format!("SSYNC {target}: status {s}")),
+            (201, _) => Ok(Sent::Taken(body_len)),
+            (409, true) => Ok(Sent::Busy),
+            (409, false) => Ok(Sent::Already),
+            (s, _) => Err(format!("SSYNC {target}: status {s}")),
         }
     }
 
@@ -491,6 +516,22 @@ impl Replicator {
     }
 }
 
+/// Local files, as (hash, file name).
+type Listed = BTreeSet<(String, String)>;
+
+/// Suffixes named in one `SSYNC` listing request (4 bytes each in the
+/// request line, which the server takes up to 8 KiB).
+const SUFFIXES_PER_LIST: usize = 1024;
+
+/// What a sync with one peer compared and confirmed.
+#[derive(Default)]
+struct Synced {
+    /// The local files compared with the peer's.
+    listed: Listed,
+    /// Those the peer has (or something newer), or took.
+    confirmed: Listed,
+}
+
 /// Why a sync with a peer failed.
 enum SyncError {
     /// Its device is unmounted (507): a handoff stands in for it.
@@ -520,6 +561,9 @@ enum Sent {
     Already,
     /// It was bad here and is quarantined.
     Quarantined,
+    /// The peer is receiving it from another node right now: not taken
+    /// (a handoff keeps it), and not a failure.
+    Busy,
 }
 
 /// The local files a peer lacks, in the order to send them: a tombstone
@@ -534,7 +578,16 @@ pub fn missing(mine: &Current, theirs: Current) -> Vec<(Timestamp, Kind)> {
     }
     if let Some(d) = mine.data {
         let data_there = match their_winner {
-            Some(w) if w > d => return out,
+            Some(w) if w > d => {
+                // Their data is newer, but a newer POST of ours still
+                // applies over it (newest metadata wins, as in Swift).
+                if let (Some(m), true) = (mine.meta, theirs.data == Some(w)) {
+                    if m > w && theirs.meta.is_none_or(|tm| tm < m) {
+                        out.push((m, Kind::Meta));
+                    }
+                }
+                return out;
+            }
             Some(w) => w == d && theirs.data == Some(d),
             None => false,
         };
@@ -603,8 +656,10 @@ fn send_body(
     body_len: u64,
     want_crc: Option<&str>,
     timeout: Duration,
-) -> io::Result<Option<String>> {
-    let _deadline = hub::Timeout::new(timeout.max(Duration::from_secs(1)) * 60);
+) -> io::Result<Body> {
+    // Each read and write waits at most `timeout`; the whole body at most
+    // that, six times over, plus a second per MiB.
+    let _deadline = hub::Timeout::new(timeout * 6 + Duration::from_secs(body_len >> 20));
     let mut crc = 0u32;
     if body_len <= SMALL {
         let f = file.clone();
@@ -618,7 +673,12 @@ fn send_body(
         all.extend_from_slice(&body);
         conn.send_request("SSYNC", target, h, &all)?;
     } else {
-        conn.send_head("SSYNC", target, h)?;
+        let mut h = h.clone();
+        h.set("Expect", "100-continue");
+        conn.send_head("SSYNC", target, &h)?;
+        if let Some(answer) = conn.wait_continue(timeout)? {
+            return Ok(Body::Refused(answer.status, answer.headers.get(ssync::BUSY_HEADER).is_some()));
+        }
         conn.write_body(json)?;
         let mut offset = 0u64;
         let mut buf = Vec::new();
@@ -636,31 +696,21 @@ fn send_body(
             offset += n as u64;
         }
     }
-    Ok(match want_crc {
+    Ok(Body::Sent(match want_crc {
         Some(w) if !w.eq_ignore_ascii_case(&super::diskfile::crc_hex(crc)) => {
             Some(format!("body CRC32C {} does not match the stored {w}", super::diskfile::crc_hex(crc)))
         }
         _ => None,
-    })
+    }))
 }
 
-/// The current files of every hash folder of a partition: (hash, file
-/// name). Blocking.
-fn local_files(part_dir: &Path, now: Timestamp, reclaim_age_secs: u64) -> io::Result<Vec<(String, String)>> {
-    let suffixes: Vec<String> = match ssync::read_names(part_dir) {
-        Ok(names) => names.into_iter().filter(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_hexdigit())).collect(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    let mut out = Vec::new();
-    for (hash, cur) in ssync::list_suffixes(part_dir, &suffixes, now, reclaim_age_secs)? {
-        for (ts, kind) in [(cur.data, Kind::Data), (cur.meta, Kind::Meta), (cur.tombstone, Kind::Tombstone)] {
-            if let Some(ts) = ts {
-                out.push((hash.clone(), file_name(ts, kind)));
-            }
-        }
-    }
-    Ok(out)
+/// What became of an upload's body.
+enum Body {
+    /// Sent; `Some(why)` if it did not match its stored CRC32C.
+    Sent(Option<String>),
+    /// The peer answered (this status; busy receiving the same file)
+    /// before the body: none was sent.
+    Refused(u16, bool),
 }
 
 /// What [`remove_confirmed`] removed.
@@ -670,22 +720,33 @@ struct Removed {
     partition: bool,
 }
 
-/// Removes a handoff's files (every primary confirmed them), the
-/// folders they leave empty and, if nothing else is left, the partition.
-/// A file written meanwhile was not listed, so it stays. Blocking.
-fn remove_confirmed(part_dir: &Path, files: &[(String, String)]) -> Removed {
+/// Removes a handoff's files that every primary confirmed, the
+/// folders that leaves empty and, if nothing else is left, the partition.
+/// A hash folder holding a file that was not compared (written during
+/// the sync: a newer `.data`, a tombstone, a `.meta` for the listed
+/// `.data`) is left whole for the next pass. Blocking.
+fn remove_confirmed(part_dir: &Path, confirmed: &Listed, listed: &Listed, reclaim_age_secs: u64) -> Removed {
     let mut removed = Removed { files: 0, partition: false };
+    let mut by_hash: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (hash, name) in confirmed {
+        by_hash.entry(hash).or_default().push(name);
+    }
     let mut touched = BTreeSet::new();
-    for (hash, name) in files {
-        let suffix = &hash[hash.len() - 3..];
+    for (hash, names) in by_hash {
+        let Some(suffix) = hash.get(hash.len().saturating_sub(3)..) else { continue };
         let dir = part_dir.join(suffix).join(hash);
-        if std::fs::remove_file(dir.join(name)).is_ok() {
-            removed.files += 1;
+        let Ok(now_there) = ssync::read_names(&dir) else { continue };
+        let current = classify(&now_there, Timestamp::now(), reclaim_age_secs);
+        let unlisted =
+            now_there.iter().any(|n| !current.obsolete.contains(n) && !listed.contains(&(hash.to_string(), n.clone())));
+        let all_confirmed =
+            now_there.iter().filter(|n| !current.obsolete.contains(n)).all(|n| names.contains(&n.as_str()));
+        if unlisted || !all_confirmed {
+            continue;
         }
-        // Older files left behind (obsolete) go too; a newer one keeps the folder.
-        if let Ok(names) = ssync::read_names(&dir) {
-            for old in classify(&names, Timestamp::now(), u64::MAX).obsolete {
-                let _ = std::fs::remove_file(dir.join(old));
+        for n in &now_there {
+            if std::fs::remove_file(dir.join(n)).is_ok() && names.contains(&n.as_str()) {
+                removed.files += 1;
             }
         }
         let _ = std::fs::remove_dir(&dir);
@@ -702,13 +763,15 @@ fn remove_confirmed(part_dir: &Path, files: &[(String, String)]) -> Removed {
 /// Removes a partition folder that holds no suffix folder any more (its
 /// hashes files go with it). Blocking.
 fn remove_partition(part_dir: &Path) -> bool {
+    let Ok(held) = hashes::lock_partition(part_dir) else { return false };
     let Ok(names) = ssync::read_names(part_dir) else { return false };
     if names.iter().any(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_hexdigit())) {
         return false;
     }
-    for n in [hashes::HASHES_FILE, hashes::INVALID_FILE] {
+    for n in [hashes::HASHES_FILE, hashes::INVALID_FILE, hashes::LOCK_FILE] {
         let _ = std::fs::remove_file(part_dir.join(n));
     }
+    drop(held);
     std::fs::remove_dir(part_dir).is_ok()
 }
 
@@ -738,8 +801,11 @@ mod tests {
         assert_eq!(missing(&data_meta, cur(Some("10"), Some("11"), None)), vec![(ts("12"), Kind::Meta)]);
         // In sync.
         assert!(missing(&data_meta, cur(Some("10"), Some("12"), None)).is_empty());
-        // The peer has newer data, or a newer tombstone: nothing.
-        assert!(missing(&data_meta, cur(Some("11"), None, None)).is_empty());
+        // The peer has newer data, or a newer tombstone: only a .meta
+        // newer than their data still goes.
+        assert_eq!(missing(&data_meta, cur(Some("11"), None, None)), vec![(ts("12"), Kind::Meta)]);
+        assert!(missing(&data_meta, cur(Some("11"), Some("13"), None)).is_empty());
+        assert!(missing(&data_meta, cur(Some("13"), None, None)).is_empty());
         assert!(missing(&data_meta, cur(None, None, Some("11"))).is_empty());
         // An older tombstone there: our data (and meta) win.
         assert_eq!(missing(&data_meta, cur(None, None, Some("9"))).len(), 2);

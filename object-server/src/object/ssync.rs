@@ -41,6 +41,35 @@ pub const METADATA_LENGTH: &str = "X-Backend-Metadata-Length";
 /// The largest metadata a file may carry (far above Swift's limits).
 pub const MAX_METADATA: u64 = 1 << 20;
 
+/// Answered (with 409) for a `.data` another upload is writing here right
+/// now: two peers that both found this node lacking it sent it at once.
+/// The sender neither counts the file as taken nor as failed.
+pub const BUSY_HEADER: &str = "X-Backend-Ssync-Busy";
+
+/// The `.data` uploads being received by this process: (device, hash,
+/// timestamp).
+static RECEIVING: std::sync::Mutex<std::collections::BTreeSet<(String, String, Timestamp)>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// One upload in [`RECEIVING`], until dropped.
+struct Receiving((String, String, Timestamp));
+
+impl Receiving {
+    /// `None` if the same file is being received already.
+    fn start(device: &str, hash: &str, ts: Timestamp) -> Option<Receiving> {
+        let key = (device.to_string(), hash.to_string(), ts);
+        let fresh = RECEIVING.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone());
+        // (Made only when fresh: dropping one takes the lock.)
+        fresh.then(|| Receiving(key))
+    }
+}
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        RECEIVING.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.0);
+    }
+}
+
 /// The timestamps of one hash folder's current files.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Current {
@@ -53,6 +82,13 @@ impl Current {
     /// The timestamp of the winning `.data` or `.ts`.
     pub fn winner(&self) -> Option<Timestamp> {
         self.data.or(self.tombstone)
+    }
+
+    /// The files: (timestamp, kind).
+    pub fn files(&self) -> impl Iterator<Item = (Timestamp, Kind)> {
+        [(self.data, Kind::Data), (self.meta, Kind::Meta), (self.tombstone, Kind::Tombstone)]
+            .into_iter()
+            .filter_map(|(ts, kind)| ts.map(|t| (t, kind)))
     }
 
     fn to_json(self) -> Value {
@@ -103,8 +139,11 @@ pub fn list_suffixes(
 ) -> io::Result<Vec<(String, Current)>> {
     let mut out = Vec::new();
     for suffix in suffixes {
+        if !is_suffix(suffix) {
+            continue;
+        }
         let hashes = match read_names(&part_dir.join(suffix)) {
-            Ok(h) => h,
+            Ok(h) => h.into_iter().filter(|h| is_hash(h) && h.ends_with(suffix.as_str())).collect::<Vec<_>>(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
@@ -122,6 +161,14 @@ pub fn list_suffixes(
         }
     }
     Ok(out)
+}
+
+fn is_suffix(s: &str) -> bool {
+    s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn is_hash(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The names in a folder, sorted.
@@ -220,6 +267,27 @@ fn receive(
     if body_len > ctx.conf().constraints.max_file_size {
         return Err(Error::TooLarge(ctx.conf().constraints.max_file_size));
     }
+    let loc =
+        Location { device: device.to_string(), device_dir: ctx.device_path(device), partition, hash: hash.clone() };
+    // 409 (or 507) before any of the body is read: a sender that waits for
+    // `100 Continue` sends none of it.
+    let (c, l, reclaim) = (ctx.clone(), loc.clone(), ctx.conf().reclaim_age.as_secs());
+    hub::tpool::execute(move || {
+        c.check_device(&l.device)?;
+        check_merge(&l.hash_dir(), ts, kind, Timestamp::now(), reclaim)
+    })?;
+    let _receiving = match kind {
+        Kind::Data => match Receiving::start(device, &hash, ts) {
+            Some(r) => Some(r),
+            None => {
+                let mut h = Headers::new();
+                h.set(BUSY_HEADER, "true");
+                h.set("X-Backend-Timestamp", ts.internal());
+                return resp.send(409, &h, b"").map_err(client_gone);
+            }
+        },
+        _ => None,
+    };
     let mut json = vec![0u8; meta_len as usize];
     req.body.read_exact(&mut json).map_err(Error::from_body_read)?;
     let meta = format::parse_metadata(&json).map_err(Error::bad_request)?;
@@ -227,24 +295,13 @@ fn receive(
     if kind == Kind::Data && meta.get("Content-Length").and_then(|v| v.parse::<u64>().ok()) != Some(body_len) {
         return Err(Error::bad_request("metadata Content-Length is not the body's length"));
     }
-    let loc =
-        Location { device: device.to_string(), device_dir: ctx.device_path(device), partition, hash: hash.clone() };
-    let (c, l, reclaim) = (ctx.clone(), loc.clone(), ctx.conf().reclaim_age.as_secs());
-    let check = move || {
-        c.check_device(&l.device)?;
-        check_merge(&l.hash_dir(), ts, kind, Timestamp::now(), reclaim)
-    };
     if kind != Kind::Data {
-        hub::tpool::execute(check)?;
         writer::write_marker(ctx, &loc, ts, kind, meta)?;
         return send_created(resp);
     }
     let want_crc = meta.get(CRC32C_KEY).map(|v| v.to_ascii_lowercase());
     let (c, l, md5) = (ctx.clone(), loc.clone(), want_crc.is_none());
-    let mut writer = hub::tpool::execute(move || {
-        check()?;
-        Writer::create(&c, &l, Some(body_len), md5)
-    })?;
+    let mut writer = hub::tpool::execute(move || Writer::create(&c, &l, Some(body_len), md5))?;
     put::receive_body(ctx, req, &mut writer, Some(body_len))?;
     if writer.written() != body_len {
         return Err(Error::bad_request(format!("body of {} bytes, {body_len} declared", writer.written())));
@@ -281,6 +338,16 @@ mod tests {
             std::fs::write(d.join(f), b"").unwrap();
         }
         d
+    }
+
+    #[test]
+    fn a_file_is_received_once_at_a_time() {
+        let t = ts("10");
+        let first = Receiving::start("d1", "abc", t).expect("the first upload");
+        assert!(Receiving::start("d1", "abc", t).is_none(), "a second one at once is busy");
+        assert!(Receiving::start("d2", "abc", t).is_some(), "another device is not");
+        drop(first);
+        assert!(Receiving::start("d1", "abc", t).is_some(), "after the first, it is free");
     }
 
     #[test]

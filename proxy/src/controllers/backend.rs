@@ -111,15 +111,16 @@ impl App {
             primaries: primaries.into_iter(),
             sorted: false,
             handoffs: ring.handoffs(part),
+            limited: Vec::new(),
             left,
         }
     }
 
     /// The nodes a read (GET or HEAD) tries for a partition: the
-    /// primaries in `sorting_method`'s order (Swift's `sort_nodes`), the
-    /// error-limited ones after the rest (they hold the data: a better
-    /// last try than a handoff), then the handoffs that are not
-    /// error-limited, at most `request_node_count` in all.
+    /// primaries in `sorting_method`'s order (Swift's `sort_nodes`) that
+    /// are not error-limited, then the handoffs that are not, then the
+    /// error-limited primaries (they hold the data: a last try), at most
+    /// `request_node_count` in all.
     pub fn read_nodes(&self, ring: &Ring, part: u32) -> NodeIter {
         self.read_nodes_at(ring, part, Instant::now())
     }
@@ -141,6 +142,7 @@ impl App {
             primaries: primaries.into_iter(),
             sorted: true,
             handoffs: ring.handoffs(part),
+            limited: Vec::new(),
             left,
         }
     }
@@ -271,10 +273,14 @@ fn count(ctx: &App, node: &Device, why: &str, how: Failure) {
 pub struct NodeIter {
     ctx: App,
     primaries: std::vec::IntoIter<Arc<Device>>,
-    /// A read's primaries, already in order, error-limited ones last; a
-    /// write's are checked here and the limited ones skipped.
+    /// A read's primaries, already in order; a write's are checked here
+    /// and the limited ones skipped.
     sorted: bool,
     handoffs: ring::Handoffs,
+    /// A read's error-limited primaries, tried after the handoffs: they
+    /// hold the data, but a read of a missing object (every healthy
+    /// primary answers 404) must not wait on them every time.
+    limited: Vec<Arc<Device>>,
     left: usize,
 }
 
@@ -284,9 +290,19 @@ impl Iterator for NodeIter {
         while self.left > 0 {
             let (d, handoff) = match self.primaries.next() {
                 Some(d) => (d, false),
-                None => (self.handoffs.next()?, true),
+                None => match self.handoffs.next() {
+                    Some(d) => (d, true),
+                    None if self.limited.is_empty() => return None,
+                    None => {
+                        self.left -= 1;
+                        return Some((self.limited.remove(0), false));
+                    }
+                },
             };
-            if (handoff || !self.sorted) && self.ctx.error_limited(&d) {
+            if self.ctx.error_limited(&d) {
+                if self.sorted && !handoff {
+                    self.limited.push(d);
+                }
                 continue;
             }
             self.left -= 1;
@@ -627,7 +643,7 @@ mod tests {
     }
 
     #[test]
-    fn error_limited_primaries_are_read_after_the_others_and_skipped_by_writes() {
+    fn error_limited_primaries_are_read_after_the_handoffs_and_skipped_by_writes() {
         let f = fakes("sort-limited", "");
         let (part, primaries) = part(&f);
         let ring = f.ctx.object_ring();
@@ -635,9 +651,9 @@ mod tests {
         f.ctx.error_limit(&limited, "test");
         for _ in 0..50 {
             let order = ids(f.ctx.read_nodes(ring, part));
-            assert_eq!(order[2], (limited.id, false), "{order:?}");
             assert!(!order[..2].iter().any(|&(id, h)| id == limited.id || h));
-            assert!(order[3..].iter().all(|&(_, h)| h), "then the handoffs");
+            assert!(order[2..4].iter().all(|&(_, h)| h), "then the handoffs: {order:?}");
+            assert_eq!(order[4], (limited.id, false), "the limited primary last: {order:?}");
             assert_eq!(order.len(), 5, "all 5 nodes: 3 primaries, 2 handoffs");
         }
         let write = ids(f.ctx.nodes(ring, part));

@@ -6,7 +6,10 @@
 //! Every write appends its suffix to `objects/{part}/hashes.invalid`;
 //! [`get_hashes`] folds those in, rehashes the invalid suffixes (and any
 //! suffix folder it has not seen), and rewrites `hashes.json` atomically.
-//! Both run under one lock per partition, on `tpool` threads.
+//! Both run under one lock per partition, an exclusive `flock` of
+//! `objects/{part}/.lock` (Swift's `lock_path`), because three processes
+//! share these files: the object server (writes, `REPLICATE`), the
+//! replicator and the auditor. Blocking: call them on `tpool` threads.
 //!
 //! The invalid file is appended without fsync (as Swift does): after a
 //! power loss, a stale entry is possible until the suffix is next written
@@ -15,28 +18,34 @@
 use super::layout::{classify, Kind};
 use crate::timestamp::Timestamp;
 use md5::{Digest, Md5};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
 
 pub const HASHES_FILE: &str = "hashes.json";
 pub const INVALID_FILE: &str = "hashes.invalid";
+/// The partition's lock file.
+pub const LOCK_FILE: &str = ".lock";
 
 /// Suffix to hash (`None`: to recalculate).
 pub type Hashes = BTreeMap<String, Option<String>>;
 
-fn partition_lock(part_dir: &Path) -> Arc<Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
-    let mut map = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    map.entry(part_dir.to_path_buf()).or_default().clone()
+/// Holds the partition's lock (every process and thread) until dropped.
+pub struct PartitionLock {
+    _file: fs::File,
+}
+
+/// Takes the partition's lock, waiting for another holder. Blocking.
+pub fn lock_partition(part_dir: &Path) -> io::Result<PartitionLock> {
+    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(part_dir.join(LOCK_FILE))?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(PartitionLock { _file: f })
 }
 
 /// Marks `suffix` of the partition as changed. Blocking: call on `tpool`.
 pub fn invalidate(part_dir: &Path, suffix: &str) -> io::Result<()> {
-    let lock = partition_lock(part_dir);
-    let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let _held = lock_partition(part_dir)?;
     let mut f = fs::OpenOptions::new().create(true).append(true).open(part_dir.join(INVALID_FILE))?;
     f.write_all(format!("{suffix}\n").as_bytes())
 }
@@ -104,8 +113,11 @@ pub fn get_hashes(
     now: Timestamp,
     reclaim_age_secs: u64,
 ) -> io::Result<BTreeMap<String, String>> {
-    let lock = partition_lock(part_dir);
-    let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let _held = match lock_partition(part_dir) {
+        Ok(l) => l,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e),
+    };
     let suffix_dirs = match list(part_dir) {
         Ok(names) => names.into_iter().filter(|n| is_suffix(n)).collect::<Vec<_>>(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
@@ -119,10 +131,14 @@ pub fn get_hashes(
             hashes.insert(s.to_string(), None);
         }
     }
+    let stored = hashes.len();
     hashes.retain(|s, _| suffix_dirs.contains(s));
     for s in &suffix_dirs {
         hashes.entry(s.clone()).or_insert(None);
     }
+    // Nothing to fold in, rehash or drop: the stored file stands (no
+    // write, no fsync: a replicator pass asks every partition).
+    let dirty = !invalid.is_empty() || hashes.len() != stored || hashes.values().any(Option::is_none);
     let mut out = BTreeMap::new();
     for (suffix, hash) in hashes.iter_mut() {
         if hash.is_none() {
@@ -133,6 +149,9 @@ pub fn get_hashes(
         }
     }
     hashes.retain(|_, h| h.is_some());
+    if !dirty {
+        return Ok(out);
+    }
     let tmp = part_dir.join(format!(".{HASHES_FILE}.tmp"));
     fs::write(&tmp, serde_json::to_vec(&hashes).unwrap_or_default())?;
     fs::File::open(&tmp)?.sync_all()?;
@@ -148,6 +167,7 @@ pub fn get_hashes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn part_dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("swiftlet-hashes-{}-{name}", std::process::id()));

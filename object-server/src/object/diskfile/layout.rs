@@ -137,8 +137,11 @@ pub fn classify(names: &[String], now: Timestamp, reclaim_age_secs: u64) -> OnDi
     files.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut out = OnDisk::default();
     let mut newer_metas: Vec<(Timestamp, &String)> = Vec::new();
+    // A tombstone past reclaim_age is gone, and so is everything older:
+    // a .data it had deleted never comes back.
+    let mut reclaimed = false;
     for (ts, kind, name) in files {
-        if out.winner().is_some() {
+        if out.winner().is_some() || reclaimed {
             out.obsolete.push(name.clone());
             continue;
         }
@@ -146,8 +149,9 @@ pub fn classify(names: &[String], now: Timestamp, reclaim_age_secs: u64) -> OnDi
             Kind::Meta => newer_metas.push((ts, name)),
             Kind::Data => out.data = Some(ts),
             Kind::Tombstone => {
-                if ts.secs() + reclaim_age_secs < now.secs() {
+                if ts.secs().saturating_add(reclaim_age_secs) < now.secs() {
                     out.obsolete.push(name.clone());
+                    reclaimed = true;
                 } else {
                     out.tombstone = Some(ts);
                 }
@@ -229,5 +233,11 @@ mod tests {
         let d = classify(&names(&["0000000001.00000.ts"]), ts("1000"), 100);
         assert_eq!(d.winner(), None);
         assert_eq!(d.obsolete, names(&["0000000001.00000.ts"]));
+        // An older .data beside a reclaimed tombstone stays deleted.
+        let d = classify(&names(&["0000000001.00000.data", "0000000002.00000.ts"]), ts("1000"), 100);
+        assert_eq!(d.winner(), None);
+        assert_eq!(d.obsolete.len(), 2);
+        // No overflow with the longest reclaim_age.
+        assert_eq!(classify(&names(&["0000000002.00000.ts"]), ts("1000"), u64::MAX).tombstone, Some(ts("2")));
     }
 }

@@ -484,10 +484,19 @@ fn finish(
     let mut f = file;
     f.write_all(footer).map_err(disk("writing metadata"))?;
     file.sync_all().map_err(disk("fsync"))?;
-    let changed = make_hash_dir(loc).map_err(disk("creating the object folder"))?;
+    let mut changed = make_hash_dir(loc).map_err(disk("creating the object folder"))?;
     let dir = loc.hash_dir();
+    let dest = dir.join(file_name(ts, kind));
+    match fs::rename(tmp, &dest) {
+        // An empty folder was removed meanwhile (another process's cleanup:
+        // the replicator, the auditor, a rehash): make it again, once.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            changed.extend(make_hash_dir(loc).map_err(disk("creating the object folder"))?);
+            fs::rename(tmp, &dest).map_err(disk("rename"))?;
+        }
+        other => other.map_err(disk("rename"))?,
+    }
     let new_dir = dir.parent().is_some_and(|suffix| changed.iter().any(|d| d == suffix));
-    fs::rename(tmp, dir.join(file_name(ts, kind))).map_err(disk("rename"))?;
     fsync_dir(&dir).map_err(disk("fsync of the object folder"))?;
     for d in changed {
         fsync_dir(&d).map_err(disk("fsync of a new folder"))?;
