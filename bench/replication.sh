@@ -97,7 +97,7 @@ PASS_TIMEOUT=${PASS_TIMEOUT:-3600}
 BIN=${BIN:-$here/target/release}
 case $BIN in /*) ;; *) BIN=$here/$BIN;; esac
 lua=$here/bench/cluster
-SYSTEMS="swift swiftlet"
+SYSTEMS=${SYSTEMS:-swift swiftlet}
 
 if [ "${RB_STAGE:-}" != measure ]; then
   # ---- set-up (normal priority) ----

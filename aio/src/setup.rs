@@ -107,6 +107,9 @@ pub fn object_server_conf(ip: &str, port: u16, devices: &Path, swift_dir: &Path,
     for section in ["object-replicator", "object-auditor"] {
         t = set_option(&t, section, "interval", "10");
         t = set_option(&t, section, "recon_cache_path", &recon.display().to_string());
+        t = set_option(&t, section, "nice_priority", "10");
+        t = set_option(&t, section, "ionice_class", "IOPRIO_CLASS_BE");
+        t = set_option(&t, section, "ionice_priority", "7");
     }
     format!("# Written by swiftlet-aio from etc/object-server.conf-sample.\n{t}")
 }
@@ -367,8 +370,14 @@ mod tests {
                 "swift_dir = /data/etc",
                 "interval = 10",
                 "recon_cache_path = /data/recon/1",
+                "nice_priority = 10",
+                "ionice_class = IOPRIO_CLASS_BE",
+                "ionice_priority = 7",
                 "interval = 10",
-                "recon_cache_path = /data/recon/1"
+                "recon_cache_path = /data/recon/1",
+                "nice_priority = 10",
+                "ionice_class = IOPRIO_CLASS_BE",
+                "ionice_priority = 7"
             ]
         );
         let t = swift_conf("0123abcd", "4567ef89");

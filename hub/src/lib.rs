@@ -42,7 +42,7 @@ pub use pool::{GreenPile, GreenPool};
 pub use queue::Queue;
 pub use semaphore::{Permit, Semaphore};
 pub use switcher::DEFAULT_STACK_SIZE;
-pub use sys::{open_fd_count, raise_fd_limit, thread_cpu_time};
+pub use sys::{open_fd_count, raise_fd_limit, set_io_priority, thread_cpu_time, IoClass};
 pub use timeout::{with_timeout, Timeout};
 
 /// Hub statistics, for tests and diagnostics.

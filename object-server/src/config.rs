@@ -45,6 +45,34 @@ pub struct UpdaterConfig {
     pub conn_timeout: Duration,
 }
 
+/// How a background daemon lowers its own priority at start (Swift's
+/// `nice_priority`, `ionice_class`, `ionice_priority`; unset: unchanged).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Priority {
+    /// -20 (highest) to 19.
+    pub nice: Option<i32>,
+    /// The I/O class and level (0 to 7).
+    pub ionice: Option<(hub::IoClass, u8)>,
+}
+
+impl Priority {
+    fn read(sect: &Section<'_>) -> Result<Priority> {
+        let nice = sect.parse("nice_priority", None, "a number from -20 to 19", |v| {
+            v.parse::<i32>().ok().filter(|n| (-20..=19).contains(n)).map(Some)
+        })?;
+        let class =
+            sect.parse("ionice_class", None, "IOPRIO_CLASS_RT, IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE", |v| match v {
+                "IOPRIO_CLASS_RT" => Some(Some(hub::IoClass::RealTime)),
+                "IOPRIO_CLASS_BE" => Some(Some(hub::IoClass::BestEffort)),
+                "IOPRIO_CLASS_IDLE" => Some(Some(hub::IoClass::Idle)),
+                _ => None,
+            })?;
+        let level =
+            sect.parse("ionice_priority", 4, "a number from 0 to 7", |v| v.parse::<u8>().ok().filter(|n| *n <= 7))?;
+        Ok(Priority { nice, ionice: class.map(|c| (c, level)) })
+    }
+}
+
 /// The object replicator's settings (`[object-replicator]`,
 /// docs/replication.md).
 #[derive(Clone, Debug)]
@@ -64,6 +92,7 @@ pub struct ReplicatorConfig {
     pub conn_timeout: Duration,
     /// Where `object.recon` (the pass statistics) is written.
     pub recon_cache_path: PathBuf,
+    pub priority: Priority,
 }
 
 /// The object auditor's settings (`[object-auditor]`).
@@ -77,6 +106,7 @@ pub struct AuditorConfig {
     pub bytes_per_second: f64,
     /// Where `object.recon` (the pass statistics) is written.
     pub recon_cache_path: PathBuf,
+    pub priority: Priority,
 }
 
 /// Everything the object server reads from its config file.
@@ -191,19 +221,21 @@ impl Config {
             },
             replicator: ReplicatorConfig {
                 interval: rep.seconds("interval", 30.0)?,
-                concurrency: rep.positive("concurrency", 8)?,
-                files_per_second: rate(&rep, "files_per_second", 500.0)?,
+                concurrency: rep.positive("concurrency", 16)?,
+                files_per_second: rate(&rep, "files_per_second", 100.0)?,
                 bytes_per_second: rate(&rep, "bytes_per_second", 104857600.0)?,
                 handoffs_first: rep.bool("handoffs_first", false)?,
                 node_timeout: rep.seconds("node_timeout", 10.0)?,
                 conn_timeout: rep.seconds("conn_timeout", 0.5)?,
                 recon_cache_path: PathBuf::from(rep.string("recon_cache_path", "/var/cache/swift")),
+                priority: Priority::read(&rep)?,
             },
             auditor: AuditorConfig {
                 interval: aud.seconds("interval", 30.0)?,
                 files_per_second: rate(&aud, "files_per_second", 20.0)?,
                 bytes_per_second: rate(&aud, "bytes_per_second", 10000000.0)?,
                 recon_cache_path: PathBuf::from(aud.string("recon_cache_path", "/var/cache/swift")),
+                priority: Priority::read(&aud)?,
             },
         })
     }
@@ -263,10 +295,21 @@ mod tests {
             ("[DEFAULT]\nnode_timeout = -1\n", "node_timeout"),
             ("[DEFAULT]\nworkers = many\n", "workers"),
             ("[object-updater]\ninterval = soon\n", "interval"),
+            ("[object-replicator]\nnice_priority = 20\n", "nice_priority"),
+            ("[object-auditor]\nionice_class = IDLE\n", "ionice_class"),
+            ("[object-auditor]\nionice_priority = 8\n", "ionice_priority"),
         ] {
             let e = conf(text).unwrap_err().to_string();
             assert!(e.contains(key), "{e}");
         }
+    }
+
+    #[test]
+    fn daemons_read_swifts_priority_keys() {
+        let c = conf("[object-replicator]\nnice_priority = 10\nionice_class = IOPRIO_CLASS_BE\nionice_priority = 7\n")
+            .unwrap();
+        assert_eq!(c.replicator.priority, Priority { nice: Some(10), ionice: Some((hub::IoClass::BestEffort, 7)) });
+        assert_eq!(c.auditor.priority, Priority::default());
     }
 
     #[test]

@@ -48,6 +48,22 @@ pub fn context(args: &Args) -> Result<Context> {
     Ok(Context::new(conf, hasher))
 }
 
+/// Lowers the calling thread's CPU and I/O priority as the config says
+/// (the threads it starts afterwards inherit them): call it first thing.
+/// A priority that cannot be set is reported and not fatal.
+pub fn lower_priority(p: &crate::config::Priority) {
+    if let Some(nice) = p.nice {
+        if let Err(e) = rustix::process::setpriority_process(None, nice) {
+            crate::log::warn(&format!("cannot set nice_priority {nice}: {e}"));
+        }
+    }
+    if let Some((class, level)) = p.ionice {
+        if let Err(e) = hub::set_io_priority(class, level) {
+            crate::log::warn(&format!("cannot set ionice_class {class:?} and ionice_priority {level}: {e}"));
+        }
+    }
+}
+
 /// The object ring of `swift_dir` (`object.ring`), reloaded by itself
 /// when the file changes.
 pub fn object_ring(ctx: &Context) -> Result<Ring> {

@@ -39,6 +39,40 @@ pub fn raise_fd_limit() -> std::io::Result<u64> {
     Ok(lim.rlim_cur)
 }
 
+/// An I/O scheduling class (`ioprio_set(2)`, Swift's `ionice_class`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoClass {
+    /// Real time: served before everything else (needs CAP_SYS_ADMIN).
+    RealTime,
+    /// Best effort, the default class.
+    BestEffort,
+    /// Only when nobody else uses the disk.
+    Idle,
+}
+
+/// Sets the I/O scheduling class and level (0, the highest, to 7) of the
+/// calling thread, which the threads it starts afterwards inherit: a
+/// background daemon calls it first thing, so its disk work yields to the
+/// request workers' (with a scheduler that honours it, such as BFQ).
+pub fn set_io_priority(class: IoClass, level: u8) -> std::io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    const CLASS_SHIFT: libc::c_long = 13;
+    let class = match class {
+        IoClass::RealTime => 1,
+        IoClass::BestEffort => 2,
+        IoClass::Idle => 3,
+    };
+    let prio = (class << CLASS_SHIFT) | libc::c_long::from(level.min(7));
+    // SAFETY: ioprio_set takes three integers (which, who, ioprio) and
+    // touches no memory of ours; `who` 0 is the calling thread.
+    let res = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0 as libc::c_long, prio) };
+    if res == -1 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// Number of open file descriptors of this process (entries of
 /// `/proc/self/fd`, minus the one `read_dir` itself holds).
 pub fn open_fd_count() -> std::io::Result<usize> {

@@ -56,6 +56,7 @@ impl Pacing {
 pub fn run(args: &daemon::Args) -> crate::Result<()> {
     let ctx = daemon::context(args)?;
     let conf = ctx.conf().auditor.clone();
+    daemon::lower_priority(&conf.priority);
     let pacing = Arc::new(Pacing {
         files: Mutex::new(Pacer::new(conf.files_per_second)),
         bytes: Mutex::new(Pacer::new(conf.bytes_per_second)),

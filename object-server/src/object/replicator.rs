@@ -44,8 +44,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bodies up to this size are read whole and sent with their head in one
-/// write; bigger ones stream in [`CHUNK`]s.
-const SMALL: u64 = 64 * 1024;
+/// write (the receiver takes them whole); bigger ones wait for `100
+/// Continue` and stream in [`CHUNK`]s.
+const SMALL: u64 = ssync::WHOLE;
 const CHUNK: usize = 1 << 20;
 
 /// What a pass did (the recon `replication_stats`).
@@ -111,6 +112,7 @@ pub struct Replicator {
 /// of its own.
 pub fn run(args: &daemon::Args) -> crate::Result<()> {
     let ctx = daemon::context(args)?;
+    daemon::lower_priority(&ctx.conf().replicator.priority);
     let ring = daemon::object_ring(&ctx)?;
     hub::tpool::set_threads(ctx.conf().tpool_threads.min(8));
     let conf = ctx.conf().replicator.clone();
@@ -427,7 +429,7 @@ impl Replicator {
     fn send_file(&self, addr: std::net::SocketAddr, peer: &Device, loc: &Location, name: &str) -> Result<Sent, String> {
         let path = loc.hash_dir().join(name);
         let opened = hub::tpool::execute(move || open_for_sending(&path));
-        let (file, meta, body_len) = match opened {
+        let Sendable { file, meta, body_len, body } = match opened {
             Ok(Ok(v)) => v,
             // Not quarantined here: a file this replicator cannot parse may
             // be of a newer format (a downgrade); reads and the auditor judge
@@ -450,7 +452,7 @@ impl Replicator {
         let timeout = self.conf.node_timeout;
         let mut bad: Option<String> = None;
         let status = ClientConn::pooled(addr, self.conf.conn_timeout, |mut conn| {
-            let sent = send_body(&mut conn, &target, &h, &json, &file, body_len, want_crc.as_deref(), timeout);
+            let sent = send_body(&mut conn, &target, &h, &json, (&file, &body), body_len, want_crc.as_deref(), timeout);
             match sent {
                 Err(e) => Err(Box::new((conn, e))),
                 // Refused before the body (the server closes after it).
@@ -612,30 +614,53 @@ fn partitions(objects: &Path) -> Vec<u32> {
     parts
 }
 
-/// Opens a file to send: its metadata and body length (`Ok(Err(why))`:
-/// the file is bad). Blocking.
-fn open_for_sending(path: &Path) -> io::Result<Result<(File, Metadata, u64), String>> {
+/// A file to send: its metadata, body length and, for a small body, the
+/// body itself (read with the rest in one call).
+struct Sendable {
+    file: File,
+    meta: Metadata,
+    body_len: u64,
+    body: Option<Vec<u8>>,
+}
+
+/// Opens a file to send (`Ok(Err(why))`: the file is bad). A small file
+/// is read whole, in one read. Blocking.
+fn open_for_sending(path: &Path) -> io::Result<Result<Sendable, String>> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
-    let end_len = len.min(format::TRAILER_LEN_V2);
-    let mut end = vec![0u8; end_len as usize];
-    read_exact_at(&file, &mut end, len - end_len)?;
-    let layout = match format::layout(&end, len) {
-        Ok(l) => l,
-        Err(why) => return Ok(Err(why)),
-    };
-    let mut json = vec![0u8; layout.json_len as usize];
-    read_exact_at(&file, &mut json, layout.json_offset())?;
-    let meta = match layout.metadata(&json) {
-        Ok(m) => m,
-        Err(why) => return Ok(Err(why)),
-    };
     let is_data = path.extension().is_some_and(|e| e == "data");
+    let (meta, layout, body) = if len <= SMALL + 64 * 1024 {
+        let mut whole = vec![0u8; len as usize];
+        read_exact_at(&file, &mut whole, 0)?;
+        match format::parse_whole(&whole) {
+            Ok((meta, layout)) => {
+                whole.truncate(layout.body_len as usize);
+                (meta, layout, Some(whole))
+            }
+            Err(why) => return Ok(Err(why)),
+        }
+    } else {
+        let end_len = len.min(format::TRAILER_LEN_V2);
+        let mut end = vec![0u8; end_len as usize];
+        read_exact_at(&file, &mut end, len - end_len)?;
+        let layout = match format::layout(&end, len) {
+            Ok(l) => l,
+            Err(why) => return Ok(Err(why)),
+        };
+        let mut json = vec![0u8; layout.json_len as usize];
+        read_exact_at(&file, &mut json, layout.json_offset())?;
+        match layout.metadata(&json) {
+            Ok(m) => (m, layout, None),
+            Err(why) => return Ok(Err(why)),
+        }
+    };
     let declared = meta.get("Content-Length").and_then(|v| v.parse::<u64>().ok());
     if is_data && declared != Some(layout.body_len) {
         return Ok(Err(format!("body of {} bytes, Content-Length {declared:?}", layout.body_len)));
     }
-    Ok(Ok((file, meta, if is_data { layout.body_len } else { 0 })))
+    let body_len = if is_data { layout.body_len } else { 0 };
+    let body = body.filter(|b| b.len() as u64 == body_len && body_len <= SMALL);
+    Ok(Ok(Sendable { file, meta, body_len, body }))
 }
 
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
@@ -652,7 +677,7 @@ fn send_body(
     target: &str,
     h: &Headers,
     json: &[u8],
-    file: &Arc<File>,
+    (file, small): (&Arc<File>, &Option<Vec<u8>>),
     body_len: u64,
     want_crc: Option<&str>,
     timeout: Duration,
@@ -661,16 +686,11 @@ fn send_body(
     // that, six times over, plus a second per MiB.
     let _deadline = hub::Timeout::new(timeout * 6 + Duration::from_secs(body_len >> 20));
     let mut crc = 0u32;
-    if body_len <= SMALL {
-        let f = file.clone();
-        let body = hub::tpool::execute(move || {
-            let mut b = vec![0u8; body_len as usize];
-            read_exact_at(&f, &mut b, 0).map(|()| b)
-        })?;
-        crc = crc32c::crc32c(&body);
+    if let Some(body) = small {
+        crc = crc32c::crc32c(body);
         let mut all = Vec::with_capacity(json.len() + body.len());
         all.extend_from_slice(json);
-        all.extend_from_slice(&body);
+        all.extend_from_slice(body);
         conn.send_request("SSYNC", target, h, &all)?;
     } else {
         let mut h = h.clone();

@@ -32,12 +32,17 @@ use crate::error::{Error, Result};
 use crate::path::SsyncTarget;
 use crate::timestamp::Timestamp;
 use http::{Headers, Request, Response};
+use md5::Digest;
 use serde_json::{Map, Value};
 use std::io::{self, Read};
 use std::path::Path;
 
 /// The header giving the length of the metadata before a file's body.
 pub const METADATA_LENGTH: &str = "X-Backend-Metadata-Length";
+/// A `.data` body up to this size is read whole before it is checked
+/// and written (the sender sends it with its head, without waiting for
+/// `100 Continue`).
+pub const WHOLE: u64 = 64 * 1024;
 /// The largest metadata a file may carry (far above Swift's limits).
 pub const MAX_METADATA: u64 = 1 << 20;
 
@@ -269,13 +274,19 @@ fn receive(
     }
     let loc =
         Location { device: device.to_string(), device_dir: ctx.device_path(device), partition, hash: hash.clone() };
-    // 409 (or 507) before any of the body is read: a sender that waits for
-    // `100 Continue` sends none of it.
-    let (c, l, reclaim) = (ctx.clone(), loc.clone(), ctx.conf().reclaim_age.as_secs());
-    hub::tpool::execute(move || {
+    let reclaim = ctx.conf().reclaim_age.as_secs();
+    let check = move |c: &Context, l: &Location| {
         c.check_device(&l.device)?;
         check_merge(&l.hash_dir(), ts, kind, Timestamp::now(), reclaim)
-    })?;
+    };
+    // A small file comes whole with its head: it is checked, written and
+    // committed in one tpool call below. A bigger one is answered 409 (or
+    // 507) before any of it is read: its sender waits for `100 Continue`.
+    let whole = kind != Kind::Data || body_len <= WHOLE;
+    if !whole {
+        let (c, l) = (ctx.clone(), loc.clone());
+        hub::tpool::execute(move || check(&c, &l))?;
+    }
     let _receiving = match kind {
         Kind::Data => match Receiving::start(device, &hash, ts) {
             Some(r) => Some(r),
@@ -296,10 +307,33 @@ fn receive(
         return Err(Error::bad_request("metadata Content-Length is not the body's length"));
     }
     if kind != Kind::Data {
+        let (c, l) = (ctx.clone(), loc.clone());
+        hub::tpool::execute(move || check(&c, &l))?;
         writer::write_marker(ctx, &loc, ts, kind, meta)?;
         return send_created(resp);
     }
     let want_crc = meta.get(CRC32C_KEY).map(|v| v.to_ascii_lowercase());
+    if whole {
+        let mut body = vec![0u8; body_len as usize];
+        req.body.read_exact(&mut body).map_err(Error::from_body_read)?;
+        let crc = crc32c::crc32c(&body);
+        let got = match &want_crc {
+            Some(_) => crc_hex(crc),
+            None => common::hex::hex(&md5::Md5::digest(&body)),
+        };
+        let want = want_crc.unwrap_or_else(|| meta.get("ETag").cloned().unwrap_or_default());
+        if got != want {
+            return Err(Error::Unprocessable(format!("body checksum {got} does not match its metadata's {want}")));
+        }
+        let (c, l) = (ctx.clone(), loc.clone());
+        hub::tpool::execute(move || {
+            check(&c, &l)?;
+            let mut writer = Writer::create(&c, &l, Some(body_len), false)?;
+            writer.write_whole(&body, crc)?;
+            writer.commit_blocking(ts, meta)
+        })?;
+        return send_created(resp);
+    }
     let (c, l, md5) = (ctx.clone(), loc.clone(), want_crc.is_none());
     let mut writer = hub::tpool::execute(move || Writer::create(&c, &l, Some(body_len), md5))?;
     put::receive_body(ctx, req, &mut writer, Some(body_len))?;

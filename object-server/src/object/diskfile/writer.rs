@@ -484,17 +484,24 @@ fn finish(
     let mut f = file;
     f.write_all(footer).map_err(disk("writing metadata"))?;
     file.sync_all().map_err(disk("fsync"))?;
-    let mut changed = make_hash_dir(loc).map_err(disk("creating the object folder"))?;
     let dir = loc.hash_dir();
     let dest = dir.join(file_name(ts, kind));
-    match fs::rename(tmp, &dest) {
-        // An empty folder was removed meanwhile (another process's cleanup:
-        // the replicator, the auditor, a rehash): make it again, once.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            changed.extend(make_hash_dir(loc).map_err(disk("creating the object folder"))?);
-            fs::rename(tmp, &dest).map_err(disk("rename"))?;
+    // Another process's cleanup (the replicator, the auditor, a rehash)
+    // may remove an empty folder between its creation and the rename:
+    // make it again, a few times at most.
+    let mut changed = Vec::new();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let made = make_hash_dir(loc).and_then(|c| {
+            changed.extend(c);
+            fs::rename(tmp, &dest)
+        });
+        match made {
+            Ok(()) => break,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 4 => continue,
+            Err(e) => return Err(Error::from_disk_write("creating the object folder and renaming into it", e)),
         }
-        other => other.map_err(disk("rename"))?,
     }
     let new_dir = dir.parent().is_some_and(|suffix| changed.iter().any(|d| d == suffix));
     fsync_dir(&dir).map_err(disk("fsync of the object folder"))?;
