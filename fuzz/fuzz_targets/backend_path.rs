@@ -16,7 +16,7 @@
 
 use common::percent::{decode, decode_strict, quote};
 use libfuzzer_sys::fuzz_target;
-use object_server::path::{route, BackendPath, ObjectPath, Route, MAX_DEVICE_LEN};
+use object_server::path::{route, BackendPath, ObjectPath, Route, SsyncTarget, MAX_DEVICE_LEN};
 
 const METHODS: [&str; 8] = ["GET", "HEAD", "PUT", "POST", "DELETE", "REPLICATE", "OPTIONS", "replicate"];
 
@@ -54,7 +54,7 @@ fn check_route(method: &str, target: &str, container_update: bool) {
     let (device, partition) = match &routed {
         Route::Account(p) | Route::Container(p) => (&p.device, p.partition),
         Route::Object(o) => (&o.device, o.partition),
-        Route::Replicate { device, partition, .. } => (device, *partition),
+        Route::Replicate { device, partition, .. } | Route::Ssync { device, partition, .. } => (device, *partition),
     };
     // The device stays inside devices/: one plain component.
     assert!(!device.is_empty() && device != "." && device != "..", "device {device:?}");
@@ -71,6 +71,21 @@ fn check_route(method: &str, target: &str, container_update: bool) {
             for s in suffixes {
                 assert!(s.len() == 3 && s.bytes().all(|b| b.is_ascii_hexdigit()), "suffix {s:?}");
             }
+        }
+        Route::Ssync { what: SsyncTarget::List(suffixes), .. } => {
+            assert_eq!(method, "SSYNC");
+            assert_eq!(parts.len(), 3);
+            assert_eq!(suffixes.join("-"), parts[2]);
+            for s in suffixes {
+                assert!(s.len() == 3 && s.bytes().all(|b| b.is_ascii_hexdigit()), "suffix {s:?}");
+            }
+        }
+        Route::Ssync { what: SsyncTarget::File { hash, name }, .. } => {
+            assert_eq!(method, "SSYNC");
+            assert_eq!(parts.len(), 4);
+            assert_eq!([hash.as_str(), name.as_str()], parts[2..]);
+            assert!(hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "hash {hash:?}");
+            assert!(!name.is_empty() && !name.contains(['/', '\0']), "file {name:?}");
         }
         Route::Account(p) => {
             assert_eq!(parts.len(), 3);
@@ -97,6 +112,8 @@ fn check_route(method: &str, target: &str, container_update: bool) {
     match &routed {
         Route::Replicate { suffixes, .. } if !suffixes.is_empty() => canonical += &format!("/{}", suffixes.join("-")),
         Route::Replicate { .. } => {}
+        Route::Ssync { what: SsyncTarget::List(suffixes), .. } => canonical += &format!("/{}", suffixes.join("-")),
+        Route::Ssync { what: SsyncTarget::File { hash, name }, .. } => canonical += &format!("/{hash}/{name}"),
         Route::Account(p) | Route::Container(p) => {
             for name in [Some(&p.account), p.container.as_ref(), p.object.as_ref()].into_iter().flatten() {
                 canonical += &format!("/{name}");
