@@ -156,6 +156,8 @@ struct Job {
     /// The nodes to sync with.
     peers: Vec<Arc<Device>>,
     handoff: bool,
+    /// The device's files in flight (`concurrency`), shared by its jobs.
+    uploads: Rc<hub::Semaphore>,
 }
 
 impl Replicator {
@@ -184,6 +186,7 @@ impl Replicator {
     fn device_pass(self: &Rc<Self>, dev: &Arc<Device>) -> Stats {
         let objects = self.ctx.device_path(&dev.device).join(OBJECTS);
         let parts = hub::tpool::execute(move || partitions(&objects));
+        let uploads = Rc::new(hub::Semaphore::new(self.conf.concurrency.max(1)));
         let mut jobs: Vec<Job> = parts
             .into_iter()
             .filter(|p| self.only_partitions.is_empty() || self.only_partitions.contains(p))
@@ -191,17 +194,29 @@ impl Replicator {
                 let primaries = self.ring.part_nodes(partition);
                 let handoff = !primaries.iter().any(|p| p.id == dev.id);
                 let peers = primaries.into_iter().filter(|p| p.id != dev.id).collect();
-                Job { device: dev.clone(), partition, peers, handoff }
+                Job { device: dev.clone(), partition, peers, handoff, uploads: uploads.clone() }
             })
             .collect();
         if self.conf.handoffs_first {
             jobs.sort_by_key(|j| !j.handoff);
         }
-        let mut stats = Stats::default();
+        // Several partitions at once (a quarter of `concurrency`), so that
+        // one partition's round trips and slowest file do not leave the
+        // device's upload slots idle; the slots bound the files in flight.
+        let stats: Rc<RefCell<Stats>> = Rc::default();
+        let pool = hub::GreenPool::new((self.conf.concurrency / 4).max(1));
         for job in jobs {
-            stats.add(&self.run_job(&job));
+            let (r, stats) = (self.clone(), stats.clone());
+            let run = move || {
+                let done = r.run_job(&job);
+                stats.borrow_mut().add(&done);
+            };
+            if pool.spawn(run).is_err() {
+                break;
+            }
         }
-        stats
+        let _ = pool.wait_all();
+        stats.take()
     }
 
     /// Syncs one partition with its peers; a handoff's files every peer
@@ -342,6 +357,7 @@ impl Replicator {
         let sent: Rc<RefCell<Stats>> = Rc::default();
         let pool = hub::GreenPool::new(self.conf.concurrency.max(1));
         for (hash, files) in sends {
+            let slots = job.uploads.clone();
             let (r, failed, taken, sent, peer) =
                 (self.clone(), failed.clone(), taken.clone(), sent.clone(), peer.clone());
             let loc = Location {
@@ -351,6 +367,7 @@ impl Replicator {
                 hash: hash.clone(),
             };
             let spawned = pool.spawn(move || {
+                let Ok(_slot) = slots.acquire() else { return };
                 // A .meta goes only after its .data was taken.
                 let mut ok = true;
                 for (ts, kind) in files {
