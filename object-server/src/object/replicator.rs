@@ -38,7 +38,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -236,7 +236,7 @@ impl Replicator {
         if local.is_empty() {
             if job.handoff {
                 let dir = part_dir.clone();
-                if hub::tpool::execute(move || remove_partition(&dir)) {
+                if hub::tpool::execute(move || hashes::remove_partition(&dir)) {
                     stats.handoff_partitions_removed += 1;
                 }
             }
@@ -276,12 +276,13 @@ impl Replicator {
                         stats.failure += 1;
                         all_ok = false;
                         let unmounted = matches!(e, SyncError::Unmounted(_)) || tries > 0;
-                        match (job.handoff, unmounted && tries < 2, stand_ins.next()) {
-                            (false, true, Some(next)) => {
+                        // A stand-in is taken only when one is needed.
+                        match (!job.handoff && unmounted && tries < 2).then(|| stand_ins.next()).flatten() {
+                            Some(next) => {
                                 tries += 1;
                                 target = next;
                             }
-                            _ => break,
+                            None => break,
                         }
                     }
                 }
@@ -357,7 +358,11 @@ impl Replicator {
         let sent: Rc<RefCell<Stats>> = Rc::default();
         let pool = hub::GreenPool::new(self.conf.concurrency.max(1));
         for (hash, files) in sends {
-            let slots = job.uploads.clone();
+            // One of the device's upload slots, taken before the green
+            // thread is: no more of them than the device sends at once.
+            let Ok(slot) = job.uploads.acquire() else {
+                return Err(SyncError::Other("stopping".into()));
+            };
             let (r, failed, taken, sent, peer) =
                 (self.clone(), failed.clone(), taken.clone(), sent.clone(), peer.clone());
             let loc = Location {
@@ -367,7 +372,7 @@ impl Replicator {
                 hash: hash.clone(),
             };
             let spawned = pool.spawn(move || {
-                let Ok(_slot) = slots.acquire() else { return };
+                let _slot = slot;
                 // A .meta goes only after its .data was taken.
                 let mut ok = true;
                 for (ts, kind) in files {
@@ -793,28 +798,8 @@ fn remove_confirmed(part_dir: &Path, confirmed: &Listed, listed: &Listed, reclai
         let _ = std::fs::remove_dir(part_dir.join(suffix));
         let _ = hashes::invalidate(part_dir, suffix);
     }
-    removed.partition = remove_partition(part_dir);
+    removed.partition = hashes::remove_partition(part_dir);
     removed
-}
-
-/// Removes a partition folder that holds no suffix folder any more (its
-/// hashes files go with it). Blocking.
-fn remove_partition(part_dir: &Path) -> bool {
-    let Ok(held) = hashes::lock_partition(part_dir) else { return false };
-    let Ok(names) = ssync::read_names(part_dir) else { return false };
-    if names.iter().any(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_hexdigit())) {
-        return false;
-    }
-    for n in [hashes::HASHES_FILE, hashes::INVALID_FILE, hashes::LOCK_FILE] {
-        let _ = std::fs::remove_file(part_dir.join(n));
-    }
-    drop(held);
-    std::fs::remove_dir(part_dir).is_ok()
-}
-
-/// A partition folder's path, for tests and tools.
-pub fn partition_dir(ctx: &Context, device: &str, partition: u32) -> PathBuf {
-    ctx.device_path(device).join(OBJECTS).join(partition.to_string())
 }
 
 #[cfg(test)]

@@ -277,9 +277,10 @@ pub struct NodeIter {
     /// and the limited ones skipped.
     sorted: bool,
     handoffs: ring::Handoffs,
-    /// A read's error-limited primaries, tried after the handoffs: they
-    /// hold the data, but a read of a missing object (every healthy
-    /// primary answers 404) must not wait on them every time.
+    /// A read's error-limited primaries, tried after the handoffs (but
+    /// within `request_node_count`: handoffs take only the places they
+    /// leave): they hold the data, but a read of a missing object (every
+    /// healthy primary answers 404) should not wait on them first.
     limited: Vec<Arc<Device>>,
     left: usize,
 }
@@ -288,16 +289,20 @@ impl Iterator for NodeIter {
     type Item = (Arc<Device>, bool);
     fn next(&mut self) -> Option<(Arc<Device>, bool)> {
         while self.left > 0 {
-            let (d, handoff) = match self.primaries.next() {
-                Some(d) => (d, false),
-                None => match self.handoffs.next() {
-                    Some(d) => (d, true),
-                    None if self.limited.is_empty() => return None,
-                    None => {
-                        self.left -= 1;
-                        return Some((self.limited.remove(0), false));
-                    }
-                },
+            // The error-limited primaries keep their places within
+            // `request_node_count`: handoffs take only what is left.
+            let reserved = self.primaries.len() == 0 && !self.limited.is_empty() && self.left <= self.limited.len();
+            let next = match self.primaries.next() {
+                Some(d) => Some((d, false)),
+                None if reserved => None,
+                None => self.handoffs.next().map(|d| (d, true)),
+            };
+            let Some((d, handoff)) = next else {
+                if self.limited.is_empty() {
+                    return None;
+                }
+                self.left -= 1;
+                return Some((self.limited.remove(0), false));
             };
             if self.ctx.error_limited(&d) {
                 if self.sorted && !handoff {
@@ -659,6 +664,21 @@ mod tests {
         let write = ids(f.ctx.nodes(ring, part));
         assert_eq!(write[..2], [(primaries[1], false), (primaries[2], false)]);
         assert!(write[2..].iter().all(|&(id, h)| h && id != limited.id), "handoffs reached: {write:?}");
+    }
+
+    #[test]
+    fn error_limited_primaries_keep_their_places_within_request_node_count() {
+        let f = fakes("sort-limited-count", "request_node_count = 3");
+        let (part, _) = part(&f);
+        let ring = f.ctx.object_ring();
+        let limited = ring.part_nodes(part)[0].clone();
+        f.ctx.error_limit(&limited, "test");
+        for _ in 0..20 {
+            let order = ids(f.ctx.read_nodes(ring, part));
+            assert_eq!(order.len(), 3, "{order:?}");
+            assert!(order[..2].iter().all(|&(id, h)| !h && id != limited.id), "{order:?}");
+            assert_eq!(order[2], (limited.id, false), "no handoff takes its place: {order:?}");
+        }
     }
 
     #[test]

@@ -6,10 +6,20 @@
 //! Every write appends its suffix to `objects/{part}/hashes.invalid`;
 //! [`get_hashes`] folds those in, rehashes the invalid suffixes (and any
 //! suffix folder it has not seen), and rewrites `hashes.json` atomically.
-//! Both run under one lock per partition, an exclusive `flock` of
-//! `objects/{part}/.lock` (Swift's `lock_path`), because three processes
-//! share these files: the object server (writes, `REPLICATE`), the
-//! replicator and the auditor. Blocking: call them on `tpool` threads.
+//! Three processes share these files (the object server: writes and
+//! `REPLICATE`; the replicator; the auditor), so they are locked with
+//! `flock`s of two files in the partition folder:
+//!
+//! * `.lock` (Swift's `lock_path`): writers append to `hashes.invalid`
+//!   holding it shared; a hasher holds it exclusively only for the moment
+//!   it takes the invalidations so far (into `hashes.invalid.taken`, read
+//!   again if a hasher died before it finished). A client write never
+//!   waits for a rehash, only for that moment.
+//! * `.hashing.lock`: held exclusively through a whole [`get_hashes`], so
+//!   two hashers (a replicator and a peer's `REPLICATE`) never interleave
+//!   their reads and writes of `hashes.json`.
+//!
+//! Blocking: call them on `tpool` threads.
 //!
 //! The invalid file is appended without fsync (as Swift does): after a
 //! power loss, a stale entry is possible until the suffix is next written
@@ -25,8 +35,12 @@ use std::path::Path;
 
 pub const HASHES_FILE: &str = "hashes.json";
 pub const INVALID_FILE: &str = "hashes.invalid";
-/// The partition's lock file.
+/// The invalidations a hasher has taken and not yet folded in.
+pub const TAKEN_FILE: &str = "hashes.invalid.taken";
+/// The lock of `hashes.invalid`: shared by writers, exclusive for a taker.
 pub const LOCK_FILE: &str = ".lock";
+/// The lock of the hashers.
+pub const HASHING_LOCK_FILE: &str = ".hashing.lock";
 
 /// Suffix to hash (`None`: to recalculate).
 pub type Hashes = BTreeMap<String, Option<String>>;
@@ -36,16 +50,18 @@ pub struct PartitionLock {
     _file: fs::File,
 }
 
-/// Takes the partition's lock, waiting for another holder. Blocking.
-pub fn lock_partition(part_dir: &Path) -> io::Result<PartitionLock> {
-    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(part_dir.join(LOCK_FILE))?;
-    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)?;
+/// Takes a lock of the partition (`name`, shared or exclusive), waiting
+/// for the holders that exclude it. Blocking.
+fn lock(part_dir: &Path, name: &str, shared: bool) -> io::Result<PartitionLock> {
+    use rustix::fs::FlockOperation::{LockExclusive, LockShared};
+    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(part_dir.join(name))?;
+    rustix::fs::flock(&f, if shared { LockShared } else { LockExclusive })?;
     Ok(PartitionLock { _file: f })
 }
 
 /// Marks `suffix` of the partition as changed. Blocking: call on `tpool`.
 pub fn invalidate(part_dir: &Path, suffix: &str) -> io::Result<()> {
-    let _held = lock_partition(part_dir)?;
+    let _held = lock(part_dir, LOCK_FILE, true)?;
     let mut f = fs::OpenOptions::new().create(true).append(true).open(part_dir.join(INVALID_FILE))?;
     f.write_all(format!("{suffix}\n").as_bytes())
 }
@@ -113,7 +129,7 @@ pub fn get_hashes(
     now: Timestamp,
     reclaim_age_secs: u64,
 ) -> io::Result<BTreeMap<String, String>> {
-    let _held = match lock_partition(part_dir) {
+    let _hashing = match lock(part_dir, HASHING_LOCK_FILE, false) {
         Ok(l) => l,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(e),
@@ -125,7 +141,7 @@ pub fn get_hashes(
     };
     let mut hashes: Hashes =
         fs::read(part_dir.join(HASHES_FILE)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-    let invalid = fs::read_to_string(part_dir.join(INVALID_FILE)).unwrap_or_default();
+    let invalid = take_invalidations(part_dir)?;
     for s in invalid.lines().map(str::trim).chain(recalculate.iter().map(String::as_str)) {
         if is_suffix(s) {
             hashes.insert(s.to_string(), None);
@@ -156,12 +172,44 @@ pub fn get_hashes(
     fs::write(&tmp, serde_json::to_vec(&hashes).unwrap_or_default())?;
     fs::File::open(&tmp)?.sync_all()?;
     fs::rename(&tmp, part_dir.join(HASHES_FILE))?;
-    // Everything invalidated so far is folded in (we hold the lock).
-    match fs::remove_file(part_dir.join(INVALID_FILE)) {
+    // What was taken is folded in (later invalidations are in a new file).
+    match fs::remove_file(part_dir.join(TAKEN_FILE)) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
     Ok(out)
+}
+
+/// The invalidations so far (with any a hasher that died left taken),
+/// moved to [`TAKEN_FILE`] in a moment of the exclusive `.lock`. Blocking.
+fn take_invalidations(part_dir: &Path) -> io::Result<String> {
+    let _writers = lock(part_dir, LOCK_FILE, false)?;
+    let mut taken = fs::read_to_string(part_dir.join(TAKEN_FILE)).unwrap_or_default();
+    let new = match fs::read_to_string(part_dir.join(INVALID_FILE)) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(taken),
+        Err(e) => return Err(e),
+    };
+    taken.push_str(&new);
+    fs::write(part_dir.join(TAKEN_FILE), &taken)?;
+    fs::remove_file(part_dir.join(INVALID_FILE))?;
+    Ok(taken)
+}
+
+/// Removes a partition folder that holds no suffix folder any more, with
+/// its hashes and lock files (holding both locks meanwhile). Blocking.
+pub fn remove_partition(part_dir: &Path) -> bool {
+    let Ok(hashing) = lock(part_dir, HASHING_LOCK_FILE, false) else { return false };
+    let Ok(writers) = lock(part_dir, LOCK_FILE, false) else { return false };
+    let Ok(names) = list(part_dir) else { return false };
+    if names.iter().any(|n| is_suffix(n)) {
+        return false;
+    }
+    for n in [HASHES_FILE, INVALID_FILE, TAKEN_FILE, LOCK_FILE, HASHING_LOCK_FILE] {
+        let _ = fs::remove_file(part_dir.join(n));
+    }
+    drop((writers, hashing));
+    fs::remove_dir(part_dir).is_ok()
 }
 
 #[cfg(test)]
@@ -201,6 +249,29 @@ mod tests {
         let dir = part.join("abc/00000000000000000000000000000abc");
         assert_eq!(list(&dir).unwrap(), vec!["1600000001.00000.data".to_string()]);
         fs::remove_dir_all(&part).unwrap();
+    }
+
+    #[test]
+    fn a_write_never_waits_for_a_rehash_and_a_dead_hashers_take_is_not_lost() {
+        let part = part_dir("take");
+        let now = Timestamp::parse("1700000000").unwrap();
+        put(&part, "00000000000000000000000000000abc", "1600000000.00000.data");
+        let first = get_hashes(&part, &[], now, 604800).unwrap();
+        // A hasher at work (its lock held) does not hold writers up.
+        let hashing = lock(&part, HASHING_LOCK_FILE, false).unwrap();
+        put(&part, "00000000000000000000000000000abc", "1600000001.00000.data");
+        drop(hashing);
+        // A hasher that took the invalidations and died: the next one
+        // folds them in all the same.
+        assert_eq!(take_invalidations(&part).unwrap(), "abc\n");
+        assert!(!part.join(INVALID_FILE).exists());
+        let second = get_hashes(&part, &[], now, 604800).unwrap();
+        assert_ne!(second["abc"], first["abc"]);
+        assert!(!part.join(TAKEN_FILE).exists());
+        // An empty partition goes, with its lock files.
+        fs::remove_dir_all(part.join("abc")).unwrap();
+        assert!(remove_partition(&part));
+        assert!(!part.exists());
     }
 
     #[test]
