@@ -50,6 +50,17 @@ impl Context {
         Context { inner: Arc::new(Inner { conf, hasher, passed: Mutex::new(HashMap::new()) }) }
     }
 
+    /// The context of a process reading `conf`: its log level set, the
+    /// name hasher from `swift_dir/swift.conf` (a start-up error if it
+    /// cannot be read).
+    pub fn start(conf: Config) -> Result<Context> {
+        crate::log::set_level(conf.server.log_level);
+        let swift_conf = conf.server.swift_dir.join("swift.conf");
+        let hasher = PathHasher::from_swift_dir(&conf.server.swift_dir)
+            .map_err(|e| Error::Startup { path: swift_conf, reason: e.to_string() })?;
+        Ok(Context::new(conf, hasher))
+    }
+
     /// Every setting of the config file.
     pub fn conf(&self) -> &Config {
         &self.inner.conf

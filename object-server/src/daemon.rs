@@ -10,7 +10,7 @@
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use ring::{Device, PathHasher, Ring};
+use ring::{Device, Ring};
 use serde_json::{Map, Value};
 use std::fs;
 use std::io;
@@ -40,12 +40,7 @@ pub struct Args {
 
 /// Loads the config and builds the context a daemon's work gets.
 pub fn context(args: &Args) -> Result<Context> {
-    let conf = Config::load(&args.config)?;
-    crate::log::set_level(conf.server.log_level);
-    let swift_conf = conf.server.swift_dir.join("swift.conf");
-    let hasher = PathHasher::from_swift_dir(&conf.server.swift_dir)
-        .map_err(|e| Error::Startup { path: swift_conf, reason: e.to_string() })?;
-    Ok(Context::new(conf, hasher))
+    Context::start(Config::load(&args.config)?)
 }
 
 /// Lowers the calling thread's CPU and I/O priority as the config says

@@ -10,6 +10,7 @@
 //! `REPLICATE`, by shape), so dispatch is unit-tested.
 
 use crate::error::{Error, Result};
+use crate::object::diskfile::layout::{is_hash, is_suffix};
 
 /// Longest device name accepted (a file name).
 pub const MAX_DEVICE_LEN: usize = 255;
@@ -97,10 +98,6 @@ pub enum SsyncTarget {
     File { hash: String, name: String },
 }
 
-fn is_hash(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// Decodes `%XX` escapes; a bad escape is an error (400).
 fn percent_decode(s: &str) -> Result<Vec<u8>> {
     common::percent::decode_strict(s).ok_or_else(|| Error::bad_request("Invalid %-escape in path"))
@@ -121,7 +118,7 @@ fn parse_partition(p: &str) -> Result<u32> {
 }
 
 fn is_suffix_list(s: &str) -> bool {
-    s.split('-').all(|x| x.len() == 3 && x.bytes().all(|b| b.is_ascii_hexdigit()))
+    s.split('-').all(is_suffix)
 }
 
 /// Parses a request's method and target into a [`Route`].

@@ -11,7 +11,6 @@ use crate::object::{container_update, diskfile};
 use crate::path::{self, Route};
 use crate::{account, container, log, object};
 use http::{AccessRecord, Headers, Request, Response, Server};
-use ring::PathHasher;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
@@ -20,14 +19,10 @@ use swiftlet_server::worker;
 /// Runs the object server until SIGTERM/SIGINT; `Err` for a startup
 /// failure (bad config, swift.conf missing, port in use).
 pub fn run(conf: Config) -> Result<()> {
-    log::set_level(conf.server.log_level);
-    let swift_conf = conf.server.swift_dir.join("swift.conf");
-    let hasher = PathHasher::from_swift_dir(&conf.server.swift_dir)
-        .map_err(|e| Error::Startup { path: swift_conf, reason: e.to_string() })?;
-    let addr = conf.server.addr();
-    let workers = conf.server.workers.resolve();
-    hub::tpool::set_threads(conf.tpool_threads);
-    let ctx = Context::new(conf, hasher);
+    let ctx = Context::start(conf)?;
+    let addr = ctx.conf().server.addr();
+    let workers = ctx.conf().server.workers.resolve();
+    hub::tpool::set_threads(ctx.conf().tpool_threads);
     let swept = diskfile::writer::sweep_tmp(ctx.devices());
     if swept > 0 {
         log::info(&format!("removed {swept} temp files left by a previous run"));

@@ -12,7 +12,7 @@
 
 use super::diskfile::audit::{self, Audit};
 use super::diskfile::hashes;
-use super::diskfile::layout::OBJECTS;
+use super::diskfile::layout::{is_hash, is_suffix, list_names, OBJECTS};
 use crate::config::AuditorConfig;
 use crate::context::Context;
 use crate::daemon::{self, Pacer};
@@ -112,15 +112,7 @@ fn pass(ctx: &Context, pacing: &Arc<Pacing>, only: &[String]) -> Stats {
 
 /// Sorted names in a folder (nothing if it cannot be read).
 fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| d.flatten().filter_map(|e| e.file_name().to_str().map(String::from)).collect())
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
+    list_names(dir).unwrap_or_default()
 }
 
 /// Audits every object of one device. Blocking.
@@ -133,8 +125,8 @@ fn audit_device(ctx: &Context, pacing: &Pacing, device: &str) -> Stats {
             continue;
         }
         let part_dir = objects.join(&part);
-        for suffix in names(&part_dir).into_iter().filter(|s| is_hex(s, 3)) {
-            for hash in names(&part_dir.join(&suffix)).into_iter().filter(|h| is_hex(h, 32)) {
+        for suffix in names(&part_dir).into_iter().filter(|s| is_suffix(s)) {
+            for hash in names(&part_dir.join(&suffix)).into_iter().filter(|h| is_hash(h)) {
                 Pacing::wait(&pacing.files, 1);
                 let dir = part_dir.join(&suffix).join(&hash);
                 let mut pace = |n: u64| Pacing::wait(&pacing.bytes, n);

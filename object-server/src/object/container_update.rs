@@ -214,8 +214,8 @@ pub fn send_bodiless(
     conn_timeout: Duration,
     node_timeout: Duration,
 ) -> Result<(), String> {
-    let status = ClientConn::pooled(addr, conn_timeout, |conn| exchange(conn, method, target, h, node_timeout))
-        .map_err(|e| format!("update: {e}"))?;
+    let (status, _) =
+        ask_peer(addr, method, target, h, conn_timeout, node_timeout, 64 * 1024).map_err(|e| format!("update: {e}"))?;
     if (200..300).contains(&status) {
         Ok(())
     } else {
@@ -223,30 +223,34 @@ pub fn send_bodiless(
     }
 }
 
-/// One bodiless request and its answer's status on `conn`, which goes
-/// back to the pool after a complete exchange; on failure it comes back
-/// with the error.
-fn exchange(
-    mut conn: ClientConn,
+/// A bodiless request to a peer storage server on a kept-alive
+/// connection (which goes back to the pool after a complete exchange):
+/// the answer's status and body (at most `limit` bytes).
+pub fn ask_peer(
+    addr: std::net::SocketAddr,
     method: &str,
     target: &str,
     h: &Headers,
+    conn_timeout: Duration,
     node_timeout: Duration,
-) -> Result<u16, http::client::Failed> {
-    if let Err(e) = conn.send_head(method, target, h) {
-        return Err(Box::new((conn, e)));
-    }
-    let got = conn.read_response(method, node_timeout).map(|mut resp| {
-        let _ = resp.read_all(64 * 1024);
-        resp.status()
-    });
-    match got {
-        Ok(status) => {
-            conn.release();
-            Ok(status)
+    limit: usize,
+) -> std::io::Result<(u16, Vec<u8>)> {
+    ClientConn::pooled(addr, conn_timeout, |mut conn| {
+        if let Err(e) = conn.send_head(method, target, h) {
+            return Err(Box::new((conn, e)));
         }
-        Err(e) => Err(Box::new((conn, e))),
-    }
+        let got = conn.read_response(method, node_timeout).and_then(|mut resp| {
+            let status = resp.status();
+            resp.read_all(limit).map(|body| (status, body))
+        });
+        match got {
+            Ok(answer) => {
+                conn.release();
+                Ok(answer)
+            }
+            Err(e) => Err(Box::new((conn, e))),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@
 
 use super::diskfile::format::{self, Metadata};
 use super::diskfile::hashes;
-use super::diskfile::layout::{classify, file_name, Kind, Location, OBJECTS};
+use super::diskfile::layout::{classify, file_name, list_names, Kind, Location, OBJECTS};
 use super::diskfile::reader;
 use super::ssync::{self, Current, METADATA_LENGTH};
 use crate::config::ReplicatorConfig;
@@ -422,24 +422,9 @@ impl Replicator {
         h.set("Host", addr.to_string());
         h.set("User-Agent", format!("object-replicator {}", swiftlet_server::pid()));
         h.set("Content-Length", "0");
-        let timeout = self.conf.node_timeout;
-        let body = ClientConn::pooled(addr, self.conf.conn_timeout, |mut conn| {
-            if let Err(e) = conn.send_head(method, target, &h) {
-                return Err(Box::new((conn, e)));
-            }
-            let got = conn.read_response(method, timeout).and_then(|mut resp| {
-                let status = resp.status();
-                resp.read_all(64 << 20).map(|b| (status, b))
-            });
-            match got {
-                Ok(v) => {
-                    conn.release();
-                    Ok(v)
-                }
-                Err(e) => Err(Box::new((conn, e))),
-            }
-        })
-        .map_err(|e| format!("{method} {target}: {e}"))?;
+        let (timeout, conn_timeout) = (self.conf.node_timeout, self.conf.conn_timeout);
+        let body = super::container_update::ask_peer(addr, method, target, &h, conn_timeout, timeout, 64 << 20)
+            .map_err(|e| format!("{method} {target}: {e}"))?;
         match body {
             (200, b) => serde_json::from_slice(&b).map_err(|e| format!("{method} {target}: bad answer: {e}").into()),
             (507, _) => Err(SyncError::Unmounted(format!("{method} {target}: status 507"))),
@@ -777,7 +762,7 @@ fn remove_confirmed(part_dir: &Path, confirmed: &Listed, listed: &Listed, reclai
     for (hash, names) in by_hash {
         let Some(suffix) = hash.get(hash.len().saturating_sub(3)..) else { continue };
         let dir = part_dir.join(suffix).join(hash);
-        let Ok(now_there) = ssync::read_names(&dir) else { continue };
+        let Ok(now_there) = list_names(&dir) else { continue };
         let current = classify(&now_there, Timestamp::now(), reclaim_age_secs);
         let unlisted =
             now_there.iter().any(|n| !current.obsolete.contains(n) && !listed.contains(&(hash.to_string(), n.clone())));

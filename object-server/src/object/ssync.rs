@@ -24,7 +24,7 @@
 //! file's own timestamp as `X-Timestamp` (400 otherwise), so a confused or
 //! hostile peer cannot plant a file under another object's name.
 
-use super::diskfile::layout::{classify, parse_file_name, OBJECTS};
+use super::diskfile::layout::{classify, is_hash, is_suffix, list_names, parse_file_name, OBJECTS};
 use super::diskfile::{crc_hex, format, writer, Kind, Location, Metadata, Writer, CRC32C_KEY};
 use super::{client_gone, put};
 use crate::context::Context;
@@ -147,13 +147,13 @@ pub fn list_suffixes(
         if !is_suffix(suffix) {
             continue;
         }
-        let hashes = match read_names(&part_dir.join(suffix)) {
+        let hashes = match list_names(&part_dir.join(suffix)) {
             Ok(h) => h.into_iter().filter(|h| is_hash(h) && h.ends_with(suffix.as_str())).collect::<Vec<_>>(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
         for hash in hashes {
-            let names = match read_names(&part_dir.join(suffix).join(&hash)) {
+            let names = match list_names(&part_dir.join(suffix).join(&hash)) {
                 Ok(n) => n,
                 Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => continue,
                 Err(e) => return Err(e),
@@ -166,24 +166,6 @@ pub fn list_suffixes(
         }
     }
     Ok(out)
-}
-
-fn is_suffix(s: &str) -> bool {
-    s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn is_hash(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// The names in a folder, sorted.
-pub fn read_names(dir: &Path) -> io::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for e in std::fs::read_dir(dir)? {
-        names.push(e?.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    Ok(names)
 }
 
 fn list(ctx: &Context, resp: &mut Response<'_>, device: &str, partition: u32, suffixes: Vec<String>) -> Result<()> {
@@ -204,7 +186,7 @@ fn list(ctx: &Context, resp: &mut Response<'_>, device: &str, partition: u32, su
 /// something newer, 404 for a `.meta` with no `.data` to apply to.
 /// Blocking.
 fn check_merge(dir: &Path, ts: Timestamp, kind: Kind, now: Timestamp, reclaim_age_secs: u64) -> Result<()> {
-    let names = match read_names(dir) {
+    let names = match list_names(dir) {
         Ok(n) => n,
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(Error::io("listing an object folder", e)),

@@ -29,7 +29,7 @@
 //! vanished meanwhile (a newer write, a quarantine by a read) is skipped.
 
 use super::format::{self, Metadata, Shift, Version, ENTRY_LEN};
-use super::layout::{classify, file_name, Kind, Location, OBJECTS};
+use super::layout::{classify, file_name, list_names, Kind, Location, OBJECTS};
 use super::reader::quarantine_blocking;
 use super::writer::{crc_hex, CRC32C_KEY};
 use crate::error::{Error, Result};
@@ -83,7 +83,7 @@ pub enum Audit {
 /// `n` bytes. Blocking: the auditor's own thread.
 pub fn audit_hash_dir(dir: &Path, reclaim_age_secs: u64, now: Timestamp, pace: &mut dyn FnMut(u64)) -> AuditResult {
     let mut out = AuditResult { removed: Vec::new(), cleaned: false, files: 0, bytes: 0, verdict: Audit::Empty };
-    let names = match list(dir) {
+    let names = match list_names(dir) {
         Ok(names) => names,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return out,
         Err(e) => {
@@ -153,16 +153,6 @@ pub fn quarantine_hash_dir(hash_dir: &Path) -> Result<()> {
         Error::io("quarantining an object", e)
     })?;
     quarantine_blocking(&loc)
-}
-
-fn list(dir: &Path) -> io::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        if let Ok(name) = entry?.file_name().into_string() {
-            names.push(name);
-        }
-    }
-    Ok(names)
 }
 
 enum Check {

@@ -25,7 +25,7 @@
 //! power loss, a stale entry is possible until the suffix is next written
 //! or named in a `REPLICATE` request.
 
-use super::layout::{classify, Kind};
+use super::layout::{classify, is_suffix, list_names as list, Kind};
 use crate::timestamp::Timestamp;
 use md5::{Digest, Md5};
 use std::collections::BTreeMap;
@@ -64,19 +64,6 @@ pub fn invalidate(part_dir: &Path, suffix: &str) -> io::Result<()> {
     let _held = lock(part_dir, LOCK_FILE, true)?;
     let mut f = fs::OpenOptions::new().create(true).append(true).open(part_dir.join(INVALID_FILE))?;
     f.write_all(format!("{suffix}\n").as_bytes())
-}
-
-fn is_suffix(name: &str) -> bool {
-    name.len() == 3 && name.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn list(dir: &Path) -> io::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        names.push(entry?.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    Ok(names)
 }
 
 /// Hashes one suffix folder, removing obsolete files and empty folders on

@@ -74,6 +74,26 @@ impl Location {
     }
 }
 
+/// A suffix folder's name: three hex digits (the end of a hash).
+pub fn is_suffix(name: &str) -> bool {
+    name.len() == 3 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A hash folder's name: 32 lowercase hex digits (an md5, as written).
+pub fn is_hash(name: &str) -> bool {
+    name.len() == 32 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The names in a folder, sorted. Blocking.
+pub fn list_names(dir: &std::path::Path) -> std::io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        names.push(entry?.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
 /// The kind of an object file, by extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
